@@ -1,0 +1,113 @@
+// Track API v2 (`/api/v2`, Basic auth): `/entity` takes one operation, `/batch` many. Bad items in
+// a batch are reported with 207 while the good ones apply; a bad body as a whole is a 400.
+
+import { identify, deletePerson, suppress, unsuppress, trackEvent, mergePeople } from '../people.ts';
+import type { WorkspaceState } from '../state.ts';
+import {
+  attributeProblems, byteLength, eventProblems, isPlainObject, isProblem, refFromObject, timestampProblems, LIMITS,
+  type Problem, type Ref,
+} from '../validate.ts';
+import { ok, type Reply, type Route, type RouteContext } from './router.ts';
+
+const v2Error = (status: number, problems: Problem[]): Reply => ({
+  status,
+  body: { errors: problems.map(({ reason, field, message }) => ({ reason, field, message })) },
+});
+
+/** Validate and apply one operation; returns the problem that stopped it, or null when applied. */
+export function applyOperation(ws: WorkspaceState, op: unknown, now: number): Problem | null {
+  if (!isPlainObject(op)) return { field: 'type', reason: 'invalid', message: 'operation must be an object' };
+  // Objects and delivery events are valid in the real API; the fake accepts them without modelling them.
+  if (op.type === 'object' || op.type === 'delivery') return null;
+  if (op.type !== 'person') return { field: 'type', reason: 'invalid', message: 'type must be one of person, object, delivery' };
+
+  if (op.action === 'merge') {
+    const primary = refFromObject(op.primary, 'primary');
+    if (isProblem(primary)) return primary;
+    const secondary = refFromObject(op.secondary, 'secondary');
+    if (isProblem(secondary)) return secondary;
+    mergePeople(ws, primary, secondary, now);
+    return null;
+  }
+  const ref = refFromObject(op.identifiers, 'identifiers');
+  if (isProblem(ref)) return ref;
+  return applyPersonAction(ws, ref, op, now);
+}
+
+function applyPersonAction(ws: WorkspaceState, ref: Ref, op: Record<string, unknown>, now: number): Problem | null {
+  const attributes = op.attributes ?? {};
+  switch (op.action) {
+    case 'identify': {
+      if (!isPlainObject(attributes)) return { field: 'attributes', reason: 'invalid', message: 'attributes must be an object' };
+      const problem = [
+        ...timestampProblems(op.timestamp, 'timestamp', now),
+        ...timestampProblems(attributes.created_at, 'attributes.created_at', now),
+        ...attributeProblems(attributes),
+      ][0];
+      if (problem) return problem;
+      // v2 may carry the anonymous id beside the attributes; treat it like v1's anonymous_id.
+      const body = op.anonymous_id === undefined ? attributes : { ...attributes, anonymous_id: op.anonymous_id };
+      identify(ws, { ref, body }, now);
+      return null;
+    }
+    case 'event':
+    case 'page':
+    case 'screen': {
+      const type = op.action === 'event' ? 'event' : op.action;
+      const problem = eventProblems({ name: op.name, type, id: op.id, timestamp: op.timestamp, data: op.attributes }, now, 'attributes')[0];
+      if (problem) return problem;
+      trackEvent(ws, ref, { name: op.name as string, type, id: op.id, timestamp: op.timestamp, data: op.attributes }, now);
+      return null;
+    }
+    case 'delete':
+      deletePerson(ws, ref);
+      return null;
+    case 'suppress':
+      suppress(ws, ref);
+      return null;
+    case 'unsuppress':
+      unsuppress(ws, ref);
+      return null;
+    case 'add_device':
+    case 'delete_device':
+    case 'add_relationships':
+    case 'delete_relationships':
+      return null; // valid, not modelled
+    default:
+      return { field: 'action', reason: 'invalid', message: 'unknown action for type person' };
+  }
+}
+
+function entityRoute(ctx: RouteContext): Reply {
+  if (byteLength(ctx.rawBody) >= LIMITS.v2EntityBytes) {
+    return v2Error(400, [{ field: 'body', reason: 'too_long', message: `request must be smaller than ${LIMITS.v2EntityBytes} bytes` }]);
+  }
+  const problem = applyOperation(ctx.ws, ctx.body, ctx.now);
+  return problem ? v2Error(400, [problem]) : ok();
+}
+
+function batchRoute(ctx: RouteContext): Reply {
+  if (byteLength(ctx.rawBody) >= LIMITS.v2BatchBytes) {
+    return v2Error(400, [{ field: 'batch', reason: 'too_long', message: `batch must be smaller than ${LIMITS.v2BatchBytes} bytes` }]);
+  }
+  const batch = isPlainObject(ctx.body) ? ctx.body.batch : undefined;
+  if (!Array.isArray(batch)) return v2Error(400, [{ field: 'batch', reason: 'required', message: 'batch must be an array' }]);
+  const errors: Array<Problem & { batch_index: number }> = [];
+  batch.forEach((op, index) => {
+    const size = byteLength(JSON.stringify(op) ?? '');
+    const problem = size > LIMITS.v2EntityBytes
+      ? { field: 'batch', reason: 'too_long' as const, message: `batch item cannot be larger than ${LIMITS.v2EntityBytes} bytes` }
+      : applyOperation(ctx.ws, op, ctx.now);
+    if (problem) errors.push({ batch_index: index, ...problem });
+  });
+  if (errors.length === 0) return ok();
+  return {
+    status: 207,
+    body: { errors: errors.map(({ batch_index, reason, field, message }) => ({ batch_index, reason, field, message })) },
+  };
+}
+
+export const trackV2Routes: Route[] = [
+  { method: 'POST', path: '/entity', handle: entityRoute },
+  { method: 'POST', path: '/batch', handle: batchRoute },
+];
