@@ -1,0 +1,19 @@
+import type { ReaderObject } from './objects/reader-object.ts';
+import type { SyncShard } from './objects/sync-shard.ts';
+import type { WorkspaceObject } from './objects/workspace-object.ts';
+
+/** The Worker's bindings (wrangler.toml) and secrets (`wrangler secret put`). */
+export interface Env {
+  READERS: DurableObjectNamespace<ReaderObject>;
+  WORKSPACES: DurableObjectNamespace<WorkspaceObject>;
+  SYNC: DurableObjectNamespace<SyncShard>;
+  ASSETS: Fetcher;
+  /** Replaces Customer.io's hosts (Track `<base>/api/v1`, App `<base>/v1`): the fake, locally. */
+  CUSTOMERIO_BASE_URL?: string;
+  /** Guards the admin API. */
+  ADMIN_SECRET?: string;
+  /** 32 bytes, base64: encrypts Customer.io keys and signing keys at rest. */
+  CONFIG_ENCRYPTION_KEY?: string;
+}
+
+export type AppEnv = { Bindings: Env };

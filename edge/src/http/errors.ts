@@ -1,0 +1,52 @@
+/**
+ * Every client error the edge answers has one shape, `{ error, issues: [{ path, message }] }`,
+ * so a publisher sees which field is wrong. `ClientError` is thrown anywhere and rendered by
+ * the app's error handler; anything else is a bug and becomes a 500 without details.
+ */
+import type { z } from 'zod';
+import type { ErrorBody, ErrorIssue } from '../../../shared/protocol.ts';
+
+export class ClientError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429,
+    message: string,
+    readonly issues: ErrorIssue[] = [],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+
+  body(): ErrorBody {
+    return { error: this.message, issues: this.issues };
+  }
+}
+
+export function issuesFrom(error: z.ZodError, prefix = ''): ErrorIssue[] {
+  return error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(body)',
+    message: issue.message,
+  }));
+}
+
+/** Parses with a schema or throws a 400 naming each bad field. */
+export function parseOr400<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw new ClientError(400, `Invalid ${what}`, issuesFrom(result.error));
+  return result.data;
+}
+
+/** Reads a JSON body (whatever the content type: beacons send text/plain) within a size limit. */
+export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
+  const declared = Number(request.headers.get('content-length') ?? 0);
+  if (declared > maxBytes) throw new ClientError(413, `Body is larger than ${maxBytes} bytes`);
+  const text = await request.text();
+  if (new TextEncoder().encode(text).byteLength > maxBytes) {
+    throw new ClientError(413, `Body is larger than ${maxBytes} bytes`);
+  }
+  if (!text.trim()) throw new ClientError(400, 'Body is empty', [{ path: '(body)', message: 'expected a JSON object' }]);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ClientError(400, 'Body is not valid JSON', [{ path: '(body)', message: (e as Error).message }]);
+  }
+}

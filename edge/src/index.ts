@@ -1,0 +1,40 @@
+/**
+ * The SharpSend edge Worker: one Hono app, one route file per surface. Static files (the widget,
+ * the demo page, the panel) are served by the assets binding before this code runs.
+ */
+import { Hono } from 'hono';
+import type { AppEnv } from './env.ts';
+import { ClientError } from './http/errors.ts';
+import { requestOrigin } from './http/cors.ts';
+import { health } from './routes/health.ts';
+import { events } from './routes/events.ts';
+import { admin } from './routes/admin.ts';
+import { serverApi } from './routes/server-api.ts';
+
+export { ReaderObject } from './objects/reader-object.ts';
+export { WorkspaceObject } from './objects/workspace-object.ts';
+export { SyncShard } from './objects/sync-shard.ts';
+
+const app = new Hono<AppEnv>();
+
+app.route('/healthz', health);
+app.route('/v1/events', events);
+app.route('/v1/admin', admin);
+app.route('/v1/server', serverApi);
+
+app.notFound((c) => c.json({ error: `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, issues: [] }, 404));
+
+app.onError((error, c) => {
+  if (error instanceof ClientError) {
+    const headers: Record<string, string> = { ...error.headers };
+    // The widget may read why its batch was refused; the message holds nothing secret.
+    const origin = requestOrigin(c.req.raw);
+    if (origin && c.req.path.startsWith('/v1/events')) headers['access-control-allow-origin'] = origin;
+    return c.json(error.body(), error.status, headers);
+  }
+  // A bug, not the client's doing: log it, answer without internals.
+  console.error(`${c.req.method} ${c.req.path} failed:`, error);
+  return c.json({ error: 'Internal error', issues: [] }, 500);
+});
+
+export default app;

@@ -1,0 +1,312 @@
+/**
+ * One object per workspace + reader: its counters, score, tags, its forward pointer once merged,
+ * and its queue of Customer.io operations. Every event touches only this object; the workspace's
+ * outbox shard is told once per dirty cycle ("something changed here"), not once per event.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import type { Env } from '../env.ts';
+import { type ReaderState, type ReaderView, type TraitValue, emptyReader, isKnown, readerFacts } from '../../../shared/reader.ts';
+import { type TagRule, evaluateTags } from '../../../shared/tag-rules.ts';
+import { engagementScore } from '../../../shared/engagement.ts';
+import { type AnyReaderEvent, type Moment, absorbReader, applyEvent } from '../readers/apply-event.ts';
+import { type ReaderKey, readerObjectName, shardObjectName, shardOf } from '../readers/names.ts';
+import { type PersonIdentifiers, personIdentifiers, readerAttributes } from '../customerio/attributes.ts';
+import { ulid } from '../sync/ulid.ts';
+import type { SyncSnapshot, QueuedOp } from '../sync/snapshot.ts';
+
+/** What the Worker passes with every call: the workspace settings this reader needs. */
+export interface ReaderContext {
+  workspace: string;
+  key: ReaderKey;
+  tagRules: TagRule[];
+  attributePrefix: string;
+  shards: number;
+  forwardPageViews: boolean;
+}
+
+interface Meta {
+  ctx: ReaderContext | null;
+  tags: string[];
+  /** Every tag the reader ever had: lost ones are written as `tag_<name>: false`. */
+  everTags: string[];
+  /** The shard this reader is queued in, while it is. */
+  queuedShard: number | null;
+  /** How Customer.io knows this person, once a sync landed (needed to merge two people). */
+  identifiedAs: PersonIdentifiers | null;
+  /** Anonymous ids whose activity Customer.io has not been told to merge yet. */
+  unsentAnonymousIds: string[];
+}
+
+export interface IngestResult { accepted: number; duplicates: number }
+
+const SEEN_EVENTS_KEPT_MS = 30 * 24 * 3600 * 1000;
+const RETRY_ENQUEUE_MS = 5_000;
+
+export class ReaderObject extends DurableObject<Env> {
+  private state!: ReaderState;
+  private meta!: Meta;
+  private version = 0;
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS reader (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, meta TEXT NOT NULL, version INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS seen_events (id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS merged_from (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, op TEXT NOT NULL);
+    `);
+    const row = this.sql.exec<{ state: string; meta: string; version: number }>('SELECT state, meta, version FROM reader').toArray()[0];
+    if (row) {
+      this.state = JSON.parse(row.state) as ReaderState;
+      this.meta = JSON.parse(row.meta) as Meta;
+      this.version = row.version;
+    } else {
+      this.state = emptyReader('');
+      this.meta = { ctx: null, tags: [], everTags: [], queuedShard: null, identifiedAs: null, unsentAnonymousIds: [] };
+    }
+  }
+
+  // ---- events ------------------------------------------------------------------------------
+
+  async ingest(ctx: ReaderContext, events: AnyReaderEvent[]): Promise<IngestResult> {
+    this.remember(ctx);
+    const result: IngestResult = { accepted: 0, duplicates: 0 };
+    const forward: AnyReaderEvent[] = [];
+    let changed = false;
+    for (const event of events) {
+      if (this.seen(event.id)) {
+        result.duplicates++;
+        continue;
+      }
+      if (event.type === 'signup' && ctx.key.startsWith('a:')) {
+        // The anonymous reader becomes a known one: move its history over, then follow the pointer.
+        await this.linkTo(ctx, `e:${event.email.trim().toLowerCase()}`);
+      }
+      if (this.state.mergedInto) {
+        forward.push(event);
+        continue;
+      }
+      this.markSeen(event.id, event.ts);
+      this.apply(event);
+      result.accepted++;
+      changed = true;
+    }
+    if (changed) await this.commit();
+    if (forward.length && this.state.mergedInto) {
+      const target = await this.target(this.state.mergedInto as ReaderKey).ingest({ ...ctx, key: this.state.mergedInto as ReaderKey }, forward);
+      result.accepted += target.accepted;
+      result.duplicates += target.duplicates;
+    }
+    return result;
+  }
+
+  /**
+   * Merges this reader into `targetKey` exactly once: the target records where the history came
+   * from (replays and races add nothing), and this object keeps only a forward pointer.
+   */
+  async linkTo(ctx: ReaderContext, targetKey: ReaderKey): Promise<void> {
+    this.remember(ctx);
+    if (targetKey === ctx.key) return;
+    await this.ctx.blockConcurrencyWhile(async () => {
+      if (this.state.mergedInto === targetKey) return;
+      if (this.state.mergedInto) {
+        // Re-pointed (another person signed up in the same browser): nothing left to move.
+        this.state.mergedInto = targetKey;
+        await this.commit();
+        return;
+      }
+      const moved = this.state;
+      await this.target(targetKey).absorb({ ...ctx, key: targetKey }, ctx.key, moved, this.meta.identifiedAs);
+      const left = emptyReader(ctx.key);
+      left.anonymousIds = moved.anonymousIds;
+      left.mergedInto = targetKey;
+      this.state = left;
+      this.sql.exec('DELETE FROM outbox');
+      this.meta.unsentAnonymousIds = [];
+      await this.commit();
+    });
+  }
+
+  async absorb(ctx: ReaderContext, fromKey: string, from: ReaderState, fromIdentifiedAs: PersonIdentifiers | null): Promise<void> {
+    this.remember(ctx);
+    if (this.state.mergedInto) {
+      return this.target(this.state.mergedInto as ReaderKey).absorb({ ...ctx, key: this.state.mergedInto as ReaderKey }, fromKey, from, fromIdentifiedAs);
+    }
+    if (this.sql.exec('SELECT 1 FROM merged_from WHERE key = ?', fromKey).toArray().length) return;
+    this.sql.exec('INSERT INTO merged_from (key, at) VALUES (?, ?)', fromKey, Date.now());
+    this.state = absorbReader(this.state, from);
+    this.meta.unsentAnonymousIds = [...new Set([...this.meta.unsentAnonymousIds, ...from.anonymousIds])];
+    if (fromIdentifiedAs && this.meta.identifiedAs && JSON.stringify(fromIdentifiedAs) !== JSON.stringify(this.meta.identifiedAs)) {
+      // Two people in Customer.io turned out to be one: merge them, ours as primary.
+      this.queue({ kind: 'merge', primary: this.meta.identifiedAs, secondary: fromIdentifiedAs });
+    }
+    this.recomputeTags(Date.now());
+    await this.commit();
+  }
+
+  /** The publisher's backend names this reader (Segment-style identify). */
+  async identify(ctx: ReaderContext, who: { userId?: string; email?: string; traits: Record<string, TraitValue> }): Promise<void> {
+    this.remember(ctx);
+    if (this.state.mergedInto) {
+      return this.target(this.state.mergedInto as ReaderKey).identify({ ...ctx, key: this.state.mergedInto as ReaderKey }, who);
+    }
+    const now = Date.now();
+    if (who.userId) this.state.userId = who.userId;
+    if (who.email) this.state.email = who.email.trim().toLowerCase();
+    this.state.traits = { ...this.state.traits, ...who.traits };
+    this.state.lastSeen = Math.max(this.state.lastSeen ?? now, now);
+    this.state.firstSeen ??= now;
+    this.recomputeTags(now);
+    await this.commit();
+  }
+
+  async view(now = Date.now()): Promise<ReaderView | null> {
+    if (!this.meta.ctx) return null;
+    const facts = readerFacts(this.state, now);
+    return {
+      ...this.state,
+      known: isKnown(this.state),
+      score: engagementScore(this.state.activity, now),
+      tags: evaluateTags(this.meta.ctx.tagRules, facts),
+    };
+  }
+
+  /** Our data is forgotten; returns how Customer.io knows the person so the caller can delete there too. */
+  async erase(): Promise<PersonIdentifiers | null> {
+    const identifiers = this.meta.identifiedAs ?? personIdentifiers(this.state);
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.state = emptyReader('');
+    this.meta = { ctx: null, tags: [], everTags: [], queuedShard: null, identifiedAs: null, unsentAnonymousIds: [] };
+    return identifiers;
+  }
+
+  // ---- sync (called by the outbox shard) ---------------------------------------------------
+
+  async syncSnapshot(maxOps = 50): Promise<SyncSnapshot | null> {
+    const ctx = this.meta.ctx;
+    const identifiers = personIdentifiers(this.state);
+    if (!ctx || !identifiers || this.state.mergedInto) return null;
+    const now = Date.now();
+    const ops = this.sql.exec<{ seq: number; op: string }>('SELECT seq, op FROM outbox ORDER BY seq LIMIT ?', maxOps).toArray();
+    return {
+      key: ctx.key,
+      version: this.version,
+      identifiers,
+      attributes: readerAttributes(this.state, this.meta.tags, this.meta.everTags, ctx.attributePrefix, now),
+      anonymousIds: this.meta.unsentAnonymousIds.slice(0, 5),
+      ops: ops.map((row) => ({ seq: row.seq, ...(JSON.parse(row.op) as QueuedOp) })),
+    };
+  }
+
+  /** The shard's sync landed up to `version`/`lastSeq`. Returns whether there is more to send. */
+  async syncAck(version: number, lastSeq: number, anonymousIdsSent: string[], identifiers: PersonIdentifiers): Promise<boolean> {
+    this.sql.exec('DELETE FROM outbox WHERE seq <= ?', lastSeq);
+    this.meta.unsentAnonymousIds = this.meta.unsentAnonymousIds.filter((id) => !anonymousIdsSent.includes(id));
+    this.meta.identifiedAs = identifiers;
+    const more = version !== this.version || this.meta.unsentAnonymousIds.length > 0 || this.outboxSize() > 0;
+    if (!more) this.meta.queuedShard = null;
+    this.persist();
+    return more;
+  }
+
+  override async alarm(): Promise<void> {
+    await this.enqueueForSync();
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private remember(ctx: ReaderContext): void {
+    this.meta.ctx = ctx;
+    if (!this.state.key) {
+      this.state.key = ctx.key;
+      if (ctx.key.startsWith('a:')) this.state.anonymousIds = [ctx.key.slice(2)];
+      if (ctx.key.startsWith('e:')) this.state.email = ctx.key.slice(2);
+      if (ctx.key.startsWith('u:')) this.state.userId = ctx.key.slice(2);
+    }
+  }
+
+  private target(key: ReaderKey) {
+    const workspace = this.meta.ctx!.workspace;
+    return this.env.READERS.get(this.env.READERS.idFromName(readerObjectName(workspace, key)));
+  }
+
+  private seen(id: string): boolean {
+    return this.sql.exec('SELECT 1 FROM seen_events WHERE id = ?', id).toArray().length > 0;
+  }
+
+  private markSeen(id: string, at: number): void {
+    this.sql.exec('INSERT OR IGNORE INTO seen_events (id, at) VALUES (?, ?)', id, at);
+  }
+
+  private apply(event: AnyReaderEvent): void {
+    const { state, moments } = applyEvent(this.state, event);
+    this.state = state;
+    const known = isKnown(state);
+    for (const moment of moments) {
+      if (!known) continue; // anonymous readers are not people in Customer.io
+      if (moment.kind === 'page' && !this.meta.ctx!.forwardPageViews) continue;
+      this.queueMoment(moment);
+    }
+    this.recomputeTags(event.ts);
+  }
+
+  private recomputeTags(now: number): void {
+    const tags = evaluateTags(this.meta.ctx!.tagRules, readerFacts(this.state, Math.max(now, Date.now())));
+    if (isKnown(this.state)) {
+      for (const tag of tags.filter((t) => !this.meta.tags.includes(t))) this.queueMoment({ kind: 'event', name: 'tag_added', ts: now, data: { tag } });
+      for (const tag of this.meta.tags.filter((t) => !tags.includes(t))) this.queueMoment({ kind: 'event', name: 'tag_removed', ts: now, data: { tag } });
+    }
+    this.meta.tags = tags;
+    this.meta.everTags = [...new Set([...this.meta.everTags, ...tags])].sort();
+  }
+
+  private queueMoment(moment: Moment): void {
+    const prefixed = moment.kind === 'page' || moment.name.startsWith(this.meta.ctx!.attributePrefix) || !['signed_up', 'preferences_changed', 'tag_added', 'tag_removed'].includes(moment.name)
+      ? moment.name
+      : `${this.meta.ctx!.attributePrefix}${moment.name}`;
+    this.queue({ kind: moment.kind, id: ulid(moment.ts), name: prefixed, ts: moment.ts, data: moment.data });
+  }
+
+  private queue(op: QueuedOp): void {
+    this.sql.exec('INSERT INTO outbox (op) VALUES (?)', JSON.stringify(op));
+  }
+
+  private outboxSize(): number {
+    return this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox').one().n;
+  }
+
+  private persist(): void {
+    this.sql.exec(
+      'INSERT OR REPLACE INTO reader (id, state, meta, version) VALUES (1, ?, ?, ?)',
+      JSON.stringify(this.state), JSON.stringify(this.meta), this.version,
+    );
+  }
+
+  /** Stores a change and makes sure the workspace outbox will pick this reader up. */
+  private async commit(): Promise<void> {
+    this.version++;
+    this.persist();
+    this.sql.exec('DELETE FROM seen_events WHERE at < ?', Date.now() - SEEN_EVENTS_KEPT_MS);
+    await this.enqueueForSync();
+  }
+
+  private async enqueueForSync(): Promise<void> {
+    const ctx = this.meta.ctx;
+    // Queued already: the shard will see the new version when it acks and keep the reader.
+    if (!ctx || this.state.mergedInto || !isKnown(this.state) || this.meta.queuedShard !== null) return;
+    const shard = shardOf(ctx.key, ctx.shards);
+    try {
+      const stub = this.env.SYNC.get(this.env.SYNC.idFromName(shardObjectName(ctx.workspace, shard)));
+      await stub.enqueue(ctx.workspace, ctx.key);
+      this.meta.queuedShard = shard;
+      this.persist();
+    } catch (error) {
+      // The change is stored; the outbox only needs telling. Try again shortly rather than fail the event.
+      console.warn(`reader ${ctx.key}: could not queue for sync, retrying: ${(error as Error).message}`);
+      await this.ctx.storage.setAlarm(Date.now() + RETRY_ENQUEUE_MS);
+    }
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * One shard of a workspace's outbox. Readers tell it "I changed" once per dirty cycle; its alarm
+ * drains the queue: it asks each reader for its latest state (many events, one identify), packs
+ * people into v2 batch calls, and sends them no faster than its share of the workspace's Track
+ * limit. Failures back off (honouring Retry-After) and stay queued in durable storage, so a
+ * restart or a Customer.io outage loses nothing; past the retry budget they go to dead letters.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import type { Env } from '../env.ts';
+import type { CustomerIoCredentials } from '../../../shared/workspace.ts';
+import type { EdgeWorkspace } from './workspace-object.ts';
+import { type CustomerIoClients, customerIoClients, sendBatch } from '../customerio/client.ts';
+import { type PackedReader, type V2Operation, packBatch } from '../customerio/batch.ts';
+import { backoffMs, callIntervalMs } from '../sync/pacing.ts';
+import type { SyncSnapshot } from '../sync/snapshot.ts';
+import { readerObjectName } from '../readers/names.ts';
+import { ulid } from '../sync/ulid.ts';
+
+interface PendingRow extends Record<string, SqlStorageValue> {
+  key: string;
+  generation: number;
+  attempts: number;
+  ops: string | null;
+}
+
+export interface DeadLetter { id: number; key: string; ops: V2Operation[]; error: string; status: number | null; failedAt: number; attempts: number }
+export interface ShardStats { pending: number; deadLetters: number; calls: number; people: number; operations: number; retries: number; lastError: string | null }
+
+/** How long one alarm keeps draining before it hands over to the next (keeps each invocation short). */
+const DRAIN_BUDGET_MS = 20_000;
+const CONFIG_TTL_MS = 30_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class SyncShard extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private config: { at: number; workspace: EdgeWorkspace; clients: CustomerIoClients } | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS pending (key TEXT PRIMARY KEY, generation INTEGER NOT NULL DEFAULT 0, enqueued_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0, last_error TEXT, ops TEXT);
+      CREATE TABLE IF NOT EXISTS dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, ops TEXT NOT NULL,
+        error TEXT NOT NULL, status INTEGER, failed_at INTEGER NOT NULL, attempts INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+    `);
+  }
+
+  // ---- queueing ----------------------------------------------------------------------------
+
+  /** A reader changed. Idempotent; the generation tells an ack in flight that there is news. */
+  async enqueue(workspace: string, key: string): Promise<void> {
+    this.setMeta('workspace', workspace);
+    this.sql.exec(
+      `INSERT INTO pending (key, enqueued_at) VALUES (?, ?)
+       ON CONFLICT (key) DO UPDATE SET generation = generation + 1`,
+      key, Date.now(),
+    );
+    await this.wake();
+  }
+
+  /** Operations that belong to no reader any more (delete, suppress) or replayed dead letters. */
+  async enqueueOps(workspace: string, ops: V2Operation[]): Promise<void> {
+    this.setMeta('workspace', workspace);
+    this.sql.exec('INSERT INTO pending (key, enqueued_at, ops) VALUES (?, ?, ?)', `ops:${ulid()}`, Date.now(), JSON.stringify(ops));
+    await this.wake();
+  }
+
+  async deadLetters(): Promise<DeadLetter[]> {
+    return this.sql.exec<Record<string, SqlStorageValue>>('SELECT * FROM dead_letters ORDER BY id').toArray().map((row) => ({
+      id: row.id as number, key: row.key as string, ops: JSON.parse(row.ops as string) as V2Operation[], error: row.error as string,
+      status: row.status as number | null, failedAt: row.failed_at as number, attempts: row.attempts as number,
+    }));
+  }
+
+  /** Puts dead letters back in the queue (all, or the given ids). Returns how many. */
+  async replayDeadLetters(ids?: number[]): Promise<number> {
+    const letters = (await this.deadLetters()).filter((l) => !ids || ids.includes(l.id));
+    for (const letter of letters) {
+      this.sql.exec('INSERT INTO pending (key, enqueued_at, ops) VALUES (?, ?, ?)', `ops:${ulid()}`, Date.now(), JSON.stringify(letter.ops));
+      this.sql.exec('DELETE FROM dead_letters WHERE id = ?', letter.id);
+    }
+    if (letters.length) await this.wake();
+    return letters.length;
+  }
+
+  async stats(): Promise<ShardStats> {
+    const count = (table: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
+    return {
+      pending: count('pending'), deadLetters: count('dead_letters'),
+      calls: this.counter('calls'), people: this.counter('people'), operations: this.counter('operations'), retries: this.counter('retries'),
+      lastError: this.getMeta('last_error'),
+    };
+  }
+
+  // ---- draining ----------------------------------------------------------------------------
+
+  override async alarm(): Promise<void> {
+    const workspaceId = this.getMeta('workspace');
+    if (!workspaceId) return;
+    const config = await this.loadConfig(workspaceId);
+    if (!config) {
+      this.setMeta('last_error', 'workspace has no Customer.io credentials');
+      await this.ctx.storage.setAlarm(Date.now() + 60_000);
+      return;
+    }
+    const { workspace, clients } = config;
+    const interval = callIntervalMs(workspace.limits.trackPerSecond, workspace.sync.shards);
+    const started = Date.now();
+    while (Date.now() - started < DRAIN_BUDGET_MS) {
+      const now = Date.now();
+      const notBefore = Math.max(Number(this.getMeta('next_send_at') ?? 0), Number(this.getMeta('backoff_until') ?? 0));
+      if (notBefore > now) {
+        if (notBefore - now > 1_000) return this.scheduleAt(notBefore);
+        await sleep(notBefore - now);
+        continue;
+      }
+      const rows = this.sql.exec<PendingRow>(
+        'SELECT key, generation, attempts, ops FROM pending WHERE next_at <= ? ORDER BY next_at, enqueued_at LIMIT ?',
+        now, workspace.sync.batchSize,
+      ).toArray();
+      if (rows.length === 0) break;
+      await this.sendOnce(workspaceId, rows, clients, workspace, interval);
+    }
+    const next = this.sql.exec<{ at: number | null }>('SELECT MIN(next_at) AS at FROM pending').one().at;
+    if (next !== null) await this.scheduleAt(Math.max(next, Number(this.getMeta('next_send_at') ?? 0)));
+  }
+
+  private async sendOnce(workspaceId: string, rows: PendingRow[], clients: CustomerIoClients, workspace: EdgeWorkspace, interval: number): Promise<void> {
+    const readers = await Promise.all(rows.map(async (row) => ({ row, snapshot: await this.snapshotOf(workspaceId, row) })));
+    for (const { row, snapshot } of readers) {
+      if (!snapshot) this.sql.exec('DELETE FROM pending WHERE key = ? AND generation = ?', row.key, row.generation);
+    }
+    const live = readers.filter((r): r is { row: PendingRow; snapshot: SyncSnapshot } => r.snapshot !== null);
+    const rowOf = new Map(live.map((r) => [r.snapshot.key, r.row]));
+    const { batch, oversized } = packBatch(live.map((r) => r.snapshot));
+    for (const reader of oversized) await this.deadLetter(workspaceId, reader, rowOf.get(reader.snapshot.key)!, 'an operation is larger than 32 KB', null);
+    if (batch.length === 0) return;
+
+    const ops = batch.flatMap((r) => r.ops);
+    this.setMeta('next_send_at', String(Date.now() + interval));
+    const outcome = await sendBatch(clients, ops);
+    this.bump('calls');
+    this.bump('operations', ops.length);
+    this.bump('people', batch.filter((r) => !r.snapshot.key.startsWith('ops:')).length);
+
+    if (outcome.kind === 'ok' || outcome.kind === 'partial') {
+      this.setMeta('backoff_until', '0');
+      const failed = new Map<PackedReader, string>();
+      if (outcome.kind === 'partial') {
+        let start = 0;
+        for (const reader of batch) {
+          const end = start + reader.ops.length;
+          const errors = outcome.errors.filter((e) => e.batch_index >= start && e.batch_index < end);
+          if (errors.length) failed.set(reader, errors.map((e) => `${e.field ?? ''} ${e.reason ?? ''} ${e.message ?? ''}`.trim()).join('; '));
+          start = end;
+        }
+      }
+      for (const reader of batch) {
+        const row = rowOf.get(reader.snapshot.key)!;
+        const error = failed.get(reader);
+        if (error) await this.deadLetter(workspaceId, reader, row, error, 207);
+        else await this.acknowledge(workspaceId, reader.snapshot, row);
+      }
+      return;
+    }
+
+    this.bump('retries');
+    this.setMeta('last_error', `${outcome.status ?? 'network'}: ${outcome.message}`);
+    const now = Date.now();
+    if (outcome.kind === 'reject' && outcome.status !== 401 && outcome.status !== 403) {
+      // The request itself is wrong: retrying the same content cannot help.
+      for (const reader of batch) await this.deadLetter(workspaceId, reader, rowOf.get(reader.snapshot.key)!, outcome.message, outcome.status);
+      return;
+    }
+    // Retryable (or bad credentials a publisher can fix): everything stays queued, later.
+    const retryAfter = outcome.kind === 'retry' ? outcome.retryAfterMs : null;
+    for (const reader of batch) {
+      const row = rowOf.get(reader.snapshot.key)!;
+      const attempts = row.attempts + 1;
+      if (attempts >= workspace.sync.maxAttempts) {
+        await this.deadLetter(workspaceId, reader, row, outcome.message, outcome.status);
+        continue;
+      }
+      this.sql.exec('UPDATE pending SET attempts = ?, next_at = ?, last_error = ? WHERE key = ?',
+        attempts, now + backoffMs(attempts, retryAfter), outcome.message, row.key);
+    }
+    // The whole shard pauses too: Customer.io is limiting or down for everyone in this workspace.
+    const pause = backoffMs(Math.min(...batch.map((r) => rowOf.get(r.snapshot.key)!.attempts + 1)), retryAfter);
+    this.setMeta('backoff_until', String(now + pause));
+  }
+
+  private async snapshotOf(workspaceId: string, row: PendingRow): Promise<SyncSnapshot | null> {
+    if (row.ops !== null) {
+      // Ready-made operations carry their own identifiers; wrapped so packing and acks treat them alike.
+      return { key: row.key, version: 0, identifiers: { id: row.key }, attributes: {}, anonymousIds: [], ops: [], raw: JSON.parse(row.ops) as V2Operation[] };
+    }
+    return this.reader(workspaceId, row.key).syncSnapshot();
+  }
+
+  private async acknowledge(workspaceId: string, snapshot: SyncSnapshot, row: PendingRow): Promise<void> {
+    let more = false;
+    if (row.ops === null) {
+      const lastSeq = snapshot.ops.reduce((max, op) => Math.max(max, op.seq), 0);
+      more = await this.reader(workspaceId, row.key).syncAck(snapshot.version, lastSeq, snapshot.anonymousIds, snapshot.identifiers);
+    }
+    if (more) this.sql.exec('UPDATE pending SET attempts = 0, next_at = 0 WHERE key = ?', row.key);
+    else this.sql.exec('DELETE FROM pending WHERE key = ? AND generation = ?', row.key, row.generation);
+  }
+
+  private async deadLetter(workspaceId: string, reader: PackedReader, row: PendingRow, error: string, status: number | null): Promise<void> {
+    this.sql.exec('INSERT INTO dead_letters (key, ops, error, status, failed_at, attempts) VALUES (?, ?, ?, ?, ?, ?)',
+      row.key, JSON.stringify(reader.ops), error, status, Date.now(), row.attempts + 1);
+    console.warn(`sync ${workspaceId}: dead-lettered ${reader.ops.length} operation(s) for ${row.key}: ${error}`);
+    // Acknowledge so the reader does not send the same failing content forever; its next change syncs afresh.
+    await this.acknowledge(workspaceId, reader.snapshot, row);
+  }
+
+  private reader(workspaceId: string, key: string) {
+    return this.env.READERS.get(this.env.READERS.idFromName(readerObjectName(workspaceId, key)));
+  }
+
+  private async loadConfig(workspaceId: string) {
+    if (this.config && Date.now() - this.config.at < CONFIG_TTL_MS) return this.config;
+    const stub = this.env.WORKSPACES.get(this.env.WORKSPACES.idFromName(workspaceId));
+    const [workspace, credentials] = await Promise.all([stub.edgeView(), stub.credentials()]);
+    if (!workspace || !credentials) return null;
+    this.config = { at: Date.now(), workspace, clients: customerIoClients(credentials as CustomerIoCredentials, this.env.CUSTOMERIO_BASE_URL || undefined) };
+    return this.config;
+  }
+
+  private async wake(): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) === null) {
+      await this.scheduleAt(Math.max(Date.now(), Number(this.getMeta('next_send_at') ?? 0), Number(this.getMeta('backoff_until') ?? 0)));
+    }
+  }
+
+  private async scheduleAt(at: number): Promise<void> {
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  private getMeta(k: string): string | null {
+    return this.sql.exec<{ v: string }>('SELECT v FROM meta WHERE k = ?', k).toArray()[0]?.v ?? null;
+  }
+
+  private setMeta(k: string, v: string): void {
+    this.sql.exec('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)', k, v);
+  }
+
+  private counter(name: string): number {
+    return Number(this.getMeta(`count:${name}`) ?? 0);
+  }
+
+  private bump(name: string, by = 1): void {
+    this.setMeta(`count:${name}`, String(this.counter(name) + by));
+  }
+}

@@ -1,0 +1,32 @@
+/** Reaching reader objects from the Worker: the context they need and pointer-following reads. */
+import type { Env } from '../env.ts';
+import type { EdgeWorkspace } from '../objects/workspace-object.ts';
+import type { ReaderContext } from '../objects/reader-object.ts';
+import type { ReaderView } from '../../../shared/reader.ts';
+import { type ReaderKey, readerObjectName } from './names.ts';
+
+export function readerContext(workspace: EdgeWorkspace, key: ReaderKey): ReaderContext {
+  return {
+    workspace: workspace.id,
+    key,
+    tagRules: workspace.tagRules,
+    attributePrefix: workspace.attributePrefix,
+    shards: workspace.sync.shards,
+    forwardPageViews: workspace.sync.forwardPageViews,
+  };
+}
+
+export function readerStub(env: Env, workspace: string, key: string) {
+  return env.READERS.get(env.READERS.idFromName(readerObjectName(workspace, key)));
+}
+
+/** The reader as it stands now, following merge pointers (anonymous → known). */
+export async function resolveReader(env: Env, workspace: string, key: ReaderKey): Promise<ReaderView | null> {
+  let current: string = key;
+  for (let hop = 0; hop < 4; hop++) {
+    const view = await readerStub(env, workspace, current).view();
+    if (!view?.mergedInto) return view;
+    current = view.mergedInto;
+  }
+  return null;
+}

@@ -1,0 +1,113 @@
+/**
+ * How one event changes a reader: pure, so the counting rules are tested without a runtime.
+ * The reader object stores the result and queues the returned moments for Customer.io.
+ */
+import type { ReaderEvent } from '../../../shared/protocol.ts';
+import { type ReaderState, DAY_MS } from '../../../shared/reader.ts';
+import { POINTS, addPoints, combine, readPoints } from '../../../shared/engagement.ts';
+
+/** A Customer.io event worth sending ("meaningful moments"); page reads only when asked for. */
+export interface Moment {
+  name: string;
+  data: Record<string, unknown>;
+  /** Milliseconds since the epoch. */
+  ts: number;
+  /** `page` events go to Customer.io as page views, the rest as events. */
+  kind: 'event' | 'page';
+}
+
+/** Events the edge itself makes (the server API, the pixel and click endpoints). */
+export type EdgeEvent =
+  | { type: 'open'; id: string; ts: number; human: boolean; campaign?: string }
+  | { type: 'click'; id: string; ts: number; human: boolean; category?: string; url?: string };
+
+export type AnyReaderEvent = ReaderEvent | EdgeEvent;
+
+const bump = (counters: Record<string, number>, name: string, by = 1) => {
+  counters[name] = (counters[name] ?? 0) + by;
+};
+
+function touch(r: ReaderState, ts: number): void {
+  r.firstSeen = r.firstSeen === null ? ts : Math.min(r.firstSeen, ts);
+  r.lastSeen = r.lastSeen === null ? ts : Math.max(r.lastSeen, ts);
+}
+
+function markActiveDay(r: ReaderState, ts: number): void {
+  const day = Math.floor(ts / DAY_MS);
+  if (!r.activeDays.includes(day)) r.activeDays = [...r.activeDays, day].sort((a, b) => a - b).slice(-60);
+}
+
+export function applyEvent(prev: ReaderState, event: AnyReaderEvent): { state: ReaderState; moments: Moment[] } {
+  const r: ReaderState = structuredClone(prev);
+  const moments: Moment[] = [];
+  touch(r, event.ts);
+  switch (event.type) {
+    case 'page': {
+      bump(r.counters, 'reads');
+      bump(r.counters, 'engaged_ms', event.engagedMs);
+      if (event.category) {
+        bump(r.counters, `reads.${event.category}`);
+        bump(r.counters, `engaged_ms.${event.category}`, event.engagedMs);
+      }
+      r.activity = addPoints(r.activity, readPoints(event.engagedMs, event.scrollDepth), event.ts);
+      markActiveDay(r, event.ts);
+      moments.push({
+        kind: 'page', name: event.url, ts: event.ts,
+        data: { category: event.category ?? null, engaged_ms: event.engagedMs, scroll_depth: event.scrollDepth, title: event.title ?? null },
+      });
+      break;
+    }
+    case 'preferences': {
+      bump(r.counters, 'picks');
+      r.activity = addPoints(r.activity, POINTS.pick, event.ts);
+      const before = r.topics.join(',');
+      r.topics = [...new Set(event.topics)].sort();
+      if (r.topics.join(',') !== before) {
+        moments.push({ kind: 'event', name: 'preferences_changed', ts: event.ts, data: { topics: r.topics } });
+      }
+      break;
+    }
+    case 'signup': {
+      const firstSignup = r.signedUpAt === null;
+      r.email = event.email.toLowerCase();
+      r.consent = event.consent;
+      if (event.topics.length) r.topics = [...new Set([...r.topics, ...event.topics])].sort();
+      if (firstSignup) {
+        r.signedUpAt = event.ts;
+        r.activity = addPoints(r.activity, POINTS.signup, event.ts);
+        moments.push({ kind: 'event', name: 'signed_up', ts: event.ts, data: { topics: r.topics, consent: event.consent } });
+      }
+      break;
+    }
+    case 'track':
+      moments.push({ kind: 'event', name: event.name, ts: event.ts, data: event.properties });
+      break;
+    case 'open':
+      bump(r.counters, event.human ? 'opens' : 'opens_machine');
+      if (event.human) r.activity = addPoints(r.activity, POINTS.open, event.ts);
+      break;
+    case 'click':
+      bump(r.counters, event.human ? 'clicks' : 'clicks_machine');
+      if (event.human && event.category) bump(r.counters, `clicks.${event.category}`);
+      if (event.human) r.activity = addPoints(r.activity, POINTS.click, event.ts);
+      break;
+  }
+  return { state: r, moments };
+}
+
+/** Moves an absorbed reader's history into this one. Counting once is the caller's job (merged_from). */
+export function absorbReader(into: ReaderState, from: ReaderState): ReaderState {
+  const r: ReaderState = structuredClone(into);
+  for (const [name, value] of Object.entries(from.counters)) bump(r.counters, name, value);
+  r.activity = combine(r.activity, from.activity);
+  r.activeDays = [...new Set([...r.activeDays, ...from.activeDays])].sort((a, b) => a - b).slice(-60);
+  r.topics = [...new Set([...r.topics, ...from.topics])].sort();
+  r.anonymousIds = [...new Set([...r.anonymousIds, ...from.anonymousIds])];
+  r.traits = { ...from.traits, ...r.traits };
+  if (from.firstSeen !== null) touch(r, from.firstSeen);
+  if (from.lastSeen !== null) touch(r, from.lastSeen);
+  if (r.signedUpAt === null) r.signedUpAt = from.signedUpAt;
+  r.email ??= from.email;
+  r.userId ??= from.userId;
+  return r;
+}

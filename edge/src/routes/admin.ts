@@ -1,0 +1,91 @@
+/**
+ * The admin API (Bearer ADMIN_SECRET): create and update workspaces, watch their sync, read and
+ * replay dead letters. Customer.io keys go in and never come out.
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppEnv, Env } from '../env.ts';
+import { workspaceIdSchema } from '../../../shared/protocol.ts';
+import { workspaceInputSchema } from '../../../shared/workspace.ts';
+import { ClientError, parseOr400, readJson } from '../http/errors.ts';
+import { bearerToken, timingSafeEqual } from '../workspaces/secrets.ts';
+import { forgetWorkspace } from '../workspaces/config-cache.ts';
+import { shardObjectName } from '../readers/names.ts';
+import type { DeadLetter, ShardStats } from '../objects/sync-shard.ts';
+
+export const admin = new Hono<AppEnv>();
+
+admin.use('*', async (c, next) => {
+  const token = bearerToken(c.req.header('authorization'), 'admin secret');
+  if (!c.env.ADMIN_SECRET) throw new ClientError(403, 'The admin API is disabled: set the ADMIN_SECRET Worker secret');
+  if (!timingSafeEqual(token, c.env.ADMIN_SECRET)) throw new ClientError(403, 'Wrong admin secret');
+  await next();
+});
+
+const workspaceStub = (env: Env, id: string) => env.WORKSPACES.get(env.WORKSPACES.idFromName(id));
+
+function workspaceId(raw: string): string {
+  return parseOr400(z.object({ id: workspaceIdSchema }), { id: raw }, 'workspace id').id;
+}
+
+async function existing(env: Env, id: string) {
+  const ws = await workspaceStub(env, id).edgeView();
+  if (!ws) throw new ClientError(404, `Unknown workspace "${id}"`, [{ path: 'id', message: 'no such workspace' }]);
+  return ws;
+}
+
+function shards(env: Env, id: string, count: number) {
+  return Array.from({ length: count }, (_, n) => env.SYNC.get(env.SYNC.idFromName(shardObjectName(id, n))));
+}
+
+admin.put('/workspaces/:id', async (c) => {
+  const id = workspaceId(c.req.param('id'));
+  const input = parseOr400(workspaceInputSchema, await readJson(c.req.raw, 256 * 1024), 'workspace');
+  if (input.secretKey && !input.secretKey.startsWith(`ss_sk_${id}_`)) {
+    throw new ClientError(400, 'Invalid workspace', [{ path: 'secretKey', message: `must start with "ss_sk_${id}_"` }]);
+  }
+  const stub = workspaceStub(c.env, id);
+  if (!input.customerio && !(await stub.publicView())) {
+    throw new ClientError(400, 'Invalid workspace', [{ path: 'customerio', message: 'is required when creating a workspace' }]);
+  }
+  const result = await stub.upsert(id, input);
+  forgetWorkspace(id);
+  return c.json(result, result.created ? 201 : 200);
+});
+
+admin.get('/workspaces/:id', async (c) => {
+  const id = workspaceId(c.req.param('id'));
+  const ws = await workspaceStub(c.env, id).publicView();
+  if (!ws) throw new ClientError(404, `Unknown workspace "${id}"`, [{ path: 'id', message: 'no such workspace' }]);
+  return c.json(ws);
+});
+
+admin.get('/workspaces/:id/sync', async (c) => {
+  const id = workspaceId(c.req.param('id'));
+  const ws = await existing(c.env, id);
+  const perShard = await Promise.all(shards(c.env, id, ws.sync.shards).map((s) => s.stats()));
+  const total = perShard.reduce<Omit<ShardStats, 'lastError'>>(
+    (sum, s) => ({ pending: sum.pending + s.pending, deadLetters: sum.deadLetters + s.deadLetters, calls: sum.calls + s.calls,
+      people: sum.people + s.people, operations: sum.operations + s.operations, retries: sum.retries + s.retries }),
+    { pending: 0, deadLetters: 0, calls: 0, people: 0, operations: 0, retries: 0 },
+  );
+  return c.json({ workspace: id, limits: ws.limits, ...total, shards: perShard });
+});
+
+admin.get('/workspaces/:id/dead-letters', async (c) => {
+  const id = workspaceId(c.req.param('id'));
+  const ws = await existing(c.env, id);
+  // RPC typing cannot see through `unknown` in operation bodies; the shape is DeadLetter.
+  const lists = (await Promise.all(shards(c.env, id, ws.sync.shards).map((s) => s.deadLetters()))) as DeadLetter[][];
+  return c.json({ deadLetters: lists.flatMap((list, shard) => list.map((letter) => ({ shard, ...letter }))) });
+});
+
+admin.post('/workspaces/:id/dead-letters/replay', async (c) => {
+  const id = workspaceId(c.req.param('id'));
+  const ws = await existing(c.env, id);
+  const body = c.req.header('content-length') === '0' ? {} : await readJson(c.req.raw, 64 * 1024).catch(() => ({}));
+  const { shard, ids } = parseOr400(z.object({ shard: z.number().int().min(0).optional(), ids: z.array(z.number().int()).optional() }), body, 'replay request');
+  const targets = shards(c.env, id, ws.sync.shards).filter((_, n) => shard === undefined || n === shard);
+  const counts = await Promise.all(targets.map((s) => s.replayDeadLetters(ids)));
+  return c.json({ replayed: counts.reduce((a, b) => a + b, 0) });
+});

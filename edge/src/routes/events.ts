@@ -1,0 +1,69 @@
+/**
+ * POST /v1/events: the widget's batches. Validated with the shared schemas, checked against the
+ * workspace's allowed origins, then split by anonymous reader: each reader's events go to that
+ * reader's own object, and nothing else is touched on the way.
+ */
+import { Hono } from 'hono';
+import type { AppEnv } from '../env.ts';
+import { type ReaderEvent, eventBatchSchema } from '../../../shared/protocol.ts';
+import { MAX_EVENTS_BODY_BYTES } from '../../../shared/constants.ts';
+import { ClientError, parseOr400, readJson } from '../http/errors.ts';
+import { allowRequest } from '../http/flood-guard.ts';
+import { edgeWorkspace } from '../workspaces/config-cache.ts';
+import { readerContext, readerStub } from '../readers/access.ts';
+import { anonymousKey } from '../readers/names.ts';
+import { corsHeaders, requestOrigin } from '../http/cors.ts';
+
+/** Browser clocks drift; a batch from far in the future is a bug or a forgery. */
+const MAX_CLOCK_SKEW_MS = 24 * 3600 * 1000;
+/** The widget keeps failed batches for retry on a later visit, for a while. */
+const MAX_EVENT_AGE_MS = 30 * 24 * 3600 * 1000;
+
+export const events = new Hono<AppEnv>();
+
+events.options('/', async (c) => {
+  // A preflight carries no body, so no workspace: `?workspace=` makes it strict, else the POST is.
+  const origin = requestOrigin(c.req.raw);
+  const workspaceId = c.req.query('workspace');
+  if (workspaceId) {
+    const ws = await edgeWorkspace(c.env, workspaceId);
+    if (!ws || !origin || !ws.allowedOrigins.includes(origin)) return c.body(null, 403);
+  }
+  return c.body(null, 204, corsHeaders(origin, true));
+});
+
+events.post('/', async (c) => {
+  const origin = requestOrigin(c.req.raw);
+  const batch = parseOr400(eventBatchSchema, await readJson(c.req.raw, MAX_EVENTS_BODY_BYTES), 'event batch');
+  const now = Date.now();
+  const badTimes = batch.events.flatMap((e, i) =>
+    e.ts > now + MAX_CLOCK_SKEW_MS ? [{ path: `events.${i}.ts`, message: 'is in the future (milliseconds since the epoch expected)' }]
+      : e.ts < now - MAX_EVENT_AGE_MS ? [{ path: `events.${i}.ts`, message: 'is older than 30 days (milliseconds since the epoch expected)' }]
+        : []);
+  if (badTimes.length) throw new ClientError(400, 'Invalid event batch', badTimes);
+
+  const ws = await edgeWorkspace(c.env, batch.workspace);
+  if (!ws) throw new ClientError(404, `Unknown workspace "${batch.workspace}"`, [{ path: 'workspace', message: 'no such workspace' }]);
+  if (!origin) throw new ClientError(403, 'Missing Origin header: events are accepted from the workspace\'s allowed origins only', [{ path: 'Origin', message: 'missing' }]);
+  if (!ws.allowedOrigins.includes(origin)) {
+    throw new ClientError(403, `Origin ${origin} is not allowed for workspace "${ws.id}"`, [{ path: 'Origin', message: `not in the workspace's allowed origins` }]);
+  }
+  const client = c.req.header('cf-connecting-ip') ?? 'local';
+  if (!allowRequest(`${ws.id}|${client}`, ws.limits.ingestPerClientPerSecond)) {
+    throw new ClientError(429, 'Too many requests from this client; slow down', [], { 'retry-after': '1' });
+  }
+
+  const byReader = new Map<string, ReaderEvent[]>();
+  for (const event of batch.events) {
+    const list = byReader.get(event.anonymousId) ?? [];
+    list.push(event);
+    byReader.set(event.anonymousId, list);
+  }
+  const results = await Promise.all([...byReader].map(([anonymousId, list]) => {
+    const key = anonymousKey(anonymousId);
+    return readerStub(c.env, ws.id, key).ingest(readerContext(ws, key), list);
+  }));
+  const accepted = results.reduce((n, r) => n + r.accepted, 0);
+  const duplicates = results.reduce((n, r) => n + r.duplicates, 0);
+  return c.json({ accepted, duplicates }, 202, corsHeaders(origin, false));
+});

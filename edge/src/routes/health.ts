@@ -1,0 +1,6 @@
+import { Hono } from 'hono';
+import type { AppEnv } from '../env.ts';
+
+export const health = new Hono<AppEnv>();
+
+health.get('/', (c) => c.json({ ok: true, service: 'sharpsend-edge' }));

@@ -1,0 +1,98 @@
+/**
+ * /v1/server/*: the publisher backend's API, authenticated by the workspace's secret key
+ * (`ss_sk_<workspace>_…`, Bearer). Identify makes a reader known (and merges what it proves to be
+ * one person), track records an event, and a reader can be read, deleted or suppressed.
+ */
+import { Hono } from 'hono';
+import type { AppEnv } from '../env.ts';
+import { identifyCallSchema, readerQuerySchema, trackCallSchema } from '../../../shared/server-api.ts';
+import { ClientError, parseOr400, readJson } from '../http/errors.ts';
+import { bearerToken, sha256Hex, timingSafeEqual } from '../workspaces/secrets.ts';
+import { edgeWorkspace } from '../workspaces/config-cache.ts';
+import type { EdgeWorkspace } from '../objects/workspace-object.ts';
+import { readerContext, readerStub, resolveReader } from '../readers/access.ts';
+import { type ReaderKey, anonymousKey, emailKey, shardObjectName, shardOf, userKey } from '../readers/names.ts';
+import { personIdentifiers } from '../customerio/attributes.ts';
+import { ulid } from '../sync/ulid.ts';
+
+type ServerEnv = AppEnv & { Variables: { workspace: EdgeWorkspace } };
+export const serverApi = new Hono<ServerEnv>();
+
+serverApi.use('*', async (c, next) => {
+  const key = bearerToken(c.req.header('authorization'), 'workspace secret key');
+  const workspaceId = /^ss_sk_([a-z0-9][a-z0-9_-]*)_[A-Za-z0-9_-]+$/.exec(key)?.[1];
+  const ws = workspaceId ? await edgeWorkspace(c.env, workspaceId) : null;
+  if (!ws || !timingSafeEqual(await sha256Hex(key), ws.secretKeyHash)) {
+    throw new ClientError(403, 'This secret key is not valid for any workspace');
+  }
+  c.set('workspace', ws);
+  await next();
+});
+
+const MAX_BODY = 64 * 1024;
+
+serverApi.post('/identify', async (c) => {
+  const ws = c.get('workspace');
+  const call = parseOr400(identifyCallSchema, await readJson(c.req.raw, MAX_BODY), 'identify call');
+  const email = typeof call.traits.email === 'string' ? call.traits.email.trim().toLowerCase() : undefined;
+  const { email: _email, ...traits } = call.traits;
+  const target: ReaderKey = email ? emailKey(email) : userKey(call.userId!);
+  await readerStub(c.env, ws.id, target).identify(readerContext(ws, target), { userId: call.userId, email, traits });
+  // What this call proves to be one person is merged into the target once (forward pointers after).
+  const aliases: ReaderKey[] = [];
+  if (email && call.userId) aliases.push(userKey(call.userId));
+  if (call.anonymousId) aliases.push(anonymousKey(call.anonymousId));
+  for (const alias of aliases) await readerStub(c.env, ws.id, alias).linkTo(readerContext(ws, alias), target);
+  return c.json(await resolveReader(c.env, ws.id, target));
+});
+
+serverApi.post('/track', async (c) => {
+  const ws = c.get('workspace');
+  const call = parseOr400(trackCallSchema, await readJson(c.req.raw, MAX_BODY), 'track call');
+  const key: ReaderKey = call.userId ? userKey(call.userId) : anonymousKey(call.anonymousId!);
+  const result = await readerStub(c.env, ws.id, key).ingest(readerContext(ws, key), [{
+    type: 'track', id: call.messageId ?? ulid(), anonymousId: call.anonymousId ?? 'server', ts: Date.now(),
+    name: call.event, properties: call.properties,
+  }]);
+  return c.json(result, 202);
+});
+
+function queryKey(query: Record<string, string>): ReaderKey {
+  const q = parseOr400(readerQuerySchema, query, 'reader query');
+  return q.email ? emailKey(q.email) : q.userId ? userKey(q.userId) : anonymousKey(q.anonymousId!);
+}
+
+serverApi.get('/reader', async (c) => {
+  const ws = c.get('workspace');
+  const view = await resolveReader(c.env, ws.id, queryKey(c.req.query()));
+  if (!view) throw new ClientError(404, 'No such reader', [{ path: 'email', message: 'no reader with this identifier' }]);
+  return c.json(view);
+});
+
+/** Forget the reader here, and delete (or suppress) the person in Customer.io through the outbox. */
+async function removeReader(c: { env: AppEnv['Bindings'] }, ws: EdgeWorkspace, key: ReaderKey, action: 'delete' | 'suppress') {
+  const view = await resolveReader(c.env, ws.id, key);
+  if (!view) throw new ClientError(404, 'No such reader', [{ path: 'email', message: 'no reader with this identifier' }]);
+  const identifiers = await readerStub(c.env, ws.id, view.key).erase();
+  if (view.key !== key) await readerStub(c.env, ws.id, key).erase();
+  const cio = identifiers ?? personIdentifiers(view);
+  if (cio) {
+    const shard = c.env.SYNC.get(c.env.SYNC.idFromName(shardObjectName(ws.id, shardOf(view.key, ws.sync.shards))));
+    await shard.enqueueOps(ws.id, [{ type: 'person', action, identifiers: cio }]);
+  }
+  return { deleted: view.key, customerio: cio ? action : 'not synced' };
+}
+
+serverApi.delete('/reader', async (c) => c.json(await removeReader(c, c.get('workspace'), queryKey(c.req.query()), 'delete')));
+serverApi.post('/reader/suppress', async (c) => c.json(await removeReader(c, c.get('workspace'), queryKey(c.req.query()), 'suppress')));
+
+serverApi.post('/reader/unsuppress', async (c) => {
+  const ws = c.get('workspace');
+  const q = parseOr400(readerQuerySchema, c.req.query(), 'reader query');
+  const identifiers = q.userId ? { id: q.userId } : q.email ? { email: q.email.toLowerCase() } : null;
+  if (!identifiers) throw new ClientError(400, 'Invalid reader query', [{ path: 'anonymousId', message: 'an anonymous reader cannot be unsuppressed; give email or userId' }]);
+  const key = q.userId ? userKey(q.userId) : emailKey(q.email!);
+  const shard = c.env.SYNC.get(c.env.SYNC.idFromName(shardObjectName(ws.id, shardOf(key, ws.sync.shards))));
+  await shard.enqueueOps(ws.id, [{ type: 'person', action: 'unsuppress', identifiers }]);
+  return c.json({ customerio: 'unsuppress' });
+});

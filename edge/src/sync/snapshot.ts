@@ -1,0 +1,18 @@
+/** What a reader hands its outbox shard: its latest state as attributes, plus queued operations. */
+import type { PersonIdentifiers } from '../customerio/attributes.ts';
+
+export type QueuedOp =
+  | { kind: 'event' | 'page'; id: string; name: string; ts: number; data: Record<string, unknown> }
+  | { kind: 'merge'; primary: PersonIdentifiers; secondary: PersonIdentifiers };
+
+export interface SyncSnapshot {
+  key: string;
+  version: number;
+  identifiers: PersonIdentifiers;
+  attributes: Record<string, unknown>;
+  /** Anonymous ids to merge (one identify each: Customer.io takes one `anonymous_id` per call). */
+  anonymousIds: string[];
+  ops: Array<QueuedOp & { seq: number }>;
+  /** Ready-made operations that belong to no reader any more (a deletion, a replayed dead letter). */
+  raw?: Array<Record<string, unknown> & { type: 'person'; action: string }>;
+}

@@ -1,0 +1,104 @@
+/**
+ * The wire protocol between the widget and the edge: what `POST /v1/events` takes and answers.
+ * The widget imports only the inferred types (zod stays out of its bundle); the Worker validates
+ * with the schemas. Unknown fields are stripped, not rejected, so older Workers accept newer widgets.
+ */
+import { z } from 'zod';
+import { MAX_EVENTS_PER_BATCH } from './constants.ts';
+
+const slug = /^[a-z0-9][a-z0-9_-]*$/;
+
+export const workspaceIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(slug, 'must be lowercase letters, digits, "-" or "_"');
+
+/** Client-made ids: unique per event (dedupe) and per browser (anonymous reader). */
+const clientIdSchema = z
+  .string()
+  .min(8, 'must be at least 8 characters')
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "-" or "_"');
+
+export const topicSchema = z
+  .string()
+  .min(1)
+  .max(32)
+  .regex(slug, 'must be a lowercase slug such as "crypto"');
+
+export const topicsSchema = z.array(topicSchema).max(20);
+
+const eventBase = {
+  id: clientIdSchema,
+  anonymousId: clientIdSchema,
+  /** Milliseconds since the epoch, as the browser's clock saw it. */
+  ts: z.number().int().positive(),
+};
+
+export const pageEventSchema = z.object({
+  ...eventBase,
+  type: z.literal('page'),
+  url: z.url({ protocol: /^https?$/ }).max(2048),
+  category: topicSchema.optional(),
+  engagedMs: z.number().int().min(0).max(24 * 3600 * 1000),
+  scrollDepth: z.number().min(0).max(1),
+  title: z.string().max(300).optional(),
+});
+
+export const preferencesEventSchema = z.object({
+  ...eventBase,
+  type: z.literal('preferences'),
+  topics: topicsSchema,
+});
+
+export const signupEventSchema = z.object({
+  ...eventBase,
+  type: z.literal('signup'),
+  email: z.email().max(254),
+  topics: topicsSchema.default([]),
+  consent: z.boolean(),
+});
+
+export const trackEventSchema = z.object({
+  ...eventBase,
+  type: z.literal('track'),
+  name: z.string().min(1).max(100),
+  properties: z.record(z.string(), z.json()).default({}),
+});
+
+export const readerEventSchema = z.discriminatedUnion('type', [
+  pageEventSchema,
+  preferencesEventSchema,
+  signupEventSchema,
+  trackEventSchema,
+]);
+
+export const eventBatchSchema = z.object({
+  workspace: workspaceIdSchema,
+  events: z.array(readerEventSchema).min(1).max(MAX_EVENTS_PER_BATCH),
+});
+
+export const ingestAcceptedSchema = z.object({
+  accepted: z.number().int().min(0),
+  duplicates: z.number().int().min(0),
+});
+
+/** Every 4xx the edge answers has this body: `issues` names each bad field. */
+export const errorBodySchema = z.object({
+  error: z.string(),
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).default([]),
+});
+
+export type PageEvent = z.infer<typeof pageEventSchema>;
+export type PreferencesEvent = z.infer<typeof preferencesEventSchema>;
+export type SignupEvent = z.infer<typeof signupEventSchema>;
+export type TrackEvent = z.infer<typeof trackEventSchema>;
+export type ReaderEvent = z.infer<typeof readerEventSchema>;
+/** What the widget builds: topics/properties may be left out and get their defaults. */
+export type ReaderEventInput = z.input<typeof readerEventSchema>;
+export type EventBatch = z.infer<typeof eventBatchSchema>;
+export type EventBatchInput = z.input<typeof eventBatchSchema>;
+export type IngestAccepted = z.infer<typeof ingestAcceptedSchema>;
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+export type ErrorIssue = ErrorBody['issues'][number];

@@ -1,0 +1,72 @@
+/**
+ * A workspace: one publisher's settings. The admin API takes `WorkspaceInput` (zod-validated);
+ * the edge stores secrets encrypted or hashed and only ever returns `WorkspacePublic`.
+ */
+import { z } from 'zod';
+import { DEFAULT_ATTRIBUTE_PREFIX } from './constants.ts';
+import { DEFAULT_TAG_RULES, tagRulesSchema } from './tag-rules.ts';
+
+export const originSchema = z
+  .string()
+  .regex(/^https?:\/\/[^/\s]+$/, 'must be an origin such as "https://news.example.com" (scheme and host, no path)');
+
+export const limitsSchema = z.object({
+  /** Customer.io Track API calls per second for this workspace (v1 and v2 together). */
+  trackPerSecond: z.number().positive().max(3000).default(100),
+  appPerSecond: z.number().positive().max(100).default(10),
+  broadcastIntervalMs: z.number().int().min(0).default(10_000),
+  /** Ingest requests per second one client (IP) may make before it gets 429. */
+  ingestPerClientPerSecond: z.number().positive().default(50),
+});
+
+export const syncOptionsSchema = z.object({
+  /** People per v2 batch call (each call stays under 500 KB whatever this says). */
+  batchSize: z.number().int().min(1).max(1000).default(100),
+  /** Outbox shards: the Track limit is split evenly between them. */
+  shards: z.number().int().min(1).max(64).default(4),
+  /** Attempts before a change goes to the dead-letter list. */
+  maxAttempts: z.number().int().min(1).max(1000).default(30),
+  /** Forward every page read to Customer.io as a page view (known readers). */
+  forwardPageViews: z.boolean().default(false),
+});
+
+export const customerIoCredentialsSchema = z.object({
+  siteId: z.string().min(1).max(200),
+  trackKey: z.string().min(1).max(200),
+  appKey: z.string().min(1).max(500),
+  region: z.enum(['us', 'eu']).default('us'),
+});
+
+export const workspaceInputSchema = z.object({
+  allowedOrigins: z.array(originSchema).min(1).max(100),
+  customerio: customerIoCredentialsSchema.optional(),
+  tagRules: tagRulesSchema.default(DEFAULT_TAG_RULES),
+  attributePrefix: z.string().regex(/^[a-z0-9_]{0,32}$/, 'must be lowercase letters, digits or "_"').default(DEFAULT_ATTRIBUTE_PREFIX),
+  limits: limitsSchema.default(limitsSchema.parse({})),
+  sync: syncOptionsSchema.default(syncOptionsSchema.parse({})),
+  /** Leave out to keep the current one (or have one made on creation). */
+  secretKey: z.string().min(24).max(200).optional(),
+  editorKey: z.string().min(12).max(200).optional(),
+  /** Transactional message id for the welcome email on sign-up (none: no welcome email). */
+  welcomeMessageId: z.union([z.number().int().positive(), z.string().min(1)]).optional(),
+});
+
+export type WorkspaceInput = z.input<typeof workspaceInputSchema>;
+export type WorkspaceSettings = z.infer<typeof workspaceInputSchema>;
+export type Limits = z.infer<typeof limitsSchema>;
+export type SyncOptions = z.infer<typeof syncOptionsSchema>;
+export type CustomerIoCredentials = z.infer<typeof customerIoCredentialsSchema>;
+
+/** What the admin API returns: settings without any secret. */
+export interface WorkspacePublic {
+  id: string;
+  allowedOrigins: string[];
+  customerio: { siteId: string; region: 'us' | 'eu'; configured: boolean };
+  tagRules: WorkspaceSettings['tagRules'];
+  attributePrefix: string;
+  limits: Limits;
+  sync: SyncOptions;
+  welcomeMessageId: number | string | null;
+  createdAt: number;
+  updatedAt: number;
+}
