@@ -52,7 +52,7 @@ function runToEnd(cmd, args) {
   });
 }
 
-if (!skipBuild) await runToEnd('npm', ['run', '--silent', 'build:widget']);
+if (!skipBuild) await runToEnd('npm', ['run', '--silent', 'build:assets']);
 
 run('node', ['test/fake-customerio/main.ts', '--port', String(fakePort)]);
 await waitFor(`http://127.0.0.1:${fakePort}/_fake/healthz`, 'The fake Customer.io');
