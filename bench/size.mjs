@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// `npm run bench:size`: the widget's bytes on the wire, beside the budgets in the widget issue.
+// Run after `npm run build:widget`. Exits 1 when a file is missing or over its gzip budget.
+import { readFileSync } from 'node:fs';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+
+const files = [
+  { file: 'dist/public/sharpsend.js', what: 'loader + tracker', budget: 2000 },
+  { file: 'dist/public/sharpsend-ui.js', what: 'UI chunk incl. Preact', budget: 9000 },
+];
+
+let failed = false;
+const rows = [];
+for (const { file, what, budget } of files) {
+  let bytes;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    console.error(`${file} is missing: run \`npm run build:widget\` first`);
+    failed = true;
+    continue;
+  }
+  const gzip = gzipSync(bytes, { level: 9 }).length;
+  const brotli = brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+  const over = gzip > budget;
+  failed ||= over;
+  rows.push({ file, what, minified: bytes.length, gzip, brotli, 'gzip budget': budget, verdict: over ? `OVER by ${gzip - budget}` : `ok (${budget - gzip} spare)` });
+}
+console.table(rows);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,33 @@
+/**
+ * What the loader hands the lazy UI chunk (as `window.sharpsend.x`). Types only: the chunk is a
+ * separate IIFE and reaches the loader at run time, never by import.
+ */
+export interface SignupInput {
+  email: string;
+  consent: boolean;
+  topics?: string[];
+  /** Reuse one id for retries of the same sign-up so the edge counts it once. */
+  id?: string;
+}
+
+export interface Core {
+  /** Topics the reader picked, as remembered in storage. */
+  prefs(): string[];
+  /** Saves at once, tells the edge (when tracking is allowed) and every mounted picker. */
+  setPrefs(topics: string[]): void;
+  /** Set by the UI chunk: called when preferences change from elsewhere (another picker, a command). */
+  onPrefs?: (topics: string[]) => void;
+  /** The edge's answer (202, or 4xx with `{error, issues}`), or null when it could not be reached. */
+  signup(input: SignupInput): Promise<Response | null>;
+  makeId(): string;
+  /** Set by the UI chunk: mounts every `[data-sharpsend]` placeholder not yet mounted. */
+  mount?: () => void;
+}
+
+export type Command = [name: string, ...args: unknown[]];
+
+export interface SharpSend {
+  (...command: Command): unknown;
+  q?: IArguments[] | Command[];
+  x?: Core;
+}

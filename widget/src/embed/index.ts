@@ -1,0 +1,93 @@
+/**
+ * sharpsend.js: the one script a publisher pastes. Framework-free and small (budget 2 KB gzip):
+ * it tracks page reads, runs the command queue, and loads the UI chunk only when the page has a
+ * `[data-sharpsend]` placeholder.
+ *
+ *   <script async src="https://EDGE/sharpsend.js" data-workspace="demo"></script>
+ */
+import type { ReaderEventInput } from '../../../shared/protocol.ts';
+import { STORAGE_KEYS } from '../../../shared/constants.ts';
+import type { Core, SharpSend, SignupInput } from './core.ts';
+import { makeId } from './ids.ts';
+import { mayTrack, readOptions, slug } from './options.ts';
+import { clear, configure, enqueue, flush, post } from './outbox.ts';
+import { trackReads } from './read.ts';
+import { forget, load, save } from './storage.ts';
+
+type NewEvent = ReaderEventInput extends infer E ? (E extends ReaderEventInput ? Omit<E, 'id' | 'anonymousId' | 'ts'> : never) : never;
+
+const w = window as unknown as { sharpsend?: SharpSend };
+const stub = w.sharpsend;
+
+if (!stub?.x) {
+  const script = (document.currentScript || document.querySelector('script[data-workspace]')) as HTMLScriptElement;
+  const opts = readOptions(script.dataset, script.src);
+  const nav = navigator as Navigator & { globalPrivacyControl?: boolean };
+  let tracking = mayTrack(opts.consent, load(STORAGE_KEYS.consent, null), nav.doNotTrack == '1', nav.globalPrivacyControl);
+  /** Used when tracking is off: a sign-up still needs an id, but it is never stored. */
+  let ephemeral = '';
+
+  const anonymousId = (): string => {
+    if (!tracking) return (ephemeral ||= makeId());
+    let id = load(STORAGE_KEYS.anonymousId, '');
+    if (!id) save(STORAGE_KEYS.anonymousId, (id = makeId()));
+    return id;
+  };
+  const stamp = (e: NewEvent, id?: string) => ({ ...e, id: id || makeId(), anonymousId: anonymousId(), ts: Date.now() }) as ReaderEventInput;
+  const send = (e: NewEvent, hiding?: boolean) => tracking && enqueue([stamp(e)], hiding);
+  const prefs = (): string[] => load(STORAGE_KEYS.preferences, []);
+
+  configure(opts.endpoint, opts.workspace);
+  const newRead = trackReads(send, opts.category);
+
+  const core: Core = {
+    prefs,
+    makeId,
+    setPrefs(topics) {
+      topics = topics.map(slug).filter((t): t is string => !!t);
+      save(STORAGE_KEYS.preferences, topics);
+      send({ type: 'preferences', topics });
+      core.onPrefs?.(topics);
+    },
+    // A sign-up is the reader's own request, so it goes even when tracking is off (with an id
+    // that is not kept); it is sent at once, not queued, so the form can answer.
+    signup: ({ email, consent, topics, id }: SignupInput) => post([stamp({ type: 'signup', email, consent, topics: topics || prefs() }, id)]),
+  };
+
+  // A second injection (mount called before the chunk arrived) is harmless: the chunk starts once.
+  const loadUi = () => {
+    if (core.mount) return core.mount();
+    if (!document.querySelector('[data-sharpsend]')) return;
+    const ui = document.createElement('script');
+    ui.src = new URL('sharpsend-ui.js', script.src).href;
+    document.head.append(ui);
+  };
+
+  const commands: Record<string, (...args: any[]) => unknown> = {
+    page: (o?: { category?: string }) => newRead(o?.category),
+    track: (name: string, properties?: Record<string, unknown>) => send({ type: 'track', name, properties: properties as never }),
+    preferences: core.setPrefs,
+    signup: core.signup,
+    consent(granted: boolean) {
+      save(STORAGE_KEYS.consent, granted ? '1' : '0');
+      if (granted == tracking) return;
+      if (granted) newRead(); // count from now: drop what was read while not tracking
+      tracking = granted;
+      if (granted) return;
+      forget(STORAGE_KEYS.anonymousId);
+      clear();
+    },
+    mount: loadUi,
+  };
+
+  const api = ((name: string, ...args: unknown[]) => commands[name]?.(...args)) as SharpSend;
+  api.x = core;
+  const queued = stub?.q || [];
+  w.sharpsend = api;
+  for (const args of queued) api.apply(null, args as Parameters<SharpSend>);
+
+  addEventListener('online', () => flush());
+  if (tracking) flush(); // events a previous page could not deliver
+  if (document.readyState == 'loading') document.addEventListener('DOMContentLoaded', loadUi);
+  else loadUi();
+}

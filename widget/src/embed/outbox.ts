@@ -1,0 +1,67 @@
+/**
+ * Sending events: every event is first written to the stored outbox, then sent; it leaves the
+ * outbox only once the edge took it (2xx) or refused it for good (4xx). A failed send stays for
+ * the next flush (next page, coming back online). Event ids make a replay harmless: the edge
+ * counts an id once. The outbox holds at most one batch (the edge's per-request limit), so
+ * everything waiting goes in one request.
+ */
+import type { ReaderEventInput } from '../../../shared/protocol.ts';
+import { MAX_EVENTS_PER_BATCH, STORAGE_KEYS } from '../../../shared/constants.ts';
+import { addToQueue, notInFlight, removeFromQueue } from './queue.ts';
+import { forget, load, save } from './storage.ts';
+
+const KEY = STORAGE_KEYS.queue;
+/** Ids in a request not answered yet: a second flush must not send them again meanwhile. */
+const inFlight = new Set<string>();
+let endpoint = '';
+let workspace = '';
+let timer = 0;
+
+export function configure(url: string, ws: string): void {
+  endpoint = url;
+  workspace = ws;
+}
+
+const body = (events: ReaderEventInput[]) => JSON.stringify({ workspace, events });
+
+export function post(events: ReaderEventInput[]): Promise<Response | null> {
+  // A string body goes as text/plain;charset=UTF-8, a "simple" request: no CORS preflight.
+  return fetch(endpoint, { method: 'POST', body: body(events), keepalive: true }).catch(() => null);
+}
+
+/** 5xx, rate limits, timeouts and network failures are worth another try; other 4xx are not. */
+export const retryable = (status: number): boolean => !status || status > 499 || status == 429 || status == 408;
+
+export function enqueue(events: ReaderEventInput[], hiding?: boolean): void {
+  save(KEY, addToQueue(load<ReaderEventInput[]>(KEY, []), events, MAX_EVENTS_PER_BATCH));
+  if (hiding) flush(true);
+  else timer ||= setTimeout(flush, 500) as unknown as number;
+}
+
+export function clear(): void {
+  forget(KEY);
+}
+
+function done(ids: string[]): void {
+  save(KEY, removeFromQueue(load<ReaderEventInput[]>(KEY, []), ids));
+}
+
+/** `hiding`: the page may be gone in a moment, so use a beacon and do not wait for an answer. */
+export function flush(hiding?: boolean): void {
+  timer = 0;
+  if (!navigator.onLine) return; // a beacon "succeeds" offline and the events would be lost
+  const batch = notInFlight(load<ReaderEventInput[]>(KEY, []), inFlight);
+  if (batch.length) {
+    const ids = batch.map((e) => e.id);
+    // A string beacon is text/plain too; it returns false when the browser will not queue it.
+    if (hiding && navigator.sendBeacon?.(endpoint, body(batch))) return done(ids);
+    ids.forEach((id) => inFlight.add(id));
+    post(batch).then((res) => {
+      ids.forEach((id) => inFlight.delete(id));
+      const status = res ? res.status : 0;
+      if (retryable(status)) return;
+      done(ids);
+      if (status > 299) res!.text().then((t) => console.warn('SharpSend:', status, t));
+    });
+  }
+}

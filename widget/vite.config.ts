@@ -1,0 +1,52 @@
+/**
+ * Three builds into dist/public (the Worker's static assets), picked by `--mode`:
+ *   (default) sharpsend.js     the loader + tracker, an IIFE with no framework
+ *   ui        sharpsend-ui.js  the Preact picker and sign-up form, its own IIFE, loaded on demand
+ *   demo      demo/*.html      the demo publisher pages
+ * IIFE has no code splitting, hence one build per file. Nothing here empties dist/public: the
+ * panel build writes beside us.
+ */
+import { defineConfig, type UserConfig } from 'vite';
+import preact from '@preact/preset-vite';
+import { fileURLToPath } from 'node:url';
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const outDir = here('../dist/public');
+
+function library(entry: string, fileName: string): UserConfig {
+  return {
+    publicDir: false,
+    build: {
+      outDir,
+      emptyOutDir: false,
+      target: 'es2020',
+      lib: { entry: here(entry), formats: ['iife'], name: 'sharpsendBundle', fileName: () => fileName },
+    },
+  };
+}
+
+export default defineConfig(({ mode }) => {
+  if (mode === 'ui') {
+    return { ...library('src/ui/index.tsx', 'sharpsend-ui.js'), plugins: [preact({ devToolsEnabled: false, prefreshEnabled: false })] };
+  }
+  if (mode === 'demo') {
+    return {
+      root: here('demo'),
+      base: '/demo/',
+      publicDir: false,
+      build: {
+        outDir: here('../dist/public/demo'),
+        emptyOutDir: true,
+        rollupOptions: {
+          input: {
+            index: here('demo/index.html'),
+            stocks: here('demo/stocks.html'),
+            hostile: here('demo/hostile.html'),
+            csp: here('demo/csp.html'),
+          },
+        },
+      },
+    };
+  }
+  return library('src/embed/index.ts', 'sharpsend.js');
+});
