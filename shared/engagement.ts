@@ -5,7 +5,7 @@
  *   page read   1 + 0.2 per engaged minute (at most 5 minutes) + 0.5 x scroll depth   (1 .. 2.5)
  *   preference pick 1, sign-up 2, human email open 1, human click 2 (machine opens count nothing)
  * and the score saturates smoothly:  score = 1 - exp(-activity_now / 15).
- * So ten fully read articles this week give about 0.75, three give about 0.34, and a reader who
+ * So ten fully read 3-minute articles this week give about 0.75, three about 0.34, and a reader who
  * stops drifts back towards 0. Keeping one decayed total (value, at) means no history is needed.
  */
 

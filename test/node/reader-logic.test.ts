@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { absorbReader, applyEvent } from '../../edge/src/readers/apply-event.ts';
+import { emptyReader, preferredContent, readerFacts, DAY_MS } from '../../shared/reader.ts';
+import { personIdentifiers, readerAttributes } from '../../edge/src/customerio/attributes.ts';
+import { shardOf } from '../../edge/src/readers/names.ts';
+
+const T0 = Date.UTC(2026, 10, 20, 12);
+const page = (ts: number, category: string, engagedMs = 120_000) =>
+  ({ type: 'page', id: `p${ts}${category}`, anonymousId: 'anon-00001', ts, url: 'https://n.example/a', category, engagedMs, scrollDepth: 1 }) as const;
+
+describe('how events change a reader', () => {
+  it('counts reads and engaged time in total and per category, and active days', () => {
+    let r = emptyReader('a:anon-00001');
+    for (const e of [page(T0, 'crypto'), page(T0 + 1000, 'crypto'), page(T0 + DAY_MS, 'stocks', 30_000)]) r = applyEvent(r, e).state;
+    expect(r.counters).toEqual({ reads: 3, engaged_ms: 270_000, 'reads.crypto': 2, 'engaged_ms.crypto': 240_000, 'reads.stocks': 1, 'engaged_ms.stocks': 30_000 });
+    expect(r.activeDays).toHaveLength(2);
+    expect(r.firstSeen).toBe(T0);
+    expect(r.lastSeen).toBe(T0 + DAY_MS);
+    expect(preferredContent(r)).toBe('crypto');
+    const facts = readerFacts(r, T0 + DAY_MS);
+    expect(facts['read_share.crypto']).toBeCloseTo(2 / 3);
+    expect(facts.active_days_30).toBe(2);
+    expect(facts.engaged_minutes).toBe(4);
+  });
+
+  it('records picks, a sign-up once, and the moments worth sending', () => {
+    let r = emptyReader('e:a@b.co');
+    const pick = applyEvent(r, { type: 'preferences', id: 'pick-0001', anonymousId: 'anon-00001', ts: T0, topics: ['options', 'crypto', 'crypto'] });
+    r = pick.state;
+    expect(r.topics).toEqual(['crypto', 'options']);
+    expect(pick.moments.map((m) => m.name)).toEqual(['preferences_changed']);
+    const same = applyEvent(r, { type: 'preferences', id: 'pick-0002', anonymousId: 'anon-00001', ts: T0 + 1, topics: ['crypto', 'options'] });
+    expect(same.moments).toEqual([]);
+    expect(same.state.counters.picks).toBe(2);
+    const signup = applyEvent(r, { type: 'signup', id: 'sign-0001', anonymousId: 'anon-00001', ts: T0 + 2, email: 'A@B.co', topics: ['stocks'], consent: true });
+    expect(signup.state.email).toBe('a@b.co');
+    expect(signup.state.signedUpAt).toBe(T0 + 2);
+    expect(signup.state.topics).toEqual(['crypto', 'options', 'stocks']);
+    expect(signup.moments.map((m) => m.name)).toEqual(['signed_up']);
+    const again = applyEvent(signup.state, { type: 'signup', id: 'sign-0002', anonymousId: 'anon-00001', ts: T0 + 3, email: 'a@b.co', topics: [], consent: true });
+    expect(again.state.signedUpAt).toBe(T0 + 2);
+    expect(again.moments).toEqual([]);
+  });
+
+  it('keeps human and machine opens and clicks apart; only human ones raise the score', () => {
+    let r = emptyReader('e:a@b.co');
+    r = applyEvent(r, { type: 'open', id: 'o1-000000', ts: T0, human: false }).state;
+    expect(r.activity.value).toBe(0);
+    r = applyEvent(r, { type: 'open', id: 'o2-000000', ts: T0, human: true }).state;
+    r = applyEvent(r, { type: 'click', id: 'c1-000000', ts: T0, human: true, category: 'crypto' }).state;
+    expect(r.counters).toMatchObject({ opens: 1, opens_machine: 1, clicks: 1, 'clicks.crypto': 1 });
+    expect(r.activity.value).toBe(3);
+  });
+
+  it('absorbs an anonymous reader: counters add up, history and ids move over', () => {
+    let anon = emptyReader('a:anon-00001');
+    anon.anonymousIds = ['anon-00001'];
+    anon = applyEvent(anon, page(T0 - DAY_MS, 'crypto')).state;
+    let known = emptyReader('e:a@b.co');
+    known.email = 'a@b.co';
+    known = applyEvent(known, page(T0, 'crypto')).state;
+    const merged = absorbReader(known, anon);
+    expect(merged.counters.reads).toBe(2);
+    expect(merged.counters['reads.crypto']).toBe(2);
+    expect(merged.anonymousIds).toEqual(['anon-00001']);
+    expect(merged.firstSeen).toBe(T0 - DAY_MS);
+    expect(merged.activeDays).toHaveLength(2);
+    expect(merged.email).toBe('a@b.co');
+  });
+});
+
+describe('what Customer.io receives for a reader', () => {
+  it('identifies by userId when the backend gave one, else by email', () => {
+    expect(personIdentifiers({ email: 'a@b.co', userId: null })).toEqual({ email: 'a@b.co' });
+    expect(personIdentifiers({ email: 'a@b.co', userId: 'u-1' })).toEqual({ id: 'u-1' });
+    expect(personIdentifiers({ email: null, userId: null })).toBeNull();
+  });
+
+  it('writes prefixed tags, lost tags as false, counters, Unix-second times and traits', () => {
+    let r = emptyReader('e:a@b.co');
+    r.email = 'a@b.co';
+    r.traits = { tier: 'premium' };
+    r = applyEvent(r, page(T0, 'crypto')).state;
+    const attrs = readerAttributes(r, ['crypto_enthusiast'], ['crypto_enthusiast', 'high_engagement'], 'ss_', T0);
+    expect(attrs).toMatchObject({
+      email: 'a@b.co',
+      ss_tags: ['crypto_enthusiast'],
+      ss_tag_crypto_enthusiast: true,
+      ss_tag_high_engagement: false,
+      ss_reads: 1,
+      ss_reads_crypto: 1,
+      ss_engaged_minutes: 2,
+      ss_engaged_minutes_crypto: 2,
+      ss_preferred_content: 'crypto',
+      ss_last_seen_at: Math.floor(T0 / 1000),
+      tier: 'premium',
+    });
+    expect(attrs.ss_engagement_score).toBeGreaterThan(0);
+  });
+});
+
+describe('shards', () => {
+  it('spreads reader keys evenly and stably', () => {
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 4000; i++) counts[shardOf(`e:reader${i}@example.com`, 4)]!++;
+    for (const n of counts) expect(n).toBeGreaterThan(800);
+    expect(shardOf('e:x@y.z', 4)).toBe(shardOf('e:x@y.z', 4));
+  });
+});

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_BATCH_BYTES, operationsFor, packBatch } from '../../edge/src/customerio/batch.ts';
+import { BACKOFF_MAX_MS, backoffMs, callIntervalMs, parseRetryAfter } from '../../edge/src/sync/pacing.ts';
+import type { SyncSnapshot } from '../../edge/src/sync/snapshot.ts';
+
+const snapshot = (n: number, over: Partial<SyncSnapshot> = {}): SyncSnapshot => ({
+  key: `e:r${n}@x.co`, version: 1, identifiers: { email: `r${n}@x.co` }, attributes: { sharpsend_reads: n }, anonymousIds: [], ops: [], ...over,
+});
+
+describe('v2 batch operations', () => {
+  it('orders a reader\'s operations: merges, identify, anonymous merges, then events', () => {
+    const ops = operationsFor(snapshot(1, {
+      anonymousIds: ['anon-1'],
+      ops: [
+        { seq: 1, kind: 'event', id: '01J0000000000000000000000A', name: 'sharpsend_signed_up', ts: 1_700_000_000_500, data: { consent: true } },
+        { seq: 2, kind: 'merge', primary: { email: 'r1@x.co' }, secondary: { id: 'u-1' } },
+      ],
+    }));
+    expect(ops.map((o) => o.action)).toEqual(['merge', 'identify', 'identify', 'event']);
+    expect(ops[2]).toMatchObject({ identifiers: { email: 'r1@x.co' }, attributes: { anonymous_id: 'anon-1' } });
+    expect(ops[3]).toMatchObject({ name: 'sharpsend_signed_up', timestamp: 1_700_000_000, id: '01J0000000000000000000000A' });
+  });
+
+  it('packs readers whole and keeps each call under the size limit', () => {
+    const big = 'x'.repeat(20_000);
+    const snapshots = Array.from({ length: 40 }, (_, i) => snapshot(i, { attributes: { blob: big } }));
+    const { batch, rest } = packBatch(snapshots);
+    const bytes = new TextEncoder().encode(JSON.stringify({ batch: batch.flatMap((b) => b.ops) })).byteLength;
+    expect(bytes).toBeLessThan(MAX_BATCH_BYTES + 100);
+    expect(batch.length).toBeGreaterThan(10);
+    expect(batch.length + rest.length).toBe(40);
+    expect(rest[0]!.key).toBe(snapshots[batch.length]!.key);
+  });
+
+  it('sets aside a reader whose operation exceeds 32 KB instead of blocking the queue', () => {
+    const { batch, oversized } = packBatch([snapshot(1, { attributes: { blob: 'x'.repeat(40_000) } }), snapshot(2)]);
+    expect(oversized.map((o) => o.snapshot.key)).toEqual(['e:r1@x.co']);
+    expect(batch.map((b) => b.snapshot.key)).toEqual(['e:r2@x.co']);
+  });
+});
+
+describe('pacing and backoff', () => {
+  it('spaces each shard so the workspace stays under 90% of its limit', () => {
+    expect(callIntervalMs(100, 4)).toBe(45);
+    expect(callIntervalMs(10, 1)).toBe(112);
+    // Calls in any one-second window, all shards together: at most 1000/interval per shard.
+    const perSecond = 4 * Math.ceil(1000 / callIntervalMs(100, 4));
+    expect(perSecond).toBeLessThanOrEqual(100);
+  });
+
+  it('backs off exponentially with jitter, capped, and never sooner than Retry-After', () => {
+    expect(backoffMs(1, null, 0)).toBe(500);
+    expect(backoffMs(1, null, 0.999)).toBeLessThanOrEqual(1000);
+    expect(backoffMs(4, null, 0)).toBe(4000);
+    expect(backoffMs(30, null, 0.999)).toBeLessThanOrEqual(BACKOFF_MAX_MS);
+    expect(backoffMs(1, 7000, 0.5)).toBe(7000);
+  });
+
+  it('reads Retry-After as seconds or an HTTP date', () => {
+    expect(parseRetryAfter('3')).toBe(3000);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
+    expect(parseRetryAfter('soon')).toBeNull();
+    expect(parseRetryAfter(null)).toBeNull();
+  });
+});
