@@ -43,7 +43,7 @@ export class WorkspaceObject extends DurableObject<Env> {
     let secretKeyHash = existing?.secretKeyHash;
     if (secretKey) secretKeyHash = await sha256Hex(secretKey);
     if (!secretKeyHash) {
-      newSecret = `ss_sk_${id}_${randomToken()}`;
+      newSecret = `ss_sk_${id}_${randomToken().replace(/_/g, '-')}`;
       secretKeyHash = await sha256Hex(newSecret);
     }
     const stored: StoredWorkspace = {

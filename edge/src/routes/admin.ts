@@ -12,6 +12,7 @@ import { bearerToken, timingSafeEqual } from '../workspaces/secrets.ts';
 import { forgetWorkspace } from '../workspaces/config-cache.ts';
 import { shardObjectName } from '../readers/names.ts';
 import type { DeadLetter, ShardStats } from '../objects/sync-shard.ts';
+import { SECRET_KEY_PATTERN } from './server-api.ts';
 
 export const admin = new Hono<AppEnv>();
 
@@ -41,8 +42,8 @@ function shards(env: Env, id: string, count: number) {
 admin.put('/workspaces/:id', async (c) => {
   const id = workspaceId(c.req.param('id'));
   const input = parseOr400(workspaceInputSchema, await readJson(c.req.raw, 256 * 1024), 'workspace');
-  if (input.secretKey && !input.secretKey.startsWith(`ss_sk_${id}_`)) {
-    throw new ClientError(400, 'Invalid workspace', [{ path: 'secretKey', message: `must start with "ss_sk_${id}_"` }]);
+  if (input.secretKey && SECRET_KEY_PATTERN.exec(input.secretKey)?.[1] !== id) {
+    throw new ClientError(400, 'Invalid workspace', [{ path: 'secretKey', message: `must be "ss_sk_${id}_" followed by 12 or more letters, digits or "-"` }]);
   }
   const stub = workspaceStub(c.env, id);
   if (!input.customerio && !(await stub.publicView())) {

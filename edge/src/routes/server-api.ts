@@ -15,12 +15,15 @@ import { type ReaderKey, anonymousKey, emailKey, shardObjectName, shardOf, userK
 import { personIdentifiers } from '../customerio/attributes.ts';
 import { ulid } from '../sync/ulid.ts';
 
+export const SECRET_KEY_PATTERN = /^ss_sk_([a-z0-9][a-z0-9_-]*)_([A-Za-z0-9-]{12,})$/;
+
 type ServerEnv = AppEnv & { Variables: { workspace: EdgeWorkspace } };
 export const serverApi = new Hono<ServerEnv>();
 
 serverApi.use('*', async (c, next) => {
   const key = bearerToken(c.req.header('authorization'), 'workspace secret key');
-  const workspaceId = /^ss_sk_([a-z0-9][a-z0-9_-]*)_[A-Za-z0-9_-]+$/.exec(key)?.[1];
+  // `ss_sk_<workspace>_<secret>`: the secret has no `_`, so the last `_` ends the workspace id.
+  const workspaceId = SECRET_KEY_PATTERN.exec(key)?.[1];
   const ws = workspaceId ? await edgeWorkspace(c.env, workspaceId) : null;
   if (!ws || !timingSafeEqual(await sha256Hex(key), ws.secretKeyHash)) {
     throw new ClientError(403, 'This secret key is not valid for any workspace');
@@ -30,6 +33,7 @@ serverApi.use('*', async (c, next) => {
 });
 
 const MAX_BODY = 64 * 1024;
+
 
 serverApi.post('/identify', async (c) => {
   const ws = c.get('workspace');

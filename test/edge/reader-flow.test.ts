@@ -1,0 +1,129 @@
+// A reader's life: anonymous reads and picks, a sign-up, the backend's identify, and what the
+// edge and the fake Customer.io hold afterwards.
+import { describe, expect, it } from 'vitest';
+import { TrackClient } from 'customerio-node';
+import { createWorkspace, eventId, eventually, fake, fakeUrl, page, postEvents, resetFake, serverApi } from './helpers.ts';
+
+const DAY = 86_400_000;
+
+async function personIn(email: string, until: (p: any) => boolean) {
+  return eventually(async () => {
+    const p = await fake(`/people/demo/${encodeURIComponent(email)}`).catch(() => null);
+    return p && until(p) ? p : null;
+  }, 20_000, `person ${email} in the fake`);
+}
+
+describe('reads, picks and a sign-up', () => {
+  it('produce the documented counters, score and tags, and one person in Customer.io with the anonymous activity merged', async () => {
+    await resetFake();
+    const ws = await createWorkspace();
+    const anon = 'anon-flow-000001';
+    const now = Date.now();
+    // The publisher's site also runs Customer.io's own snippet: it sent an anonymous event first.
+    const cio = new TrackClient('demo_site', 'demo_track_key', { url: `${fakeUrl()}/api/v1`, retry: { maxRetries: 0 } });
+    await cio.trackAnonymous(anon, { name: 'viewed_pricing' });
+
+    const reads = [
+      page(anon, { ts: now - 2 * DAY, category: 'crypto', engagedMs: 180_000, scrollDepth: 1 }),
+      page(anon, { ts: now - DAY, category: 'crypto', engagedMs: 180_000, scrollDepth: 1 }),
+      page(anon, { ts: now - 1000, category: 'stocks', engagedMs: 60_000, scrollDepth: 0.5 }),
+    ];
+    expect(await (await postEvents({ workspace: ws.id, events: reads })).json()).toEqual({ accepted: 3, duplicates: 0 });
+    const pick = { id: eventId(), type: 'preferences', anonymousId: anon, ts: now - 500, topics: ['crypto', 'options'] };
+    const signup = { id: eventId(), type: 'signup', anonymousId: anon, ts: now, email: 'Flow.Reader@Example.com', topics: ['crypto'], consent: true };
+    expect(await (await postEvents({ workspace: ws.id, events: [pick, signup] })).json()).toEqual({ accepted: 2, duplicates: 0 });
+
+    // The edge: one known reader holding the anonymous history; the anonymous one points to it.
+    const reader = (await (await serverApi(ws.secretKey, '/reader?email=flow.reader@example.com')).json()) as any;
+    expect(reader).toMatchObject({
+      key: 'e:flow.reader@example.com', known: true, email: 'flow.reader@example.com', anonymousIds: [anon],
+      topics: ['crypto', 'options'], consent: true,
+      counters: { reads: 3, 'reads.crypto': 2, 'reads.stocks': 1, engaged_ms: 420_000, 'engaged_ms.crypto': 360_000, picks: 1 },
+    });
+    expect(reader.activeDays).toHaveLength(3);
+    // Score (README formula): reads 2.1 decayed 2 days + 2.1 decayed 1 day + 1.45, pick 1, sign-up 2.
+    const activity = 2.1 * 2 ** (-2 / 14) + 2.1 * 2 ** (-1 / 14) + 1.45 + 1 + 2;
+    expect(reader.score).toBeCloseTo(1 - Math.exp(-activity / 15), 2);
+    expect(reader.tags).toEqual(['crypto_enthusiast', 'engaged_subscriber', 'new_subscriber', 'options_trader']);
+    const viaAnon = (await (await serverApi(ws.secretKey, `/reader?anonymousId=${anon}`)).json()) as any;
+    expect(viaAnon.key).toBe('e:flow.reader@example.com');
+
+    // Customer.io: one person, its attributes, our events, and the anonymous event merged in.
+    const person = await personIn('flow.reader@example.com', (p) => p.attributes.sharpsend_reads === 3
+      && p.events.some((e: any) => e.name === 'viewed_pricing'));
+    expect(person.attributes).toMatchObject({
+      email: 'flow.reader@example.com',
+      sharpsend_reads: 3, sharpsend_reads_crypto: 2, sharpsend_reads_stocks: 1, sharpsend_picks: 1,
+      sharpsend_engaged_minutes: 7, sharpsend_preferred_content: 'crypto',
+      sharpsend_tag_crypto_enthusiast: true, sharpsend_tag_new_subscriber: true,
+      sharpsend_signed_up_at: Math.floor(now / 1000),
+    });
+    expect(person.attributes.sharpsend_tags).toEqual(['crypto_enthusiast', 'engaged_subscriber', 'new_subscriber', 'options_trader']);
+    const names = person.events.map((e: any) => e.name);
+    expect(names).toEqual(expect.arrayContaining(['sharpsend_signed_up', 'sharpsend_tag_added', 'viewed_pricing']));
+    const people = (await fake('/people?workspace=demo')).people as any[];
+    expect(people.filter((p) => p.email === 'flow.reader@example.com')).toHaveLength(1);
+    const requests = (await fake('/requests?workspace=demo&api=track')).requests as any[];
+    const identifies = requests.flatMap((r) => (r.body?.batch ?? []).filter((op: any) => op.action === 'identify' && op.attributes?.anonymous_id === anon));
+    expect(identifies).toHaveLength(1);
+
+    // Replaying the whole flow changes nothing.
+    const replay = await postEvents({ workspace: ws.id, events: [...reads, pick, signup] });
+    expect(await replay.json()).toEqual({ accepted: 0, duplicates: 5 });
+    const after = (await (await serverApi(ws.secretKey, '/reader?email=flow.reader@example.com')).json()) as any;
+    expect(after.counters).toEqual(reader.counters);
+  });
+
+  it('removes a tag that stops holding, in Customer.io too', async () => {
+    await resetFake();
+    const ws = await createWorkspace();
+    await serverApi(ws.secretKey, '/identify', { body: { userId: 'u-tier-1', traits: { email: 'tier@example.com', tier: 'premium' } } });
+    await personIn('tier@example.com', (p) => p.attributes.sharpsend_tag_premium_subscriber === true);
+    const res = await serverApi(ws.secretKey, '/identify', { body: { userId: 'u-tier-1', traits: { tier: 'free' } } });
+    expect(((await res.json()) as any).tags).not.toContain('premium_subscriber');
+    const person = await personIn('tier@example.com', (p) => p.attributes.sharpsend_tag_premium_subscriber === false);
+    expect(person.id).toBe('u-tier-1');
+    expect(person.attributes.sharpsend_tags).not.toContain('premium_subscriber');
+    expect(person.events.map((e: any) => `${e.name}:${e.data?.tag}`)).toContain('sharpsend_tag_removed:premium_subscriber');
+  });
+});
+
+describe('identity: the backend meets the widget', () => {
+  it('a userId identified with an email joins the widget reader; two Customer.io people become one', async () => {
+    await resetFake();
+    const ws = await createWorkspace();
+    // The backend knows user u-42 (no email yet): Customer.io gets person id u-42.
+    await serverApi(ws.secretKey, '/identify', { body: { userId: 'u-42', traits: { lifetime_value: 900 } } });
+    await serverApi(ws.secretKey, '/track', { body: { userId: 'u-42', event: 'upgraded', properties: { plan: 'pro' } } });
+    await personIn('u-42', (p) => p.attributes.sharpsend_tag_high_value === true && p.events.some((e: any) => e.name === 'upgraded'));
+    // The widget: the same human signs up with an email: a second person in Customer.io.
+    const anon = 'anon-ident-00001';
+    await postEvents({ workspace: ws.id, events: [page(anon), { id: eventId(), type: 'signup', anonymousId: anon, ts: Date.now(), email: 'joiner@example.com', topics: [], consent: true }] });
+    await personIn('joiner@example.com', (p) => p.attributes.sharpsend_reads === 1);
+    // Now the backend says u-42 is joiner@example.com.
+    const res = await serverApi(ws.secretKey, '/identify', { body: { userId: 'u-42', traits: { email: 'joiner@example.com' } } });
+    const joined = (await res.json()) as any;
+    expect(joined).toMatchObject({ key: 'e:joiner@example.com', userId: 'u-42', email: 'joiner@example.com', counters: { reads: 1 } });
+    expect(joined.tags).toContain('high_value');
+    // Track by userId now lands on the joined reader.
+    await serverApi(ws.secretKey, '/track', { body: { userId: 'u-42', event: 'renewed' } });
+    const person = await personIn('joiner@example.com', (p) => p.id === 'u-42' && p.events.some((e: any) => e.name === 'renewed'));
+    expect(person.attributes.sharpsend_tag_high_value).toBe(true);
+    const merges = (await fake('/merges?workspace=demo')).merges as any[];
+    expect(merges).toHaveLength(1);
+    expect(JSON.stringify(merges[0])).toContain('joiner@example.com');
+    const people = ((await fake('/people?workspace=demo')).people as any[]).filter((p) => p.id === 'u-42' || p.email === 'joiner@example.com');
+    expect(people).toHaveLength(1);
+  });
+
+  it('deletes a reader here and in Customer.io', async () => {
+    await resetFake();
+    const ws = await createWorkspace();
+    await serverApi(ws.secretKey, '/identify', { body: { traits: { email: 'gone@example.com' } } });
+    await personIn('gone@example.com', () => true);
+    const del = await serverApi(ws.secretKey, '/reader?email=gone@example.com', { method: 'DELETE' });
+    expect(del.status).toBe(200);
+    expect((await serverApi(ws.secretKey, '/reader?email=gone@example.com')).status).toBe(404);
+    await eventually(async () => (await fetch(`${fakeUrl()}/_fake/people/demo/gone@example.com`)).status === 404, 20_000, 'person deleted in the fake');
+  });
+});
