@@ -1,12 +1,18 @@
 import type { ReaderObject } from './objects/reader-object.ts';
 import type { SyncShard } from './objects/sync-shard.ts';
 import type { WorkspaceObject } from './objects/workspace-object.ts';
+import type { ReaderDirectory } from './objects/reader-directory.ts';
+import type { SendQueue } from './objects/send-queue.ts';
 
 /** The Worker's bindings (wrangler.toml) and secrets (`wrangler secret put`). */
 export interface Env {
   READERS: DurableObjectNamespace<ReaderObject>;
   WORKSPACES: DurableObjectNamespace<WorkspaceObject>;
   SYNC: DurableObjectNamespace<SyncShard>;
+  /** Per workspace: the panel's directory of known readers and our segments. */
+  DIRECTORY: DurableObjectNamespace<ReaderDirectory>;
+  /** Per workspace: the panel's broadcast / journey sends and A/B tests. */
+  SENDS: DurableObjectNamespace<SendQueue>;
   ASSETS: Fetcher;
   /** Replaces Customer.io's hosts (Track `<base>/api/v1`, App `<base>/v1`): the fake, locally. */
   CUSTOMERIO_BASE_URL?: string;

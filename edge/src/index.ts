@@ -10,10 +10,13 @@ import { health } from './routes/health.ts';
 import { events } from './routes/events.ts';
 import { admin } from './routes/admin.ts';
 import { serverApi } from './routes/server-api.ts';
+import { panel } from './routes/panel.ts';
 
 export { ReaderObject } from './objects/reader-object.ts';
 export { WorkspaceObject } from './objects/workspace-object.ts';
 export { SyncShard } from './objects/sync-shard.ts';
+export { ReaderDirectory } from './objects/reader-directory.ts';
+export { SendQueue } from './objects/send-queue.ts';
 
 const app = new Hono<AppEnv>();
 
@@ -21,6 +24,7 @@ app.route('/healthz', health);
 app.route('/v1/events', events);
 app.route('/v1/admin', admin);
 app.route('/v1/server', serverApi);
+app.route('/v1/panel', panel);
 
 app.notFound((c) => c.json({ error: `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, issues: [] }, 404));
 

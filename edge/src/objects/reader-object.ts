@@ -13,6 +13,7 @@ import { type ReaderKey, readerObjectName, shardObjectName, shardOf } from '../r
 import { type PersonIdentifiers, personIdentifiers, readerAttributes } from '../customerio/attributes.ts';
 import { ulid } from '../sync/ulid.ts';
 import type { SyncSnapshot, QueuedOp } from '../sync/snapshot.ts';
+import { readerSummary } from '../panel/summary.ts';
 
 /** What the Worker passes with every call: the workspace settings this reader needs. */
 export interface ReaderContext {
@@ -198,6 +199,7 @@ export class ReaderObject extends DurableObject<Env> {
       attributes: readerAttributes(this.state, this.meta.tags, this.meta.everTags, ctx.attributePrefix, now),
       anonymousIds: this.meta.unsentAnonymousIds.slice(0, 5),
       ops: ops.map((row) => ({ seq: row.seq, ...(JSON.parse(row.op) as QueuedOp) })),
+      summary: readerSummary(this.state, this.meta.tags, now),
     };
   }
 

@@ -15,6 +15,7 @@ import { backoffMs, callIntervalMs } from '../sync/pacing.ts';
 import type { SyncSnapshot } from '../sync/snapshot.ts';
 import { readerObjectName } from '../readers/names.ts';
 import { ulid } from '../sync/ulid.ts';
+import { addReaderTokens } from '../email/token-attribute.ts';
 
 interface PendingRow extends Record<string, SqlStorageValue> {
   key: string;
@@ -34,7 +35,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class SyncShard extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private config: { at: number; workspace: EdgeWorkspace; clients: CustomerIoClients } | null = null;
+  private config: { at: number; workspace: EdgeWorkspace; clients: CustomerIoClients; signingKey?: { kid: string; key: string } } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -135,6 +136,7 @@ export class SyncShard extends DurableObject<Env> {
     }
     const live = readers.filter((r): r is { row: PendingRow; snapshot: SyncSnapshot } => r.snapshot !== null);
     const rowOf = new Map(live.map((r) => [r.snapshot.key, r.row]));
+    await addReaderTokens(live.map((r) => r.snapshot), workspaceId, workspace.attributePrefix, this.config?.signingKey);
     const { batch, oversized } = packBatch(live.map((r) => r.snapshot));
     for (const reader of oversized) await this.deadLetter(workspaceId, reader, rowOf.get(reader.snapshot.key)!, 'an operation is larger than 32 KB', null);
     if (batch.length === 0) return;
@@ -164,6 +166,7 @@ export class SyncShard extends DurableObject<Env> {
         if (error) await this.deadLetter(workspaceId, reader, row, error, 207);
         else await this.acknowledge(workspaceId, reader.snapshot, row);
       }
+      await this.feedDirectory(workspaceId, batch.filter((r) => !failed.has(r)));
       return;
     }
 
@@ -190,6 +193,17 @@ export class SyncShard extends DurableObject<Env> {
     // The whole shard pauses too: Customer.io is limiting or down for everyone in this workspace.
     const pause = backoffMs(Math.min(...batch.map((r) => rowOf.get(r.snapshot.key)!.attempts + 1)), retryAfter);
     this.setMeta('backoff_until', String(now + pause));
+  }
+
+  /** The panel's reader directory learns what Customer.io now holds: one call per batch, never fatal. */
+  private async feedDirectory(workspaceId: string, synced: PackedReader[]): Promise<void> {
+    const summaries = synced.flatMap((r) => (r.snapshot.summary ? [r.snapshot.summary] : []));
+    if (!summaries.length) return;
+    try {
+      await this.env.DIRECTORY.get(this.env.DIRECTORY.idFromName(workspaceId)).upsertReaders(workspaceId, summaries);
+    } catch (error) {
+      console.warn(`sync ${workspaceId}: the reader directory missed ${summaries.length} update(s): ${(error as Error).message}`);
+    }
   }
 
   private async snapshotOf(workspaceId: string, row: PendingRow): Promise<SyncSnapshot | null> {
@@ -225,9 +239,9 @@ export class SyncShard extends DurableObject<Env> {
   private async loadConfig(workspaceId: string) {
     if (this.config && Date.now() - this.config.at < CONFIG_TTL_MS) return this.config;
     const stub = this.env.WORKSPACES.get(this.env.WORKSPACES.idFromName(workspaceId));
-    const [workspace, credentials] = await Promise.all([stub.edgeView(), stub.credentials()]);
+    const [workspace, credentials, keys] = await Promise.all([stub.edgeView(), stub.credentials(), stub.signingKeys()]);
     if (!workspace || !credentials) return null;
-    this.config = { at: Date.now(), workspace, clients: customerIoClients(credentials as CustomerIoCredentials, this.env.CUSTOMERIO_BASE_URL || undefined) };
+    this.config = { at: Date.now(), workspace, clients: customerIoClients(credentials as CustomerIoCredentials, this.env.CUSTOMERIO_BASE_URL || undefined), signingKey: keys[0] };
     return this.config;
   }
 

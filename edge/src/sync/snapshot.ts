@@ -1,5 +1,6 @@
 /** What a reader hands its outbox shard: its latest state as attributes, plus queued operations. */
 import type { PersonIdentifiers } from '../customerio/attributes.ts';
+import type { ReaderSummary } from '../../../shared/panel.ts';
 
 export type QueuedOp =
   | { kind: 'event' | 'page'; id: string; name: string; ts: number; data: Record<string, unknown> }
@@ -13,6 +14,8 @@ export interface SyncSnapshot {
   /** Anonymous ids to merge (one identify each: Customer.io takes one `anonymous_id` per call). */
   anonymousIds: string[];
   ops: Array<QueuedOp & { seq: number }>;
+  /** The reader as the panel's directory keeps it, written there once this sync lands. */
+  summary?: ReaderSummary;
   /** Ready-made operations that belong to no reader any more (a deletion, a replayed dead letter). */
   raw?: Array<Record<string, unknown> & { type: 'person'; action: string }>;
 }

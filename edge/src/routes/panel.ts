@@ -1,0 +1,215 @@
+/**
+ * /v1/panel/*: the editors' panel API. The editor key is exchanged at POST /session for a session
+ * (an HttpOnly, Secure, SameSite=Strict cookie plus a CSRF token, or a short-lived bearer token for
+ * a panel embedded in a CMS frame). Everything else answers 401 without a valid session before
+ * anything else, unknown paths included; 403 for a state-changing call without the CSRF token and
+ * for another workspace's data. Workspace data lives under /workspaces/:workspace/.
+ */
+import { Hono } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { z } from 'zod';
+import type { AppEnv, Env } from '../env.ts';
+import type { EdgeWorkspace } from '../objects/workspace-object.ts';
+import {
+  abTestInputSchema, membersChangeSchema, segmentInputSchema, segmentRuleSchema, sendRequestSchema, sessionRequestSchema,
+} from '../../../shared/panel.ts';
+import { ClientError, parseOr400, readJson } from '../http/errors.ts';
+import { sha256Hex, timingSafeEqual } from '../workspaces/secrets.ts';
+import { edgeWorkspace } from '../workspaces/config-cache.ts';
+import { resolveReader } from '../readers/access.ts';
+import type { ReaderKey } from '../readers/names.ts';
+import { call } from '../customerio/client.ts';
+import { workspaceClients } from '../customerio/workspace-clients.ts';
+import {
+  BEARER_TTL_MS, COOKIE_TTL_MS, SESSION_COOKIE, type Session, claimedWorkspace, csrfToken, issueSession, verifySession,
+} from '../panel/session.ts';
+import { unwrap } from '../panel/refusal.ts';
+
+type PanelEnv = AppEnv & { Variables: { session: Session; workspace: EdgeWorkspace } };
+export const panel = new Hono<PanelEnv>();
+
+const MAX_BODY = 64 * 1024;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const unauthorized = (why: string) => new ClientError(401, `${why}: sign in to the panel with the workspace's editor key (POST /v1/panel/session)`);
+
+// ---- session -------------------------------------------------------------------------------------
+
+/** The one call that needs no session. Registered before the guard, so it answers first. */
+panel.post('/session', async (c) => {
+  const input = parseOr400(sessionRequestSchema, await readJson(c.req.raw, 4096), 'sign-in');
+  const ws = await edgeWorkspace(c.env, input.workspace).catch(() => null);
+  const given = await sha256Hex(input.editorKey);
+  // One answer for an unknown workspace and a wrong key: the panel does not confirm which workspaces exist.
+  if (!ws?.editorKeyHash || !timingSafeEqual(given, ws.editorKeyHash)) throw new ClientError(401, 'Wrong workspace or editor key');
+  const ttl = input.mode === 'bearer' ? BEARER_TTL_MS : COOKIE_TTL_MS;
+  const expires = Date.now() + ttl;
+  const token = await issueSession(c.env.CONFIG_ENCRYPTION_KEY, ws.editorKeyHash, { workspace: ws.id, mode: input.mode, expires });
+  if (input.mode === 'bearer') return c.json({ workspace: ws.id, token, expiresAt: expires });
+  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, secure: true, sameSite: 'Strict', path: '/v1/panel', maxAge: Math.floor(ttl / 1000) });
+  return c.json({ workspace: ws.id, csrfToken: await csrfToken(c.env.CONFIG_ENCRYPTION_KEY, token), expiresAt: expires });
+});
+
+/** The guard: a valid session, then the CSRF token on state-changing cookie calls. */
+panel.use('*', async (c, next) => {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
+  const token = bearer ?? getCookie(c, SESSION_COOKIE);
+  if (!token) throw unauthorized('No panel session');
+  const workspaceId = claimedWorkspace(token);
+  const ws = workspaceId ? await edgeWorkspace(c.env, workspaceId).catch(() => null) : null;
+  const session = ws ? await verifySession(c.env.CONFIG_ENCRYPTION_KEY, ws.editorKeyHash, token).catch(() => null) : null;
+  if (!ws || !session || session.mode !== (bearer ? 'bearer' : 'cookie')) throw unauthorized('The panel session is invalid or has expired');
+  if (!bearer && !SAFE_METHODS.has(c.req.method)) {
+    const given = c.req.header('x-csrf-token') ?? '';
+    if (!timingSafeEqual(given, await csrfToken(c.env.CONFIG_ENCRYPTION_KEY, token))) {
+      throw new ClientError(403, 'Missing or wrong X-CSRF-Token header (the panel gets it at sign-in)');
+    }
+  }
+  c.set('session', session);
+  c.set('workspace', ws);
+  await next();
+});
+
+panel.get('/session', (c) => {
+  const { workspace, mode, expires } = c.get('session');
+  return c.json({ workspace, mode, expiresAt: expires });
+});
+
+panel.delete('/session', (c) => {
+  deleteCookie(c, SESSION_COOKIE, { path: '/v1/panel', secure: true });
+  return c.json({ signedOut: true });
+});
+
+/** Another workspace's data: refused even with a valid session. */
+panel.use('/workspaces/:workspace/*', async (c, next) => {
+  if (c.req.param('workspace') !== c.get('session').workspace) {
+    throw new ClientError(403, `This session is for workspace "${c.get('session').workspace}", not "${c.req.param('workspace')}"`);
+  }
+  await next();
+});
+
+// ---- audience ------------------------------------------------------------------------------------
+
+const directory = (env: Env, ws: string) => env.DIRECTORY.get(env.DIRECTORY.idFromName(ws));
+const sends = (env: Env, ws: string) => env.SENDS.get(env.SENDS.idFromName(ws));
+const body = async <S extends z.ZodType>(req: Request, schema: S, what: string) => parseOr400(schema, await readJson(req, MAX_BODY), what);
+const W = '/workspaces/:workspace';
+
+panel.get(`${W}/overview`, async (c) => {
+  const ws = c.get('workspace');
+  const dir = directory(c.env, ws.id);
+  const [overview, tagHistory] = await Promise.all([dir.overview(), dir.tagHistory(30)]);
+  return c.json({
+    workspace: ws.id,
+    customerioConfigured: ws.customerioConfigured,
+    tagRules: ws.tagRules.map((r) => ({ tag: r.tag, description: r.description ?? '' })),
+    limits: ws.limits,
+    ...overview,
+    tagHistory,
+  });
+});
+
+panel.get(`${W}/readers`, async (c) => {
+  const q = parseOr400(z.object({ q: z.string().max(200).default('') }), c.req.query(), 'search');
+  return c.json({ readers: await directory(c.env, c.get('workspace').id).search(q.q) });
+});
+
+panel.get(`${W}/readers/:key`, async (c) => {
+  const ws = c.get('workspace');
+  const key = c.req.param('key');
+  const found = await directory(c.env, ws.id).reader(key);
+  if (!found) throw new ClientError(404, `No known reader "${key}"`, [{ path: 'key', message: 'not in the directory (readers appear once synced)' }]);
+  // Counters and tags as they stand this second; the directory is as of the last sync.
+  const live = /^[aeu]:/.test(key) ? await resolveReader(c.env, ws.id, key as ReaderKey) : null;
+  return c.json({ ...found, live });
+});
+
+panel.get(`${W}/segments`, async (c) => c.json({ segments: await directory(c.env, c.get('workspace').id).listSegments() }));
+
+panel.get(`${W}/cio-segments`, async (c) => c.json(await directory(c.env, c.get('workspace').id).cioSegments()));
+
+panel.post(`${W}/segments/preview`, async (c) => {
+  const { rule } = await body(c.req.raw, z.object({ rule: segmentRuleSchema.nullable() }), 'segment rule');
+  return c.json(await directory(c.env, c.get('workspace').id).preview(rule));
+});
+
+panel.post(`${W}/segments`, async (c) => {
+  const input = await body(c.req.raw, segmentInputSchema, 'segment');
+  return c.json(await directory(c.env, c.get('workspace').id).createSegment(c.get('workspace').id, input), 201);
+});
+
+const noSegment = (id: string) => new ClientError(404, `No segment "${id}"`, [{ path: 'id', message: 'no such segment' }]);
+
+panel.get(`${W}/segments/:id`, async (c) => {
+  const found = await directory(c.env, c.get('workspace').id).segment(c.req.param('id'));
+  if (!found) throw noSegment(c.req.param('id'));
+  return c.json(found);
+});
+
+panel.put(`${W}/segments/:id`, async (c) => {
+  const input = await body(c.req.raw, segmentInputSchema, 'segment');
+  const updated = await directory(c.env, c.get('workspace').id).updateSegment(c.req.param('id'), input);
+  if (!updated) throw noSegment(c.req.param('id'));
+  return c.json(updated);
+});
+
+panel.delete(`${W}/segments/:id`, async (c) => {
+  if (!(await directory(c.env, c.get('workspace').id).deleteSegment(c.req.param('id')))) throw noSegment(c.req.param('id'));
+  return c.json({ deleted: c.req.param('id') });
+});
+
+for (const [path, mode] of [['members', 'add'], ['members/remove', 'remove']] as const) {
+  panel.post(`${W}/segments/:id/${path}`, async (c) => {
+    const change = await body(c.req.raw, membersChangeSchema, 'members change');
+    const result = await directory(c.env, c.get('workspace').id).changeMembers(c.req.param('id'), change, mode);
+    if (!result) throw noSegment(c.req.param('id'));
+    return c.json(result);
+  });
+}
+
+// ---- sending -------------------------------------------------------------------------------------
+
+const broadcastCache = new Map<string, { at: number; body: unknown }>();
+
+panel.get(`${W}/broadcasts`, async (c) => {
+  const ws = c.get('workspace');
+  const hit = broadcastCache.get(ws.id);
+  if (hit && Date.now() - hit.at < 60_000) return c.json(hit.body);
+  const config = await workspaceClients(c.env, ws.id);
+  if (!config) throw new ClientError(409, 'This workspace has no Customer.io credentials');
+  const outcome = await call(() => config.clients.app.listBroadcasts());
+  if (outcome.kind !== 'ok') {
+    return c.json({ broadcasts: [], error: `Customer.io could not list broadcasts (${outcome.kind === 'partial' ? 207 : outcome.status ?? 'no answer'})` });
+  }
+  const raw = (outcome.body as { broadcasts?: Array<{ id: number; name: string; active?: boolean }> }).broadcasts ?? [];
+  const result = { broadcasts: raw.map((b) => ({ id: b.id, name: b.name, active: b.active ?? true })), error: null };
+  broadcastCache.set(ws.id, { at: Date.now(), body: result });
+  return c.json(result);
+});
+
+panel.post(`${W}/sends`, async (c) => {
+  const request = await body(c.req.raw, sendRequestSchema, 'send');
+  return c.json({ sends: unwrap(await sends(c.env, c.get('workspace').id).enqueue(c.get('workspace').id, request)) }, 202);
+});
+
+panel.get(`${W}/sends`, async (c) => c.json({ sends: await sends(c.env, c.get('workspace').id).list() }));
+
+panel.post(`${W}/ab-tests`, async (c) => {
+  const input = await body(c.req.raw, abTestInputSchema, 'A/B test');
+  return c.json(unwrap(await sends(c.env, c.get('workspace').id).createAbTest(c.get('workspace').id, input)), 201);
+});
+
+panel.get(`${W}/ab-tests`, async (c) => c.json({ tests: await sends(c.env, c.get('workspace').id).abTests() }));
+
+const noTest = (id: string) => new ClientError(404, `No A/B test "${id}"`, [{ path: 'id', message: 'no such test' }]);
+
+panel.get(`${W}/ab-tests/:id`, async (c) => {
+  const test = await sends(c.env, c.get('workspace').id).abTest(c.req.param('id'));
+  if (!test) throw noTest(c.req.param('id'));
+  return c.json(test);
+});
+
+panel.post(`${W}/ab-tests/:id/decide`, async (c) => {
+  const test = unwrap(await sends(c.env, c.get('workspace').id).decideAbTest(c.req.param('id')));
+  if (!test) throw noTest(c.req.param('id'));
+  return c.json(test);
+});
