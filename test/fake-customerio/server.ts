@@ -106,7 +106,8 @@ async function handle(fake: FakeState, req: IncomingMessage, res: ServerResponse
       res.socket?.destroy(); // status stays 0 in the log: no answer was sent
       return;
     }
-    if (failure.status !== null) {
+    // 207 is not an error status: the call goes through and v2 batch refuses its first item.
+    if (failure.status !== null && failure.status !== 207) {
       const injected = errorReply(where, failure.status, 'injected failure');
       return reply(failure.status === 429 ? { ...injected, headers: { 'retry-after': '1' } } : injected);
     }
@@ -127,7 +128,8 @@ async function handle(fake: FakeState, req: IncomingMessage, res: ServerResponse
   if (!parsed.ok) return reply(errorReply(where, 400, 'request body is not valid JSON'));
   const found = matchRoute(ROUTES[where.base] ?? [], entry.method, where.rest);
   if (!found) return reply(errorReply(where, 404, `no route ${entry.method} ${where.base}${where.rest}`));
-  reply(found.route.handle({ fake, ws, params: found.params, query: url.searchParams, body: parsed.value, rawBody, now }));
+  const failFirstItem = failure?.status === 207;
+  reply(found.route.handle({ fake, ws, params: found.params, query: url.searchParams, body: parsed.value, rawBody, now, failFirstItem }));
 }
 
 function errorReply(where: Classified, status: number, message: string): Reply {

@@ -19,6 +19,8 @@ export interface RouteContext {
   /** Raw request body, for size limits measured in bytes. */
   rawBody: string;
   now: number;
+  /** An injected 207 (`POST /_fake/failures {status: 207}`): v2 batch refuses its first item. */
+  failFirstItem?: boolean;
 }
 
 export interface Route<Ctx = RouteContext> {

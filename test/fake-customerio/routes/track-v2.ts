@@ -97,7 +97,9 @@ function batchRoute(ctx: RouteContext): Reply {
     const size = byteLength(JSON.stringify(op) ?? '');
     const problem = size > LIMITS.v2EntityBytes
       ? { field: 'batch', reason: 'too_long' as const, message: `batch item cannot be larger than ${LIMITS.v2EntityBytes} bytes` }
-      : applyOperation(ctx.ws, op, ctx.now);
+      : index === 0 && ctx.failFirstItem
+        ? { field: 'batch', reason: 'invalid' as const, message: 'injected item failure' }
+        : applyOperation(ctx.ws, op, ctx.now);
     if (problem) errors.push({ batch_index: index, ...problem });
   });
   if (errors.length === 0) return ok();
