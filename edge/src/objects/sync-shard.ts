@@ -15,7 +15,6 @@ import { backoffMs, callIntervalMs } from '../sync/pacing.ts';
 import type { SyncSnapshot } from '../sync/snapshot.ts';
 import { readerObjectName } from '../readers/names.ts';
 import { ulid } from '../sync/ulid.ts';
-import { addReaderTokens } from '../email/token-attribute.ts';
 
 interface PendingRow extends Record<string, SqlStorageValue> {
   key: string;
@@ -35,7 +34,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class SyncShard extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private config: { at: number; workspace: EdgeWorkspace; clients: CustomerIoClients; signingKey?: { kid: string; key: string } } | null = null;
+  private config: { at: number; workspace: EdgeWorkspace; clients: CustomerIoClients } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -136,7 +135,6 @@ export class SyncShard extends DurableObject<Env> {
     }
     const live = readers.filter((r): r is { row: PendingRow; snapshot: SyncSnapshot } => r.snapshot !== null);
     const rowOf = new Map(live.map((r) => [r.snapshot.key, r.row]));
-    await addReaderTokens(live.map((r) => r.snapshot), workspaceId, workspace.attributePrefix, this.config?.signingKey);
     const { batch, oversized } = packBatch(live.map((r) => r.snapshot));
     for (const reader of oversized) await this.deadLetter(workspaceId, reader, rowOf.get(reader.snapshot.key)!, 'an operation is larger than 32 KB', null);
     if (batch.length === 0) return;
@@ -239,9 +237,9 @@ export class SyncShard extends DurableObject<Env> {
   private async loadConfig(workspaceId: string) {
     if (this.config && Date.now() - this.config.at < CONFIG_TTL_MS) return this.config;
     const stub = this.env.WORKSPACES.get(this.env.WORKSPACES.idFromName(workspaceId));
-    const [workspace, credentials, keys] = await Promise.all([stub.edgeView(), stub.credentials(), stub.signingKeys()]);
+    const [workspace, credentials] = await Promise.all([stub.edgeView(), stub.credentials()]);
     if (!workspace || !credentials) return null;
-    this.config = { at: Date.now(), workspace, clients: customerIoClients(credentials as CustomerIoCredentials, this.env.CUSTOMERIO_BASE_URL || undefined), signingKey: keys[0] };
+    this.config = { at: Date.now(), workspace, clients: customerIoClients(credentials as CustomerIoCredentials, this.env.CUSTOMERIO_BASE_URL || undefined) };
     return this.config;
   }
 
