@@ -1,7 +1,7 @@
 // Shared steps for the panel's workers tests: a workspace with an editor key, a signed-in session
 // (cookie + CSRF token), and readers made known and synced through the server API.
 import { SELF } from 'cloudflare:test';
-import { createWorkspace, eventually, serverApi } from './helpers.ts';
+import { createWorkspace, eventually, page, postEvents, serverApi } from './helpers.ts';
 
 export const EDITOR_KEY = 'test-editor-key-0001';
 
@@ -43,3 +43,23 @@ export async function seedReaders(s: PanelSession, people: Array<{ email: string
     return people.every((p) => emails.has(p.email.toLowerCase()));
   }, 30_000, 'readers in the panel directory');
 }
+
+/** Readers with reads (engagement score), then identified with traits: the shapes the segment tests need. */
+export async function seedEngagedReaders(s: PanelSession, people: Array<{ email: string; userId?: string; reads: number; traits?: Record<string, unknown> }>) {
+  for (const p of people) {
+    const anon = `anon-${p.email.replace(/[^a-z0-9]/gi, '').slice(0, 40)}`;
+    if (p.reads > 0) {
+      const res = await postEvents({ workspace: s.workspace, events: Array.from({ length: p.reads }, (_, i) => page(anon, { url: `https://news.example.com/a/${i}` })) });
+      if (res.status !== 202) throw new Error(`events: ${res.status} ${await res.text()}`);
+    }
+    const res = await serverApi(s.secretKey, '/identify', { body: { userId: p.userId, anonymousId: p.reads > 0 ? anon : undefined, traits: { email: p.email, ...p.traits } } });
+    if (res.status !== 200) throw new Error(`identify ${p.email}: ${res.status} ${await res.text()}`);
+  }
+  await eventually(async () => {
+    const { body } = await panelApi(s, 'GET', `/workspaces/${s.workspace}/readers?q=`);
+    const byEmail = new Map((body.readers as Array<{ email: string; counters: Record<string, number> }>).map((r) => [r.email, r]));
+    return people.every((p) => (byEmail.get(p.email)?.counters.reads ?? 0) === p.reads);
+  }, 30_000, 'readers (with their reads) in the panel directory');
+}
+
+export const tagRule = (tag: string) => ({ fact: 'tags', op: 'contains', value: tag });

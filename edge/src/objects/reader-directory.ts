@@ -227,7 +227,8 @@ export class ReaderDirectory extends DurableObject<Env> {
 
   // ---- Customer.io's segments (App API, cached) ------------------------------------------------
 
-  async cioSegments(): Promise<{ segments: CioSegment[]; refreshedAt: number | null; error: string | null }> {
+  async cioSegments(workspace: string): Promise<{ segments: CioSegment[]; refreshedAt: number | null; error: string | null }> {
+    this.setMeta('workspace', workspace);
     if (!this.cio) await this.refreshCio();
     else if (Date.now() - this.cio.at > CIO_CACHE_MS) this.ctx.waitUntil(this.refreshCio());
     return { segments: this.cio?.segments ?? [], refreshedAt: this.cio?.at ?? null, error: this.cio?.error ?? null };

@@ -125,7 +125,7 @@ panel.get(`${W}/readers/:key`, async (c) => {
 
 panel.get(`${W}/segments`, async (c) => c.json({ segments: await directory(c.env, c.get('workspace').id).listSegments() }));
 
-panel.get(`${W}/cio-segments`, async (c) => c.json(await directory(c.env, c.get('workspace').id).cioSegments()));
+panel.get(`${W}/cio-segments`, async (c) => c.json(await directory(c.env, c.get('workspace').id).cioSegments(c.get('workspace').id)));
 
 panel.post(`${W}/segments/preview`, async (c) => {
   const { rule } = await body(c.req.raw, z.object({ rule: segmentRuleSchema.nullable() }), 'segment rule');
