@@ -4,6 +4,7 @@
  */
 import { type Activity, engagementScore } from './engagement.ts';
 import type { Facts, FactValue } from './tag-rules.ts';
+import type { EmailLedger } from './email/ledger.ts';
 
 export type TraitValue = string | number | boolean | null;
 
@@ -30,6 +31,8 @@ export interface ReaderState {
   consent: boolean | null;
   /** Set once this reader was merged into another: later events follow the pointer. */
   mergedInto: string | null;
+  /** Opens, clicks and delivery events per delivery and campaign (shared/email/ledger.ts); absent until the first. */
+  emailLedger?: EmailLedger;
 }
 
 export interface ReaderView extends ReaderState {
@@ -59,7 +62,7 @@ export function readerFacts(r: ReaderState, now: number): Facts {
     active_days_30: r.activeDays.filter((d) => d > Math.floor(now / DAY_MS) - 30).length,
     engaged_minutes: Math.floor((r.counters.engaged_ms ?? 0) / 60_000),
   };
-  for (const name of ['reads', 'picks', 'opens', 'opens_machine', 'clicks', 'clicks_machine']) {
+  for (const name of ['reads', 'picks', 'opens', 'opens_machine', 'opens_unique', 'clicks', 'clicks_machine', 'bounces', 'unsubscribes', 'spam_reports']) {
     facts[name] = r.counters[name] ?? 0;
   }
   const reads = r.counters.reads ?? 0;

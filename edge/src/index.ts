@@ -10,6 +10,10 @@ import { health } from './routes/health.ts';
 import { events } from './routes/events.ts';
 import { admin } from './routes/admin.ts';
 import { serverApi } from './routes/server-api.ts';
+import { pixel } from './routes/pixel.ts';
+import { click } from './routes/click.ts';
+import { webhooks } from './routes/webhooks.ts';
+import { emailAdmin } from './routes/email-admin.ts';
 import { panel } from './routes/panel.ts';
 
 export { ReaderObject } from './objects/reader-object.ts';
@@ -24,6 +28,10 @@ app.route('/healthz', health);
 app.route('/v1/events', events);
 app.route('/v1/admin', admin);
 app.route('/v1/server', serverApi);
+app.route('/o', pixel);
+app.route('/c', click);
+app.route('/v1/webhooks', webhooks);
+app.route('/v1/admin/workspaces', emailAdmin);
 app.route('/v1/panel', panel);
 
 app.notFound((c) => c.json({ error: `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, issues: [] }, 404));

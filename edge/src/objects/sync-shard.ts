@@ -15,6 +15,7 @@ import { backoffMs, callIntervalMs } from '../sync/pacing.ts';
 import type { SyncSnapshot } from '../sync/snapshot.ts';
 import { readerObjectName } from '../readers/names.ts';
 import { ulid } from '../sync/ulid.ts';
+import { addReaderTokens } from '../email/token-attribute.ts';
 
 interface PendingRow extends Record<string, SqlStorageValue> {
   key: string;
@@ -34,7 +35,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class SyncShard extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private config: { at: number; workspace: EdgeWorkspace; clients: CustomerIoClients } | null = null;
+  private config: { at: number; workspace: EdgeWorkspace; clients: CustomerIoClients; signingKey?: { kid: string; key: string } } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -62,10 +63,24 @@ export class SyncShard extends DurableObject<Env> {
   }
 
   /** Operations that belong to no reader any more (delete, suppress) or replayed dead letters. */
-  async enqueueOps(workspace: string, ops: V2Operation[]): Promise<void> {
+  async enqueueOps(workspace: string, ops: V2Operation[], keyPrefix = 'ops:'): Promise<void> {
     this.setMeta('workspace', workspace);
-    this.sql.exec('INSERT INTO pending (key, enqueued_at, ops) VALUES (?, ?, ?)', `ops:${ulid()}`, Date.now(), JSON.stringify(ops));
+    this.sql.exec('INSERT INTO pending (key, enqueued_at, ops) VALUES (?, ?, ?)', `${keyPrefix}${ulid()}`, Date.now(), JSON.stringify(ops));
     await this.wake();
+  }
+
+  /** Settings or signing keys changed (e.g. a key rotation): read them afresh on the next send. */
+  async forgetConfig(): Promise<void> {
+    this.config = null;
+  }
+
+  /** Ready-made operations still queued under a key prefix (the backfill watches its own drain). */
+  async pendingOps(keyPrefix: string): Promise<{ rows: number; operations: number }> {
+    const row = this.sql.exec<{ rows: number; operations: number | null }>(
+      "SELECT COUNT(*) AS rows, SUM(json_array_length(ops)) AS operations FROM pending WHERE ops IS NOT NULL AND substr(key, 1, length(?)) = ?",
+      keyPrefix, keyPrefix,
+    ).one();
+    return { rows: row.rows, operations: row.operations ?? 0 };
   }
 
   async deadLetters(): Promise<DeadLetter[]> {
@@ -135,6 +150,7 @@ export class SyncShard extends DurableObject<Env> {
     }
     const live = readers.filter((r): r is { row: PendingRow; snapshot: SyncSnapshot } => r.snapshot !== null);
     const rowOf = new Map(live.map((r) => [r.snapshot.key, r.row]));
+    await addReaderTokens(live.map((r) => r.snapshot), workspaceId, workspace.attributePrefix, this.config?.signingKey);
     const { batch, oversized } = packBatch(live.map((r) => r.snapshot));
     for (const reader of oversized) await this.deadLetter(workspaceId, reader, rowOf.get(reader.snapshot.key)!, 'an operation is larger than 32 KB', null);
     if (batch.length === 0) return;
@@ -237,9 +253,9 @@ export class SyncShard extends DurableObject<Env> {
   private async loadConfig(workspaceId: string) {
     if (this.config && Date.now() - this.config.at < CONFIG_TTL_MS) return this.config;
     const stub = this.env.WORKSPACES.get(this.env.WORKSPACES.idFromName(workspaceId));
-    const [workspace, credentials] = await Promise.all([stub.edgeView(), stub.credentials()]);
+    const [workspace, credentials, keys] = await Promise.all([stub.edgeView(), stub.credentials(), stub.signingKeys()]);
     if (!workspace || !credentials) return null;
-    this.config = { at: Date.now(), workspace, clients: customerIoClients(credentials as CustomerIoCredentials, this.env.CUSTOMERIO_BASE_URL || undefined) };
+    this.config = { at: Date.now(), workspace, clients: customerIoClients(credentials as CustomerIoCredentials, this.env.CUSTOMERIO_BASE_URL || undefined), signingKey: keys[0] };
     return this.config;
   }
 

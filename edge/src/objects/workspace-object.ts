@@ -7,6 +7,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env.ts';
 import type { CustomerIoCredentials, WorkspacePublic, WorkspaceSettings } from '../../../shared/workspace.ts';
 import { decryptSecret, encryptSecret, randomToken, sha256Hex } from '../workspaces/secrets.ts';
+import { type BackfillState, backfillStep, freshBackfill } from '../email/backfill.ts';
 
 interface StoredWorkspace {
   id: string;
@@ -16,6 +17,8 @@ interface StoredWorkspace {
   editorKeyHash: string | null;
   /** Newest first; the key id goes into every signature so old emails keep verifying after rotation. */
   signingKeys: Array<{ kid: string; sealed: string; createdAt: number }>;
+  /** Customer.io reporting webhooks' signing secret (sealed), once set through the admin API. */
+  webhookSecretSealed?: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -55,6 +58,7 @@ export class WorkspaceObject extends DurableObject<Env> {
       secretKeyHash,
       editorKeyHash: editorKey ? await sha256Hex(editorKey) : (existing?.editorKeyHash ?? null),
       signingKeys: existing?.signingKeys ?? [{ kid: 'k1', sealed: await seal(randomToken(32)), createdAt: now }],
+      webhookSecretSealed: existing?.webhookSecretSealed ?? null,
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
     };
@@ -86,12 +90,104 @@ export class WorkspaceObject extends DurableObject<Env> {
     };
   }
 
+  // ---- email: key rotation, webhook secret, rejected hits (edge/src/routes/email-admin.ts) ----
+
+  /** Adds a new signing key in front: new tokens use it, tokens signed with older keys keep verifying. */
+  async rotateSigningKey(): Promise<SigningKeyInfo[]> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const stored = await this.load();
+      if (!stored) throw new Error('no such workspace');
+      const next = Math.max(0, ...stored.signingKeys.map((k) => Number(k.kid.replace(/^k/, '')) || 0)) + 1;
+      stored.signingKeys.unshift({ kid: `k${next}`, sealed: await encryptSecret(randomToken(32), this.env.CONFIG_ENCRYPTION_KEY), createdAt: Date.now() });
+      await this.ctx.storage.put('workspace', stored);
+      return keyInfo(stored);
+    });
+  }
+
+  /** Retires an old key: tokens and links signed with it stop verifying (the newest key cannot be retired). */
+  async retireSigningKey(kid: string): Promise<SigningKeyInfo[] | 'unknown' | 'newest'> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const stored = await this.load();
+      if (!stored || !stored.signingKeys.some((k) => k.kid === kid)) return 'unknown';
+      if (stored.signingKeys[0]!.kid === kid) return 'newest';
+      stored.signingKeys = stored.signingKeys.filter((k) => k.kid !== kid);
+      await this.ctx.storage.put('workspace', stored);
+      return keyInfo(stored);
+    });
+  }
+
+  async signingKeyInfo(): Promise<SigningKeyInfo[]> {
+    const stored = await this.load();
+    return stored ? keyInfo(stored) : [];
+  }
+
+  async setWebhookSecret(secret: string | null): Promise<boolean> {
+    const stored = await this.load();
+    if (!stored) return false;
+    stored.webhookSecretSealed = secret ? await encryptSecret(secret, this.env.CONFIG_ENCRYPTION_KEY) : null;
+    await this.ctx.storage.put('workspace', stored);
+    return true;
+  }
+
+  /** The reporting webhooks' signing secret, decrypted: for the webhook route only, never for a response. */
+  async webhookSecret(): Promise<string | null> {
+    const sealed = (await this.load())?.webhookSecretSealed;
+    return sealed ? decryptSecret(sealed, this.env.CONFIG_ENCRYPTION_KEY) : null;
+  }
+
+  /** Pixel and click hits refused (bad token, unknown key…), added up per isolate and flushed here. */
+  async countRejected(counts: Record<string, number>): Promise<void> {
+    const stats = (await this.ctx.storage.get<Record<string, number>>('email-rejected')) ?? {};
+    for (const [reason, n] of Object.entries(counts)) stats[reason] = (stats[reason] ?? 0) + n;
+    await this.ctx.storage.put('email-rejected', stats);
+  }
+
+  async emailStats(): Promise<{ rejected: Record<string, number>; signingKeys: SigningKeyInfo[]; webhookSecretSet: boolean }> {
+    const stored = await this.load();
+    return {
+      rejected: (await this.ctx.storage.get<Record<string, number>>('email-rejected')) ?? {},
+      signingKeys: stored ? keyInfo(stored) : [],
+      webhookSecretSet: Boolean(stored?.webhookSecretSealed),
+    };
+  }
+
+  private backfillChain: Promise<unknown> = Promise.resolve();
+
+  /**
+   * One page of the signature backfill (edge/src/email/backfill.ts). Steps run one at a time
+   * (a second CLI waits its turn), and the cursor is stored after every page: resumable.
+   */
+  async backfillStep(options: { pageSize?: number; restart?: boolean } = {}): Promise<BackfillState> {
+    const run = this.backfillChain.then(async () => {
+      let state = (await this.ctx.storage.get<BackfillState>('backfill')) ?? freshBackfill(options.pageSize ?? 1000);
+      if (options.restart) state = freshBackfill(options.pageSize ?? state.pageSize);
+      if (options.pageSize && state.status === 'idle') state.pageSize = options.pageSize;
+      const [workspace, credentials, keys] = await Promise.all([this.edgeView(), this.credentials(), this.signingKeys()]);
+      if (!workspace || !credentials || !keys[0]) throw new Error('the workspace has no Customer.io credentials');
+      state = await backfillStep(state, { env: this.env, workspace, credentials, key: keys[0] });
+      await this.ctx.storage.put('backfill', state);
+      return state;
+    });
+    this.backfillChain = run.catch(() => undefined);
+    return run;
+  }
+
+  async backfillState(): Promise<BackfillState | null> {
+    return (await this.ctx.storage.get<BackfillState>('backfill')) ?? null;
+  }
+
   /** Signing keys, newest first (the pixel and click tokens). */
   async signingKeys(): Promise<Array<{ kid: string; key: string }>> {
     const stored = await this.load();
     if (!stored) return [];
     return Promise.all(stored.signingKeys.map(async (k) => ({ kid: k.kid, key: await decryptSecret(k.sealed, this.env.CONFIG_ENCRYPTION_KEY) })));
   }
+}
+
+export interface SigningKeyInfo { kid: string; createdAt: number; newest: boolean }
+
+function keyInfo(stored: StoredWorkspace): SigningKeyInfo[] {
+  return stored.signingKeys.map((k, i) => ({ kid: k.kid, createdAt: k.createdAt, newest: i === 0 }));
 }
 
 function toPublic(stored: StoredWorkspace): WorkspacePublic {

@@ -5,6 +5,8 @@
 import type { ReaderEvent } from '../../../shared/protocol.ts';
 import { type ReaderState, DAY_MS } from '../../../shared/reader.ts';
 import { POINTS, addPoints, combine, readPoints } from '../../../shared/engagement.ts';
+import { type EmailMetric, credit, emptyLedger, mergeLedgers } from '../../../shared/email/ledger.ts';
+import type { EmailStatusMetric } from '../../../shared/email/webhook.ts';
 
 /** A Customer.io event worth sending ("meaningful moments"); page reads only when asked for. */
 export interface Moment {
@@ -18,8 +20,10 @@ export interface Moment {
 
 /** Events the edge itself makes (the server API, the pixel and click endpoints). */
 export type EdgeEvent =
-  | { type: 'open'; id: string; ts: number; human: boolean; campaign?: string }
-  | { type: 'click'; id: string; ts: number; human: boolean; category?: string; url?: string };
+  | { type: 'open'; id: string; ts: number; human: boolean; campaign?: string; delivery?: string; kind?: string; via?: 'edge' | 'webhook' }
+  | { type: 'click'; id: string; ts: number; human: boolean; category?: string; url?: string; campaign?: string; delivery?: string; kind?: string; via?: 'edge' | 'webhook' }
+  /** Customer.io's delivery events (reporting webhooks): sends, bounces, unsubscribes, spam reports. */
+  | { type: 'email'; id: string; ts: number; metric: EmailStatusMetric; campaign?: string; delivery?: string };
 
 export type AnyReaderEvent = ReaderEvent | EdgeEvent;
 
@@ -40,7 +44,7 @@ function markActiveDay(r: ReaderState, ts: number): void {
 export function applyEvent(prev: ReaderState, event: AnyReaderEvent): { state: ReaderState; moments: Moment[] } {
   const r: ReaderState = structuredClone(prev);
   const moments: Moment[] = [];
-  touch(r, event.ts);
+  if (event.type !== 'email') touch(r, event.ts); // being sent an email is not being seen
   switch (event.type) {
     case 'page': {
       bump(r.counters, 'reads');
@@ -83,14 +87,28 @@ export function applyEvent(prev: ReaderState, event: AnyReaderEvent): { state: R
       moments.push({ kind: 'event', name: event.name, ts: event.ts, data: event.properties });
       break;
     case 'open':
-      bump(r.counters, event.human ? 'opens' : 'opens_machine');
-      if (event.human) r.activity = addPoints(r.activity, POINTS.open, event.ts);
+    case 'click': {
+      // Counted once per delivery whether the pixel/link or the webhook saw it (shared/email/ledger.ts).
+      const metric: EmailMetric = `${event.type === 'open' ? 'opens' : 'clicks'}${event.human ? '' : '_machine'}`;
+      r.emailLedger ??= emptyLedger();
+      const { delta, firstHumanOpenOfCampaign } = credit(r.emailLedger, metric, event.via ?? 'edge', event.ts, event.delivery ?? null, event.campaign ?? null);
+      if (delta <= 0) break;
+      bump(r.counters, metric, delta);
+      if (!event.human && event.kind) bump(r.counters, `${metric}.${event.kind}`, delta);
+      if (firstHumanOpenOfCampaign) bump(r.counters, 'opens_unique');
+      if (event.type === 'click' && event.human && event.category) bump(r.counters, `clicks.${event.category}`, delta);
+      if (event.human) r.activity = addPoints(r.activity, event.type === 'open' ? POINTS.open : POINTS.click, event.ts);
       break;
-    case 'click':
-      bump(r.counters, event.human ? 'clicks' : 'clicks_machine');
-      if (event.human && event.category) bump(r.counters, `clicks.${event.category}`);
-      if (event.human) r.activity = addPoints(r.activity, POINTS.click, event.ts);
+    }
+    case 'email': {
+      r.emailLedger ??= emptyLedger();
+      const counter = { sent: 'emails_sent', delivered: 'emails_delivered', bounced: 'bounces', failed: 'email_failures', unsubscribed: 'unsubscribes', spammed: 'spam_reports' }[event.metric];
+      bump(r.counters, counter);
+      if (event.metric === 'bounced') r.emailLedger.bouncedAt = event.ts;
+      if (event.metric === 'unsubscribed') r.emailLedger.unsubscribedAt = event.ts;
+      if (event.metric === 'spammed') r.emailLedger.spamAt = event.ts;
       break;
+    }
   }
   return { state: r, moments };
 }
@@ -109,5 +127,7 @@ export function absorbReader(into: ReaderState, from: ReaderState): ReaderState 
   if (r.signedUpAt === null) r.signedUpAt = from.signedUpAt;
   r.email ??= from.email;
   r.userId ??= from.userId;
+  const ledger = mergeLedgers(r.emailLedger, from.emailLedger);
+  if (ledger) r.emailLedger = ledger;
   return r;
 }

@@ -1,0 +1,53 @@
+/** What a pixel or link hit records, after the answer has gone out (`waitUntil`). */
+import type { Env } from '../env.ts';
+import { edgeWorkspace } from '../workspaces/config-cache.ts';
+import { readerContext, readerStub } from '../readers/access.ts';
+import type { ReaderKey } from '../readers/names.ts';
+import type { EdgeEvent } from '../readers/apply-event.ts';
+import { ulid } from '../sync/ulid.ts';
+import { verifyReaderToken } from '../../../shared/email/tokens.ts';
+import type { Classification } from '../../../shared/email/classify.ts';
+import { countRejected, signingKeys } from './keys.ts';
+
+export interface Hit {
+  workspace: string;
+  token: string;
+  type: 'open' | 'click';
+  classification: Classification;
+  at: number;
+  campaign?: string;
+  delivery?: string;
+  category?: string;
+  url?: string;
+}
+
+export type HitOutcome = 'recorded' | 'duplicate' | 'rejected' | 'unknown_workspace';
+
+export async function recordHit(env: Env, hit: Hit): Promise<HitOutcome> {
+  const ws = await edgeWorkspace(env, hit.workspace);
+  if (!ws) return 'unknown_workspace';
+  const check = await verifyReaderToken(ws.id, hit.token, await signingKeys(env, ws.id));
+  if (!check.ok) {
+    await countRejected(env, ws.id, `${hit.type}_${check.reason}`);
+    return 'rejected';
+  }
+  const key = check.readerKey as ReaderKey;
+  const human = hit.classification.kind === 'human';
+  const common = {
+    id: ulid(hit.at), ts: hit.at, human, via: 'edge' as const,
+    ...(human ? {} : { kind: hit.classification.kind }),
+    ...(hit.campaign ? { campaign: hit.campaign } : {}),
+    ...(hit.delivery ? { delivery: hit.delivery } : {}),
+  };
+  const event: EdgeEvent = hit.type === 'open'
+    ? { type: 'open', ...common }
+    : { type: 'click', ...common, ...(hit.category ? { category: hit.category } : {}), ...(hit.url ? { url: hit.url } : {}) };
+  const result = await readerStub(env, ws.id, key).ingest(readerContext(ws, key), [event]);
+  return result.accepted > 0 ? 'recorded' : 'duplicate';
+}
+
+/** `waitUntil` in the Worker; awaited where there is no execution context (tests calling the app directly). */
+export function afterResponse(ctx: { waitUntil(p: Promise<unknown>): void } | undefined, work: () => Promise<unknown>): void {
+  const run = work().catch((error) => console.error('recording an email hit failed:', error));
+  if (ctx) ctx.waitUntil(run);
+}

@@ -1,0 +1,49 @@
+/**
+ * GET /o/{workspace}/{token}/{campaign}[/{delivery}].gif: the open pixel. The answer is the same
+ * 43-byte GIF at once, whatever the token; checking and recording happen after (`waitUntil`), so
+ * a newsletter burst never waits on a Durable Object and a forged URL learns nothing.
+ */
+import { Hono } from 'hono';
+import type { AppEnv } from '../env.ts';
+import { classifyOpen, requestFacts } from '../../../shared/email/classify.ts';
+import { afterResponse, recordHit } from '../email/record.ts';
+
+/** The smallest transparent GIF (43 bytes). */
+export const PIXEL_GIF = Uint8Array.from(atob('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=='), (c) => c.charCodeAt(0));
+
+const HEADERS = {
+  'content-type': 'image/gif',
+  'content-length': String(PIXEL_GIF.byteLength),
+  'cache-control': 'no-store, no-cache, must-revalidate, private, max-age=0',
+  expires: '0',
+};
+
+const SLUG = /^[A-Za-z0-9_-]{1,100}$/;
+const WORKSPACE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** The parts of a pixel path, or null when it cannot be ours (still answered with the GIF). */
+export function parsePixelPath(path: string): { workspace: string; token: string; campaign?: string; delivery?: string } | null {
+  const parts = path.replace(/^\/o\//, '').replace(/\.gif$/i, '').split('/');
+  const [workspace, token, campaign, delivery] = parts;
+  if (parts.length < 2 || parts.length > 4 || !workspace || !WORKSPACE.test(workspace)) return null;
+  return {
+    workspace,
+    token: token ?? '',
+    ...(campaign && SLUG.test(campaign) ? { campaign } : {}),
+    ...(delivery && SLUG.test(delivery) ? { delivery } : {}),
+  };
+}
+
+export const pixel = new Hono<AppEnv>();
+
+pixel.get('/*', (c) => {
+  const at = Date.now();
+  const parsed = parsePixelPath(c.req.path);
+  if (parsed) {
+    const classification = classifyOpen(requestFacts(c.req.raw));
+    let ctx: { waitUntil(p: Promise<unknown>): void } | undefined;
+    try { ctx = c.executionCtx; } catch { ctx = undefined; }
+    afterResponse(ctx, () => recordHit(c.env, { type: 'open', ...parsed, classification, at }));
+  }
+  return new Response(PIXEL_GIF, { status: 200, headers: HEADERS });
+});

@@ -1,0 +1,56 @@
+/**
+ * POST /v1/webhooks/customerio/{workspace}: Customer.io's reporting webhooks. The signature is
+ * checked against the workspace's webhook signing secret (stale timestamps refused), then the
+ * event goes to the reader's object, where the delivery id keeps it from counting an open or a
+ * click the pixel or the link already counted, and the event id makes a replay change nothing.
+ */
+import { Hono } from 'hono';
+import type { AppEnv } from '../env.ts';
+import { ClientError, issuesFrom } from '../http/errors.ts';
+import { edgeWorkspace } from '../workspaces/config-cache.ts';
+import { readerContext, readerStub } from '../readers/access.ts';
+import type { ReaderKey } from '../readers/names.ts';
+import { webhookSecret } from '../email/keys.ts';
+import { checkWebhookSignature, readerKeysOf, reportingEventSchema, webhookReaderEvent } from '../../../shared/email/webhook.ts';
+
+const MAX_BODY = 256 * 1024;
+
+export const webhooks = new Hono<AppEnv>();
+
+webhooks.post('/customerio/:workspace', async (c) => {
+  const ws = await edgeWorkspace(c.env, c.req.param('workspace'));
+  if (!ws) throw new ClientError(404, `Unknown workspace "${c.req.param('workspace')}"`, [{ path: 'workspace', message: 'no such workspace' }]);
+  const secret = await webhookSecret(c.env, ws.id);
+  if (!secret) {
+    throw new ClientError(403, 'This workspace has no webhook signing secret: set it with PUT /v1/admin/workspaces/{id}/webhook-secret');
+  }
+  const raw = await c.req.text();
+  if (raw.length > MAX_BODY) throw new ClientError(413, `Body is larger than ${MAX_BODY} bytes`);
+  const check = await checkWebhookSignature(secret, c.req.header('x-cio-timestamp') ?? null, c.req.header('x-cio-signature') ?? null, raw);
+  if (check !== 'ok') {
+    const why = { missing: 'Missing X-CIO-Timestamp or X-CIO-Signature header', stale: 'X-CIO-Timestamp is more than 5 minutes away from now', bad_signature: 'X-CIO-Signature does not match' }[check];
+    throw new ClientError(401, why, [{ path: check === 'stale' ? 'X-CIO-Timestamp' : 'X-CIO-Signature', message: check }]);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (e) {
+    throw new ClientError(400, 'Body is not valid JSON', [{ path: '(body)', message: (e as Error).message }]);
+  }
+  const parsed = reportingEventSchema.safeParse(json);
+  if (!parsed.success) throw new ClientError(400, 'Invalid reporting webhook event', issuesFrom(parsed.error));
+  const event = webhookReaderEvent(parsed.data);
+  const candidates = readerKeysOf(parsed.data) as ReaderKey[];
+  if (!event || candidates.length === 0) return c.json({ ignored: true, reason: event ? 'no id or email in identifiers' : 'not an event the edge counts' });
+
+  // The reader the edge already knows under one of the person's identifiers; else the first.
+  let key = candidates[0]!;
+  for (const candidate of candidates) {
+    if (await readerStub(c.env, ws.id, candidate).view()) {
+      key = candidate;
+      break;
+    }
+  }
+  const result = await readerStub(c.env, ws.id, key).ingest(readerContext(ws, key), [event]);
+  return c.json(result);
+});
