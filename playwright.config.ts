@@ -8,7 +8,8 @@ import { rmSync } from 'node:fs';
 export const EDGE_PORT = 8887;
 export const FAKE_CIO_PORT = 8890;
 const stateDir = '.wrangler/test-state';
-rmSync(stateDir, { recursive: true, force: true });
+// Test workers load this file too, while the Worker is running on this state: only the runner clears it.
+if (!process.env.TEST_WORKER_INDEX) rmSync(stateDir, { recursive: true, force: true });
 
 export default defineConfig({
   testDir: 'test/browser',
