@@ -23,7 +23,7 @@ function showId() {
   } catch {
     /* storage blocked */
   }
-  const label = aid || 'none (not tracking, or nothing read yet)';
+  const label = aid || 'none yet';
   const code = document.getElementById('aid');
   if (code) code.textContent = label;
   const curl = document.getElementById('curl');

@@ -19,7 +19,7 @@ export function Picker({ core, data }: { core: Core; data: DOMStringMap }) {
   };
 
   return (
-    <fieldset class="card">
+    <fieldset class="card picker">
       <legend>{t.title}</legend>
       <p>{t.intro}</p>
       <div class="chips">

@@ -18,11 +18,12 @@ const css = `
 font:15px/1.5 var(--sharpsend-font,system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif)!important;
 color:var(--sharpsend-text,#111827)!important}
 *{box-sizing:border-box}
-.card{position:relative;background:${bg};border:1px solid ${border};border-radius:${radius};padding:20px 22px;
+.card{position:relative;display:block;background:${bg};border:1px solid ${border};border-radius:${radius};padding:20px 22px 12px;
 box-shadow:0 1px 3px rgba(15,23,42,.06)}
 h2,legend{display:block;margin:0 0 4px;padding:0;font-size:1.15em;font-weight:700;line-height:1.3}
 p{margin:0 0 14px;color:${muted}}
-fieldset{border:0;margin:0;padding:0;min-width:0}
+fieldset{margin:0;min-width:0}
+legend{float:left;width:100%}legend+*{clear:both}
 .chips{display:flex;flex-wrap:wrap;gap:8px}
 .chip{position:relative;display:inline-block}
 .chip input{position:absolute;inset:0;width:100%;height:100%;margin:0;opacity:0;cursor:pointer}
@@ -33,7 +34,7 @@ font-weight:600;transition:background .15s,border-color .15s,color .15s}
 .chip input:checked+span{background:${accent};border-color:${accent};color:var(--sharpsend-accent-text,#fff)}
 .chip input:checked+span:before{content:"\\2713";color:inherit}
 .chip input:focus-visible+span,input:focus-visible,button:focus-visible{outline:3px solid ${accent};outline-offset:2px}
-.status{min-height:1.5em;margin:10px 0 0;font-size:.9em}
+.status{min-height:1.5em;margin:8px 0 0;font-size:.9em}
 .ok{color:var(--sharpsend-success,#047857);font-weight:600}
 .bad{color:var(--sharpsend-error,#b91c1c)}
 label{display:block;font-weight:600;font-size:.9em;margin:0 0 4px}
