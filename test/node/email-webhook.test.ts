@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import { checkWebhookSignature, readerKeysOf, reportingEventSchema, webhookReaderEvent, webhookSignature } from '../../shared/email/webhook.ts';
+
+const require = createRequire(import.meta.url);
+const { verifyRequestSignature } = require('customerio-node') as {
+  verifyRequestSignature: (o: { signingSecret: string; timestamp: string; body: string; signature: string }) => boolean;
+};
+
+const SECRET = 'whsec-node-test';
+const body = JSON.stringify({ event_id: '01E4C4CT6YDC7Y5M7FE1GWWPQJ', object_type: 'email', metric: 'opened', timestamp: 1613063089,
+  data: { campaign_id: 1, action_id: 42, delivery_id: 'RPILAgUBcRhIBqSfeiIwdIYJKxTY', customer_id: '42', identifiers: { id: '42', email: 'A@x.com', cio_id: 'd9c106000001' }, recipient: 'a@x.com', subject: 'Hi' } });
+
+describe('reporting webhook signature', () => {
+  it('matches customerio-node\'s verifyRequestSignature', async () => {
+    const ts = '1700000000';
+    const signature = await webhookSignature(SECRET, ts, body);
+    expect(verifyRequestSignature({ signingSecret: SECRET, timestamp: ts, body, signature })).toBe(true);
+    expect(await checkWebhookSignature(SECRET, ts, signature, body, 1700000000_000)).toBe('ok');
+  });
+
+  it('refuses missing, wrong, tampered and stale signatures', async () => {
+    const ts = '1700000000';
+    const signature = await webhookSignature(SECRET, ts, body);
+    expect(await checkWebhookSignature(SECRET, null, signature, body, 1700000000_000)).toBe('missing');
+    expect(await checkWebhookSignature(SECRET, ts, null, body, 1700000000_000)).toBe('missing');
+    expect(await checkWebhookSignature('other', ts, signature, body, 1700000000_000)).toBe('bad_signature');
+    expect(await checkWebhookSignature(SECRET, ts, signature, body.replace('opened', 'clicked'), 1700000000_000)).toBe('bad_signature');
+    expect(await checkWebhookSignature(SECRET, ts, 'zz', body, 1700000000_000)).toBe('bad_signature');
+    expect(await checkWebhookSignature(SECRET, ts, signature, body, 1700000000_000 + 301_000)).toBe('stale');
+    expect(await checkWebhookSignature(SECRET, ts, signature.toUpperCase(), body, 1700000000_000 + 299_000)).toBe('ok');
+  });
+});
+
+describe('reporting webhook events', () => {
+  it('maps the documented example to an open tied to its delivery and campaign', () => {
+    const evt = reportingEventSchema.parse(JSON.parse(body));
+    expect(webhookReaderEvent(evt)).toEqual({ type: 'open', id: 'cio-01E4C4CT6YDC7Y5M7FE1GWWPQJ', ts: 1613063089_000, human: true, kind: 'human', via: 'webhook', campaign: '1', delivery: 'RPILAgUBcRhIBqSfeiIwdIYJKxTY' });
+    expect(readerKeysOf(evt)).toEqual(['e:a@x.com', 'u:42']);
+  });
+
+  it('maps machine flags, broadcasts, bounces and customer unsubscribes; ignores the rest', () => {
+    const base = { event_id: 'e1', timestamp: 1700000000, object_type: 'email' };
+    const parse = (o: unknown) => webhookReaderEvent(reportingEventSchema.parse(o));
+    expect(parse({ ...base, metric: 'opened', data: { proxied: true, broadcast_id: 5, delivery_id: 'd' } })).toMatchObject({ human: false, kind: 'image_proxy', campaign: '5' });
+    expect(parse({ ...base, metric: 'opened', data: { prefetched: true } })).toMatchObject({ human: false, kind: 'prefetch' });
+    expect(parse({ ...base, metric: 'clicked', data: { machine: true, href: 'https://x' } })).toMatchObject({ type: 'click', human: false, url: 'https://x' });
+    expect(parse({ ...base, metric: 'bounced', data: { newsletter_id: 3 } })).toMatchObject({ type: 'email', metric: 'bounced', campaign: '3' });
+    expect(parse({ ...base, metric: 'spammed', data: { transactional_message_id: 9 } })).toMatchObject({ metric: 'spammed', campaign: 't9' });
+    expect(parse({ ...base, metric: 'dropped', data: {} })).toMatchObject({ metric: 'failed' });
+    expect(parse({ ...base, object_type: 'customer', metric: 'unsubscribed', data: {} })).toMatchObject({ metric: 'unsubscribed' });
+    expect(parse({ ...base, object_type: 'customer', metric: 'subscribed', data: {} })).toBeNull();
+    expect(parse({ ...base, metric: 'drafted', data: {} })).toBeNull();
+    expect(parse({ ...base, object_type: 'sms', metric: 'delivered', data: {} })).toBeNull();
+    expect(reportingEventSchema.safeParse({ hello: 1 }).success).toBe(false);
+  });
+});
