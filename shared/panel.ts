@@ -144,16 +144,7 @@ export function variationData(v: Omit<Variation, 'segmentId'>): Record<string, u
   };
 }
 
-/**
- * The panel's preview fills `{{ customer.x }}` (optionally `| default: "y"`) from a sample reader,
- * the subset of Liquid the body blocks are expected to use.
- */
-export function fillTemplate(text: string, customer: Record<string, unknown>): string {
-  return text.replace(/\{\{\s*customer\.([a-zA-Z0-9_.]+)\s*(?:\|\s*default:\s*"([^"]*)"\s*)?\}\}/g, (_, name: string, fallback?: string) => {
-    const value = customer[name];
-    return value === undefined || value === null || value === '' ? (fallback ?? '') : String(value);
-  });
-}
+export { fillTemplate } from './liquid.ts';
 
 // ---- A/B tests ------------------------------------------------------------------------------------
 

@@ -69,9 +69,12 @@ panel.use('*', async (c, next) => {
   await next();
 });
 
-panel.get('/session', (c) => {
+/** Who is signed in, and the CSRF token again (a reloaded panel has the cookie but lost the token). */
+panel.get('/session', async (c) => {
   const { workspace, mode, expires } = c.get('session');
-  return c.json({ workspace, mode, expiresAt: expires });
+  const token = getCookie(c, SESSION_COOKIE);
+  const csrf = mode === 'cookie' && token ? await csrfToken(c.env.CONFIG_ENCRYPTION_KEY, token) : null;
+  return c.json({ workspace, mode, expiresAt: expires, csrfToken: csrf });
 });
 
 panel.delete('/session', (c) => {

@@ -1,0 +1,43 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, ws } from '../api.ts';
+import { DayBars, DayLines, HBars } from '../charts.tsx';
+import type { Overview } from '../types.ts';
+
+export function OverviewPage() {
+  const [data, setData] = useState<Overview | null>(null);
+  const [error, setError] = useState('');
+  useEffect(() => { api<Overview>('GET', ws('/overview')).then(setData, (e) => setError(e.message)); }, []);
+  if (error) return <p class="error">{error}</p>;
+  if (!data) return <p class="muted">Loading…</p>;
+  const tags = Object.entries(data.tagCounts).sort((a, b) => b[1] - a[1]);
+  const top = tags.slice(0, 5).map(([name]) => ({ name, values: data.tagHistory.tags[name] ?? [] }));
+  const describe = new Map(data.tagRules.map((r) => [r.tag, r.description]));
+  return (
+    <>
+      <header class="page-head"><h1>Overview</h1><p class="muted">Known readers of <b>{data.workspace}</b>, as synced to Customer.io.</p></header>
+      <section class="stats">
+        <div class="stat card"><span>Known readers</span><b data-testid="stat-readers">{data.readers}</b></div>
+        <div class="stat card"><span>Average engagement</span><b>{data.averageScore.toFixed(2)}</b></div>
+        <div class="stat card"><span>Tags in use</span><b>{tags.length}</b></div>
+        <div class="stat card"><span>Our segments</span><b>{data.segments}</b></div>
+      </section>
+      <section class="card">
+        <h2>Engagement over time</h2>
+        <p class="muted">Readers who read at least one article, per day (last 30 days).</p>
+        <DayBars points={data.activeByDay.map((p) => ({ day: p.day, value: p.readers }))} label="Active readers per day" />
+      </section>
+      <div class="grid2">
+        <section class="card">
+          <h2>Tag distribution</h2>
+          {tags.length ? <HBars rows={tags.map(([label, value]) => ({ label, value, note: '' }))} /> : <p class="muted">No tags yet.</p>}
+          <ul class="tag-notes">{tags.slice(0, 6).map(([t]) => <li key={t}><code>{t}</code> {describe.get(t)}</li>)}</ul>
+        </section>
+        <section class="card">
+          <h2>Tags over time</h2>
+          <p class="muted">Readers carrying each of the top tags, per day.</p>
+          {top.length ? <DayLines days={data.tagHistory.days} series={top} label="Tag counts per day" /> : <p class="muted">No tags yet.</p>}
+        </section>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,217 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, ws } from '../api.ts';
+import { HBars, Score } from '../charts.tsx';
+import { Tags } from './Readers.tsx';
+import type { CioSegment, Members, Reader, Segment } from '../types.ts';
+import type { SegmentRule } from '../../../../shared/panel.ts';
+
+type Op = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'contains' | 'exists';
+interface Row { kind: 'tag' | 'no-tag' | 'score' | 'fact'; tag: string; fact: string; op: Op; value: string }
+
+const newRow = (kind: Row['kind'] = 'tag'): Row => ({ kind, tag: '', fact: 'trait.tier', op: kind === 'score' ? 'gte' : 'eq', value: kind === 'score' ? '0.3' : '' });
+
+const parseValue = (v: string): string | number | boolean => (v === 'true' ? true : v === 'false' ? false : v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v);
+
+export function toRule(rows: Row[], combine: 'all' | 'any'): SegmentRule | null {
+  const conditions: SegmentRule[] = rows.flatMap((r): SegmentRule[] => {
+    if (r.kind === 'tag' || r.kind === 'no-tag') {
+      if (!r.tag) return [];
+      const has: SegmentRule = { fact: 'tags', op: 'contains', value: r.tag };
+      return [r.kind === 'tag' ? has : { not: has }];
+    }
+    if (r.kind === 'score') return r.value === '' ? [] : [{ fact: 'score', op: r.op, value: Number(r.value) }];
+    if (!r.fact) return [];
+    return [r.op === 'exists' ? { fact: r.fact, op: 'exists' } : { fact: r.fact, op: r.op, value: parseValue(r.value) }];
+  });
+  if (!conditions.length) return null;
+  return conditions.length === 1 ? conditions[0]! : combine === 'all' ? { all: conditions } : { any: conditions };
+}
+
+export function SegmentsPage({ selected }: { selected: string | null }) {
+  const [segments, setSegments] = useState<Segment[] | null>(null);
+  const [cio, setCio] = useState<{ segments: CioSegment[]; error: string | null } | null>(null);
+  const [tags, setTags] = useState<string[]>([]);
+  const [building, setBuilding] = useState(false);
+  const load = () => api<{ segments: Segment[] }>('GET', ws('/segments')).then((r) => setSegments(r.segments), () => {});
+  useEffect(() => {
+    load();
+    api('GET', ws('/cio-segments')).then(setCio, () => {});
+    api<{ tagRules: Array<{ tag: string }> }>('GET', ws('/overview')).then((o) => setTags(o.tagRules.map((t) => t.tag)), () => {});
+    const t = setInterval(load, 3000); // counts and mirror status move as readers sync
+    return () => clearInterval(t);
+  }, []);
+  if (selected) return <SegmentDetail id={selected} tags={tags} />;
+  return (
+    <>
+      <header class="page-head row">
+        <div><h1>Segments</h1><p class="muted">Ours are evaluated at the edge and mirrored into Customer.io as manual segments.</p></div>
+        {!building && <button class="primary" onClick={() => setBuilding(true)} data-testid="new-segment">New segment</button>}
+      </header>
+      {building && <Builder tags={tags} onDone={() => { setBuilding(false); load(); }} />}
+      <section class="card">
+        <h2>Our segments</h2>
+        {segments?.length ? (
+          <>
+            <table class="table" data-testid="segments-table">
+              <thead><tr><th>Name</th><th>Rule</th><th>Readers</th><th>In Customer.io</th></tr></thead>
+              <tbody>
+                {segments.map((s) => (
+                  <tr key={s.id} onClick={() => { location.hash = `#/segments/${s.id}`; }}>
+                    <td><b>{s.name}</b>{s.manualAdds ? <small class="muted"> +{s.manualAdds} by hand</small> : null}</td>
+                    <td class="rule">{s.ruleText}</td>
+                    <td><b class="count" data-testid={`segment-count-${s.name}`}>{s.count}</b></td>
+                    <td><MirrorStatus s={s} /></td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <HBars rows={segments.map((s) => ({ label: s.name, value: s.count }))} />
+          </>
+        ) : <p class="muted">{segments ? 'No segments yet: build one from tags and the engagement score.' : 'Loading…'}</p>}
+      </section>
+      <section class="card">
+        <h2>Customer.io segments</h2>
+        {cio?.error && <p class="error">{cio.error}</p>}
+        <table class="table">
+          <thead><tr><th>Name</th><th>Type</th><th>People</th></tr></thead>
+          <tbody>
+            {(cio?.segments ?? []).map((s) => (
+              <tr key={s.id}><td>{s.name} {s.ours && <span class="badge">mirrored from SharpSend</span>}</td><td>{s.type}</td><td>{s.count ?? '–'}</td></tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </>
+  );
+}
+
+function MirrorStatus({ s }: { s: Segment }) {
+  if (s.syncError) return <span class="pill bad" title={s.syncError}>retrying: {s.syncError.slice(0, 60)}</span>;
+  if (s.cioSegmentId === null) return <span class="pill">creating…</span>;
+  if (s.pending) return <span class="pill warn">syncing {s.pending}…</span>;
+  return <span class="pill ok" data-testid="mirror-ok">#{s.cioSegmentId} · {s.mirrored} in sync</span>;
+}
+
+function Builder({ tags, onDone }: { tags: string[]; onDone: () => void }) {
+  const [name, setName] = useState('');
+  const [combine, setCombine] = useState<'all' | 'any'>('all');
+  const [rows, setRows] = useState<Row[]>([newRow('tag')]);
+  const [preview, setPreview] = useState<{ count: number; total: number; sample: Reader[] } | null>(null);
+  const [error, setError] = useState('');
+  const rule = toRule(rows, combine);
+  const ruleJson = JSON.stringify(rule);
+  useEffect(() => {
+    const t = setTimeout(() => api('POST', ws('/segments/preview'), { rule }).then(setPreview, (e) => setError(e.message)), 250);
+    return () => clearTimeout(t);
+  }, [ruleJson]);
+  const update = (i: number, patch: Partial<Row>) => setRows(rows.map((r, j) => (j === i ? { ...r, ...patch } : r)));
+  const save = async () => {
+    setError('');
+    try {
+      await api('POST', ws('/segments'), { name, rule });
+      onDone();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  return (
+    <section class="card builder" data-testid="segment-builder">
+      <h2>New segment</h2>
+      <label>Name<input name="segment-name" value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="e.g. Engaged premium readers" /></label>
+      <div class="combine">Readers matching
+        <select value={combine} onChange={(e) => setCombine(e.currentTarget.value as 'all' | 'any')} data-testid="combine">
+          <option value="all">all</option><option value="any">any</option>
+        </select> of these conditions:</div>
+      {rows.map((r, i) => (
+        <div class="cond" key={i} data-testid="condition">
+          <select value={r.kind} onChange={(e) => update(i, newRow(e.currentTarget.value as Row['kind']))} data-testid="cond-kind">
+            <option value="tag">has tag</option><option value="no-tag">does not have tag</option>
+            <option value="score">engagement score</option><option value="fact">attribute</option>
+          </select>
+          {(r.kind === 'tag' || r.kind === 'no-tag') && (
+            <select value={r.tag} onChange={(e) => update(i, { tag: e.currentTarget.value })} data-testid="cond-tag">
+              <option value="">choose a tag…</option>
+              {tags.map((t) => <option value={t} key={t}>{t}</option>)}
+            </select>
+          )}
+          {r.kind === 'fact' && <input value={r.fact} onInput={(e) => update(i, { fact: e.currentTarget.value })} placeholder="trait.tier, reads, opens…" data-testid="cond-fact" />}
+          {(r.kind === 'score' || r.kind === 'fact') && (
+            <select value={r.op} onChange={(e) => update(i, { op: e.currentTarget.value as Op })} data-testid="cond-op">
+              {(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists'] as const)
+                .filter((o) => r.kind === 'fact' || !['eq', 'ne', 'contains', 'exists'].includes(o))
+                .map((o) => <option value={o} key={o}>{{ eq: '=', ne: '≠', gt: '>', gte: '≥', lt: '<', lte: '≤', contains: 'contains', exists: 'exists' }[o]}</option>)}
+            </select>
+          )}
+          {(r.kind === 'score' || (r.kind === 'fact' && r.op !== 'exists')) && (
+            <input class="short" value={r.value} onInput={(e) => update(i, { value: e.currentTarget.value })} data-testid="cond-value" />
+          )}
+          <button class="icon" title="Remove condition" onClick={() => setRows(rows.filter((_, j) => j !== i))}>×</button>
+        </div>
+      ))}
+      <div class="row">
+        <button onClick={() => setRows([...rows, newRow('tag')])} data-testid="add-condition">+ Add condition</button>
+        <div class="live" data-testid="live-count">
+          {preview ? <><b>{preview.count}</b> of {preview.total} readers</> : '…'}
+        </div>
+      </div>
+      {preview && preview.sample.length > 0 && <p class="muted sample">e.g. {preview.sample.map((r) => r.email ?? r.userId).join(', ')}</p>}
+      {error && <p class="error">{error}</p>}
+      <div class="actions"><button onClick={onDone}>Cancel</button><button class="primary" onClick={save} disabled={!name.trim()} data-testid="save-segment">Save segment</button></div>
+    </section>
+  );
+}
+
+function SegmentDetail({ id, tags }: { id: string; tags: string[] }) {
+  const [data, setData] = useState<Members | null>(null);
+  const [emails, setEmails] = useState('');
+  const [tag, setTag] = useState('');
+  const [message, setMessage] = useState('');
+  const load = () => api<Members>('GET', ws(`/segments/${id}`)).then(setData, (e) => setMessage(e.message));
+  useEffect(() => { load(); const t = setInterval(load, 3000); return () => clearInterval(t); }, [id]);
+  const change = async (mode: 'add' | 'remove', body: { emails?: string[]; tags?: string[]; keys?: string[] }) => {
+    try {
+      const r = await api<{ changed: string[]; unknown: string[] }>('POST', ws(`/segments/${id}/${mode === 'add' ? 'members' : 'members/remove'}`), body);
+      setMessage(`${mode === 'add' ? 'Added' : 'Removed'} ${r.changed.length} reader(s)${r.unknown.length ? `; not known yet: ${r.unknown.join(', ')}` : ''}.`);
+      setEmails('');
+      load();
+    } catch (e) {
+      setMessage((e as Error).message);
+    }
+  };
+  if (!data) return <p class="muted">{message || 'Loading…'}</p>;
+  const s = data.segment;
+  return (
+    <>
+      <header class="page-head row">
+        <div><a href="#/segments" class="muted">← Segments</a><h1>{s.name}</h1><p class="muted rule">{s.ruleText}</p></div>
+        <div class="big-count"><b data-testid="segment-detail-count">{s.count}</b><span>readers</span><MirrorStatus s={s} /></div>
+      </header>
+      <section class="card">
+        <h2>Add or remove readers</h2>
+        <div class="row wrap">
+          <input class="grow" placeholder="emails, separated by commas or spaces" value={emails} onInput={(e) => setEmails(e.currentTarget.value)} data-testid="member-emails" />
+          <button class="primary" onClick={() => change('add', { emails: emails.split(/[\s,;]+/).filter(Boolean) })} data-testid="add-members">Add</button>
+          <button onClick={() => change('remove', { emails: emails.split(/[\s,;]+/).filter(Boolean) })}>Remove</button>
+        </div>
+        <div class="row wrap">
+          <select value={tag} onChange={(e) => setTag(e.currentTarget.value)}><option value="">every reader with tag…</option>{tags.map((t) => <option key={t}>{t}</option>)}</select>
+          <button disabled={!tag} onClick={() => change('add', { tags: [tag] })}>Add all</button>
+          <button disabled={!tag} onClick={() => change('remove', { tags: [tag] })}>Remove all</button>
+        </div>
+        {message && <p class="note" role="status">{message}</p>}
+      </section>
+      <section class="card">
+        <h2>Members {data.members.length < s.count ? <small class="muted">(top {data.members.length})</small> : null}</h2>
+        <table class="table" data-testid="members-table">
+          <thead><tr><th>Reader</th><th>Score</th><th>Tags</th><th></th></tr></thead>
+          <tbody>{data.members.map((r) => (
+            <tr key={r.key}>
+              <td><a href={`#/readers/${encodeURIComponent(r.key)}`}>{r.email ?? r.userId}</a></td><td><Score value={r.score} /></td><td><Tags tags={r.tags} /></td>
+              <td><button class="link" onClick={() => change('remove', { keys: [r.key] })}>remove</button></td>
+            </tr>
+          ))}</tbody>
+        </table>
+      </section>
+    </>
+  );
+}
