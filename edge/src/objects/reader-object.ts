@@ -82,8 +82,11 @@ export class ReaderObject extends DurableObject<Env> {
         continue;
       }
       if (event.type === 'signup' && ctx.key.startsWith('a:')) {
-        // The anonymous reader becomes a known one: move its history over, then follow the pointer.
-        await this.linkTo(ctx, `e:${event.email.trim().toLowerCase()}`);
+        // The anonymous reader becomes a known one: its history and the sign-up move over in one call.
+        const merged = await this.linkTo(ctx, `e:${event.email.trim().toLowerCase()}`, [event]);
+        result.accepted += merged.accepted;
+        result.duplicates += merged.duplicates;
+        continue;
       }
       if (this.state.mergedInto) {
         forward.push(event);
@@ -105,21 +108,25 @@ export class ReaderObject extends DurableObject<Env> {
 
   /**
    * Merges this reader into `targetKey` exactly once: the target records where the history came
-   * from (replays and races add nothing), and this object keeps only a forward pointer.
+   * from (replays and races add nothing), and this object keeps only a forward pointer. `events`
+   * (the sign-up that caused it) are applied by the target in the same call.
    */
-  async linkTo(ctx: ReaderContext, targetKey: ReaderKey): Promise<void> {
+  async linkTo(ctx: ReaderContext, targetKey: ReaderKey, events: AnyReaderEvent[] = []): Promise<IngestResult> {
     this.remember(ctx);
-    if (targetKey === ctx.key) return;
-    await this.ctx.blockConcurrencyWhile(async () => {
-      if (this.state.mergedInto === targetKey) return;
+    const targetCtx = { ...ctx, key: targetKey };
+    if (targetKey === ctx.key) return this.ingest(ctx, events);
+    return this.ctx.blockConcurrencyWhile(async () => {
+      if (this.state.mergedInto === targetKey) {
+        return events.length ? this.target(targetKey).ingest(targetCtx, events) : { accepted: 0, duplicates: 0 };
+      }
       if (this.state.mergedInto) {
         // Re-pointed (another person signed up in the same browser): nothing left to move.
         this.state.mergedInto = targetKey;
         await this.commit();
-        return;
+        return events.length ? this.target(targetKey).ingest(targetCtx, events) : { accepted: 0, duplicates: 0 };
       }
       const moved = this.state;
-      await this.target(targetKey).absorb({ ...ctx, key: targetKey }, ctx.key, moved, this.meta.identifiedAs);
+      const result = await this.target(targetKey).absorb(targetCtx, ctx.key, moved, this.meta.identifiedAs, events);
       const left = emptyReader(ctx.key);
       left.anonymousIds = moved.anonymousIds;
       left.mergedInto = targetKey;
@@ -127,24 +134,27 @@ export class ReaderObject extends DurableObject<Env> {
       this.sql.exec('DELETE FROM outbox');
       this.meta.unsentAnonymousIds = [];
       await this.commit();
+      return result;
     });
   }
 
-  async absorb(ctx: ReaderContext, fromKey: string, from: ReaderState, fromIdentifiedAs: PersonIdentifiers | null): Promise<void> {
+  async absorb(ctx: ReaderContext, fromKey: string, from: ReaderState, fromIdentifiedAs: PersonIdentifiers | null, events: AnyReaderEvent[] = []): Promise<IngestResult> {
     this.remember(ctx);
     if (this.state.mergedInto) {
-      return this.target(this.state.mergedInto as ReaderKey).absorb({ ...ctx, key: this.state.mergedInto as ReaderKey }, fromKey, from, fromIdentifiedAs);
+      return this.target(this.state.mergedInto as ReaderKey).absorb({ ...ctx, key: this.state.mergedInto as ReaderKey }, fromKey, from, fromIdentifiedAs, events);
     }
-    if (this.sql.exec('SELECT 1 FROM merged_from WHERE key = ?', fromKey).toArray().length) return;
-    this.sql.exec('INSERT INTO merged_from (key, at) VALUES (?, ?)', fromKey, Date.now());
-    this.state = absorbReader(this.state, from);
-    this.meta.unsentAnonymousIds = [...new Set([...this.meta.unsentAnonymousIds, ...from.anonymousIds])];
-    if (fromIdentifiedAs && this.meta.identifiedAs && JSON.stringify(fromIdentifiedAs) !== JSON.stringify(this.meta.identifiedAs)) {
-      // Two people in Customer.io turned out to be one: merge them, ours as primary.
-      this.queue({ kind: 'merge', primary: this.meta.identifiedAs, secondary: fromIdentifiedAs });
+    if (!this.sql.exec('SELECT 1 FROM merged_from WHERE key = ?', fromKey).toArray().length) {
+      this.sql.exec('INSERT INTO merged_from (key, at) VALUES (?, ?)', fromKey, Date.now());
+      this.state = absorbReader(this.state, from);
+      this.meta.unsentAnonymousIds = [...new Set([...this.meta.unsentAnonymousIds, ...from.anonymousIds])];
+      if (fromIdentifiedAs && this.meta.identifiedAs && JSON.stringify(fromIdentifiedAs) !== JSON.stringify(this.meta.identifiedAs)) {
+        // Two people in Customer.io turned out to be one: merge them, ours as primary.
+        this.queue({ kind: 'merge', primary: this.meta.identifiedAs, secondary: fromIdentifiedAs });
+      }
+      this.recomputeTags(Date.now());
+      if (!events.length) await this.commit();
     }
-    this.recomputeTags(Date.now());
-    await this.commit();
+    return this.ingest(ctx, events);
   }
 
   /** The publisher's backend names this reader (Segment-style identify). */
@@ -291,7 +301,8 @@ export class ReaderObject extends DurableObject<Env> {
   private async commit(): Promise<void> {
     this.version++;
     this.persist();
-    this.sql.exec('DELETE FROM seen_events WHERE at < ?', Date.now() - SEEN_EVENTS_KEPT_MS);
+    // Forgetting old event ids is housekeeping: now and then is enough.
+    if (this.version % 64 === 0) this.sql.exec('DELETE FROM seen_events WHERE at < ?', Date.now() - SEEN_EVENTS_KEPT_MS);
     await this.enqueueForSync();
   }
 

@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// `npm run bench:edge`: ingest throughput of POST /v1/events against an empty Hono Worker in the
+// same workerd, then what the sync made of it: Customer.io calls per 1,000 events and the peak
+// rate the fake Customer.io saw against the workspace's limit.
+import { createFakeCustomerIo } from '../test/fake-customerio/server.ts';
+import { ADMIN_SECRET, fmt, load, startEdgeAndBaseline } from './harness.mjs';
+
+const READERS = Number(process.env.BENCH_READERS ?? 1000);
+const EVENTS_PER_READER = 10; // page reads per batch, as a tracker flushing a few pages would send
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const LIMIT = 100; // Track calls a second: the figure publishers are quoted
+const ORIGIN = 'https://bench.example';
+
+const fake = await createFakeCustomerIo({ port: 0, trackPerSecond: LIMIT });
+const { mf, edgeUrl, baselineUrl } = await startEdgeAndBaseline({ customerIoUrl: fake.url });
+try {
+  const admin = { authorization: `Bearer ${ADMIN_SECRET}` };
+  const created = await fetch(`${edgeUrl}/v1/admin/workspaces/bench`, {
+    method: 'PUT', headers: admin,
+    body: JSON.stringify({ allowedOrigins: [ORIGIN], customerio: { siteId: 'demo_site', trackKey: 'demo_track_key', appKey: 'demo_app_key' },
+      limits: { trackPerSecond: LIMIT, ingestPerClientPerSecond: 1e6 } }),
+  });
+  if (!created.ok) throw new Error(`workspace: ${created.status} ${await created.text()}`);
+
+  const now = Date.now();
+  const post = (url, body) => () => [`${url}/v1/events`, { method: 'POST', headers: { origin: ORIGIN, 'content-type': 'text/plain' }, body }];
+  // Reads: each request a batch of one reader's page reads (what most traffic is).
+  const readsBody = (run, n, visit = 0) => JSON.stringify({
+    workspace: 'bench',
+    events: Array.from({ length: EVENTS_PER_READER }, (_, i) => ({
+      id: `r${run}-${n}-${visit}-${i}-xxxxxx`, type: 'page', anonymousId: `anon-${run}-${n}`, ts: now, url: `${ORIGIN}/a/${i}`,
+      category: ['crypto', 'stocks', 'options'][i % 3], engagedMs: 30_000, scrollDepth: 0.7,
+    })),
+  });
+  // Sign-ups: the same readers sign up (the merge path: anonymous reader into known reader).
+  const signupBody = (run, n) => JSON.stringify({
+    workspace: 'bench',
+    events: [{ id: `s${run}-${n}-signup-xx`, type: 'signup', anonymousId: `anon-${run}-${n}`, ts: now, email: `${run}-${n}@bench.example`, topics: ['crypto'], consent: true }],
+  });
+  const batches = (url, run, body) => Array.from({ length: READERS }, (_, n) => post(url, body(run, n)));
+
+  // Warm both up, then measure baseline and edge on the same bodies; the sync drains in the background.
+  await load(batches(baselineUrl, 'w', readsBody).slice(0, 100), CONCURRENCY);
+  await load(batches(edgeUrl, 'w', readsBody).slice(0, 100), CONCURRENCY);
+  const baseline = await load(batches(baselineUrl, 'm', readsBody), CONCURRENCY);
+  const reads = await load(batches(edgeUrl, 'm', readsBody), CONCURRENCY);
+  const returning = await load(batches(edgeUrl, 'm', (run, n) => readsBody(run, n, 1)), CONCURRENCY);
+  const baselineSignups = await load(batches(baselineUrl, 'm', signupBody), CONCURRENCY);
+  const signups = await load(batches(edgeUrl, 'm', signupBody), CONCURRENCY);
+  const events = READERS * (2 * EVENTS_PER_READER + 1) + 100 * EVENTS_PER_READER;
+  const knownReaders = READERS;
+
+  // Wait for the outbox to drain.
+  const started = Date.now();
+  let sync;
+  do {
+    await new Promise((r) => setTimeout(r, 500));
+    sync = await (await fetch(`${edgeUrl}/v1/admin/workspaces/bench/sync`, { headers: admin })).json();
+  } while ((sync.pending > 0 || sync.people < knownReaders) && Date.now() - started < 180_000);
+  const drainSeconds = (Date.now() - started) / 1000;
+  const rates = (await (await fetch(`${fake.url}/_fake/rates`)).json()).workspaces.demo.track;
+
+  const row = (name, r, eventsPerRequest) => ({ worker: name, 'requests/s': fmt(r.perSecond), 'events/s': fmt(r.perSecond * eventsPerRequest), 'p50 ms': fmt(r.p50, 1), 'p99 ms': fmt(r.p99, 1), errors: r.errors });
+  console.log(`\nIngest: ${READERS} requests per row, ${CONCURRENCY} in flight, one workerd (Miniflare), same machine`);
+  console.table([
+    row(`baseline: empty Hono Worker, ${EVENTS_PER_READER}-event bodies`, baseline, EVENTS_PER_READER),
+    row(`edge: ${EVENTS_PER_READER} page reads of a new reader`, reads, EVENTS_PER_READER),
+    row(`edge: ${EVENTS_PER_READER} page reads of a returning reader`, returning, EVENTS_PER_READER),
+    row('baseline: empty Hono Worker, sign-up bodies', baselineSignups, 1),
+    row('edge: sign-up (merge into a known reader)', signups, 1),
+  ]);
+  console.log(`edge / baseline requests/s: new reader ${fmt(reads.perSecond / baseline.perSecond, 3)}, returning reader ${fmt(returning.perSecond / baseline.perSecond, 3)}, sign-ups ${fmt(signups.perSecond / baselineSignups.perSecond, 3)}`);
+  console.log(`\nSync to the fake Customer.io (Track limit ${LIMIT}/s):`);
+  console.table([{
+    events: fmt(events), 'known readers': fmt(knownReaders), 'Customer.io calls': sync.calls, 'calls per 1,000 events': fmt((sync.calls / events) * 1000, 2),
+    'people per call': fmt(sync.people / Math.max(1, sync.calls), 1), 'peak calls/s seen': rates.peakReceived, limit: LIMIT,
+    '429s': rates.rejected ?? 0, 'pending left': sync.pending, 'dead letters': sync.deadLetters, 'drain s (after ingest)': fmt(drainSeconds, 1),
+  }]);
+  if (reads.errors || returning.errors || signups.errors || baseline.errors || baselineSignups.errors) {
+    console.error(`Requests failed: reads ${reads.errors}, sign-ups ${signups.errors}, baseline ${baseline.errors + baselineSignups.errors}`);
+    process.exitCode = 1;
+  }
+  if (rates.peakReceived > LIMIT) {
+    console.error('Peak rate above the limit!');
+    process.exitCode = 1;
+  }
+} finally {
+  await mf.dispose();
+  await fake.close();
+}

@@ -1,0 +1,85 @@
+// Shared by the edge benchmarks: the real Worker bundle (as `wrangler deploy` builds it) and an
+// empty Hono Worker, served side by side by ONE workerd (Miniflare), each on its own socket — so
+// the two figures meet the same machine, runtime and noise, and the ratio is what counts.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { build } from 'esbuild';
+import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+
+const OUT = 'bench/out';
+export const ADMIN_SECRET = 'bench-admin-secret';
+const ENCRYPTION_KEY = 'YmVuY2gtb25seS1lbmNyeXB0aW9uLWtleS0zMi1ieXQ=';
+
+function bundleEdge() {
+  const r = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', `${OUT}/edge`], {
+    stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+  });
+  if (r.status !== 0) throw new Error('wrangler deploy --dry-run failed');
+  return `${OUT}/edge/index.js`;
+}
+
+async function bundleBaseline() {
+  await build({ entryPoints: ['bench/baseline-worker.ts'], bundle: true, format: 'esm', platform: 'neutral', outfile: `${OUT}/baseline.js`, logLevel: 'error' });
+  return `${OUT}/baseline.js`;
+}
+
+export async function startEdgeAndBaseline({ customerIoUrl }) {
+  mkdirSync(OUT, { recursive: true });
+  const [edgePath, baselinePath] = [bundleEdge(), await bundleBaseline()];
+  const common = { modules: true, compatibilityDate: '2026-10-20', compatibilityFlags: ['nodejs_compat'], unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] };
+  const mf = new Miniflare(convertV4MiniflareOptions({
+    workers: [
+      {
+        ...common,
+        name: 'edge',
+        modules: [{ type: 'ESModule', path: edgePath }],
+        modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }],
+        durableObjects: Object.fromEntries(Object.entries(durableObjectBindings()).map(([binding, className]) => [binding, { className, useSQLite: true }])),
+        bindings: { CUSTOMERIO_BASE_URL: customerIoUrl, ADMIN_SECRET, CONFIG_ENCRYPTION_KEY: ENCRYPTION_KEY },
+      },
+      { ...common, name: 'baseline', modules: [{ type: 'ESModule', path: baselinePath }] },
+    ],
+  }));
+  await mf.ready;
+  const edgeUrl = (await mf.unsafeGetDirectURL('edge')).origin;
+  const baselineUrl = (await mf.unsafeGetDirectURL('baseline')).origin;
+  return { mf, edgeUrl, baselineUrl };
+}
+
+/** The Durable Object bindings wrangler.toml declares (all SQLite-backed). */
+function durableObjectBindings() {
+  const toml = spawnSync('node', ['-e', `
+    const t = require('fs').readFileSync('wrangler.toml', 'utf8');
+    const out = {};
+    for (const m of t.matchAll(/\\[\\[durable_objects\\.bindings\\]\\]\\s*name\\s*=\\s*"([^"]+)"\\s*class_name\\s*=\\s*"([^"]+)"/g)) out[m[1]] = m[2];
+    console.log(JSON.stringify(out));`], { encoding: 'utf8' });
+  return JSON.parse(toml.stdout || '{}');
+}
+
+/**
+ * Sends `requests` (functions returning fetch arguments) with `concurrency` in flight and
+ * returns requests/s and latency percentiles. Non-2xx answers are counted as errors.
+ */
+export async function load(requests, concurrency = 16) {
+  const latencies = [];
+  let errors = 0;
+  let next = 0;
+  const started = performance.now();
+  async function worker() {
+    while (next < requests.length) {
+      const [url, init] = requests[next++]();
+      const t = performance.now();
+      const res = await fetch(url, init);
+      await res.arrayBuffer();
+      latencies.push(performance.now() - t);
+      if (res.status >= 300 && res.status !== 302) errors++;
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+  return { requests: requests.length, seconds, perSecond: requests.length / seconds, p50: pct(50), p99: pct(99), errors };
+}
+
+export const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
