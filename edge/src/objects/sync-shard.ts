@@ -137,7 +137,15 @@ export class SyncShard extends DurableObject<Env> {
         now, workspace.sync.batchSize,
       ).toArray();
       if (rows.length === 0) break;
-      await this.sendOnce(workspaceId, rows, clients, workspace, interval);
+      try {
+        await this.sendOnce(workspaceId, rows, clients, workspace, interval);
+      } catch (error) {
+        // A reader object unreachable, say: everything is still queued. Keep our own schedule
+        // rather than lean on the runtime's alarm retries, which give up after a few.
+        this.setMeta('last_error', `drain: ${(error as Error).message}`);
+        console.warn(`sync ${workspaceId}: drain failed, retrying in 5 s: ${(error as Error).message}`);
+        return this.scheduleAt(Date.now() + 5_000);
+      }
     }
     const next = this.sql.exec<{ at: number | null }>('SELECT MIN(next_at) AS at FROM pending').one().at;
     if (next !== null) await this.scheduleAt(Math.max(next, Number(this.getMeta('next_send_at') ?? 0)));
