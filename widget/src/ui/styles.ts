@@ -5,7 +5,7 @@
  * !important rules on the placeholder. Theme with the custom properties, e.g. on the placeholder:
  *   --sharpsend-accent, --sharpsend-accent-text, --sharpsend-bg, --sharpsend-text,
  *   --sharpsend-muted, --sharpsend-border, --sharpsend-radius, --sharpsend-font,
- *   --sharpsend-error, --sharpsend-success
+ *   --sharpsend-error, --sharpsend-success, --sharpsend-margin (the only outside spacing kept)
  */
 const accent = 'var(--sharpsend-accent,#1d4ed8)';
 const border = 'var(--sharpsend-border,#d7dce3)';
@@ -16,7 +16,7 @@ const bg = 'var(--sharpsend-bg,#fff)';
 const css = `
 :host{all:initial!important;display:block!important;visibility:visible!important;opacity:1!important;
 font:15px/1.5 var(--sharpsend-font,system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif)!important;
-color:var(--sharpsend-text,#111827)!important}
+color:var(--sharpsend-text,#111827)!important;margin:var(--sharpsend-margin,0)!important}
 *{box-sizing:border-box}
 .card{position:relative;display:block;background:${bg};border:1px solid ${border};border-radius:${radius};padding:20px 22px 12px;
 box-shadow:0 1px 3px rgba(15,23,42,.06)}
