@@ -87,3 +87,19 @@ export async function tabTo(page: Page, describe: string, max = 60, key = 'Tab')
   }
   throw new Error(`Tab never reached "${describe}"`);
 }
+
+/** Like countSends, but keeps every event sent (beacon or fetch) in localStorage, unload included. */
+export async function captureSent(page: Page) {
+  await page.addInitScript(() => {
+    const keep = (url: unknown, body: unknown) => {
+      if (!String(url).includes('/v1/events') || typeof body !== 'string') return;
+      const all = JSON.parse(localStorage.getItem('test:sent') || '[]');
+      localStorage.setItem('test:sent', JSON.stringify(all.concat(JSON.parse(body).events)));
+    };
+    const beacon = navigator.sendBeacon.bind(navigator);
+    navigator.sendBeacon = (url, data) => (keep(url, data), beacon(url, data));
+    const fetch0 = window.fetch;
+    window.fetch = (input, init) => (keep(input, init?.body), fetch0(input, init));
+  });
+  return async (): Promise<any[]> => JSON.parse(await page.evaluate(() => localStorage.getItem('test:sent') || '[]'));
+}

@@ -41,12 +41,13 @@ export function trackReads(emit: (read: PageRead, hiding: boolean) => void, fall
     seen = visible();
     sent = false;
     clock = engagedClock(seen, now());
-    measure();
   }
 
   /** `quiet`: a read that has only just begun is not worth an event (`sharpsend('page')` at load). */
   function end(hiding: boolean, quiet?: boolean) {
     const engagedMs = clock.take(now());
+    // Not measured at the start: an async script can run before the page has its full height.
+    if (!depth) measure();
     if (!seen || ((sent || quiet) && engagedMs < MIN_MORE_MS)) return;
     sent = true;
     emit(

@@ -1,0 +1,71 @@
+/** The tracker's own behaviour in a real browser: the command queue, engaged time, SPA reads, what a page event holds. */
+import { expect, test } from '@playwright/test';
+import { captureSent, picker } from './widget-helpers.ts';
+
+test('commands queued before the script loads run once it has', async ({ page }) => {
+  const sent = await captureSent(page);
+  await page.addInitScript(() => {
+    const w = window as any;
+    w.sharpsend = w.sharpsend || function () { (w.sharpsend.q = w.sharpsend.q || []).push(arguments); };
+    w.sharpsend('track', 'queued_before_load', { plan: 'free' });
+    w.sharpsend('preferences', ['stocks', 'Not A Slug!']);
+  });
+  await page.goto('/demo/');
+  await expect(picker(page).getByRole('checkbox', { name: 'Stocks' })).toBeChecked();
+  await expect.poll(async () => (await sent()).map((e) => e.type).sort()).toEqual(['preferences', 'track']);
+  const events = await sent();
+  expect(events.find((e) => e.type === 'track')).toMatchObject({ name: 'queued_before_load', properties: { plan: 'free' } });
+  expect(events.find((e) => e.type === 'preferences')).toMatchObject({ topics: ['stocks'] });
+  expect(typeof (await page.evaluate(() => (window as any).sharpsend.q))).toBe('undefined');
+});
+
+test('engaged time counts only while the page is visible; a return sends only the new time', async ({ page }) => {
+  const sent = await captureSent(page);
+  await page.addInitScript(() => {
+    const w = window as any;
+    w.__visible = true;
+    Object.defineProperty(Document.prototype, 'visibilityState', { get: () => (w.__visible ? 'visible' : 'hidden'), configurable: true });
+    w.__show = (v: boolean) => {
+      w.__visible = v;
+      document.dispatchEvent(new Event('visibilitychange'));
+    };
+  });
+  await page.goto('/demo/');
+  await page.waitForTimeout(1000);
+  await page.evaluate(() => (window as any).__show(false));
+  await page.waitForTimeout(2500); // hidden: must not count
+  await page.evaluate(() => (window as any).__show(true));
+  await page.waitForTimeout(1500);
+  await page.evaluate(() => (window as any).__show(false));
+  await expect.poll(async () => (await sent()).filter((e) => e.type === 'page').length).toBe(2);
+  const [first, more] = (await sent()).filter((e) => e.type === 'page');
+  expect(first.engagedMs).toBeGreaterThanOrEqual(900);
+  expect(first.engagedMs).toBeLessThan(2000);
+  expect(more.engagedMs).toBeGreaterThanOrEqual(1400);
+  expect(more.engagedMs).toBeLessThan(2400); // 4 s in all, of which 2.5 s hidden
+  expect(more.id).not.toBe(first.id);
+  expect(first).toMatchObject({ url: 'http://127.0.0.1:8887/demo/', category: 'crypto', title: expect.stringContaining("Bitcoin's quiet quarter") });
+  expect(first.scrollDepth).toBeGreaterThan(0);
+  expect(first.scrollDepth).toBeLessThan(0.6);
+});
+
+test('history navigation on a single-page site ends one read and starts the next', async ({ page }) => {
+  const sent = await captureSent(page);
+  await page.goto('/demo/');
+  await page.mouse.wheel(0, 100_000);
+  await page.waitForTimeout(1100);
+  await page.evaluate(() => history.pushState({}, '', '/demo/?story=2'));
+  await page.waitForTimeout(1100);
+  await page.evaluate(() => history.pushState({}, '', '/demo/?story=2#comments')); // same page: no new read
+  await page.evaluate(() => history.back()); // popstate to ?story=2 (same document, hash only)
+  await page.waitForTimeout(300);
+  await page.evaluate(() => history.back()); // popstate back to /demo/: ends the ?story=2 read
+  await expect.poll(async () => (await sent()).filter((e) => e.type === 'page').length).toBe(2);
+  const [one, two] = (await sent()).filter((e) => e.type === 'page');
+  expect(one.url).toBe('http://127.0.0.1:8887/demo/');
+  expect(one.scrollDepth).toBe(1);
+  expect(two.url).toBe('http://127.0.0.1:8887/demo/?story=2');
+  expect(two.engagedMs).toBeGreaterThanOrEqual(1000);
+  expect(new Set([one.id, two.id]).size).toBe(2);
+  expect(one.anonymousId).toBe(two.anonymousId);
+});
