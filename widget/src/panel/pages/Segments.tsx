@@ -65,7 +65,7 @@ export function SegmentsPage({ selected }: { selected: string | null }) {
                 ))}
               </tbody>
             </table>
-            <HBars rows={segments.map((s) => ({ label: s.name, value: s.count }))} />
+            {segments.length > 1 && <><h3>Readers per segment</h3><HBars rows={segments.map((s) => ({ label: s.name, value: s.count }))} /></>}
           </>
         ) : <p class="muted">{segments ? 'No segments yet: build one from tags and the engagement score.' : 'Loading…'}</p>}
       </section>
@@ -80,6 +80,7 @@ export function SegmentsPage({ selected }: { selected: string | null }) {
             ))}
           </tbody>
         </table>
+        {cio && !cio.segments.length && !cio.error && <p class="muted">No segments in Customer.io yet.</p>}
       </section>
     </>
   );
