@@ -46,6 +46,7 @@ test('read, pick two topics, sign up: the edge merges the reader and Customer.io
   // Sign up: clicked three times, sent once.
   const email = uniqueEmail('reader');
   const form = signup(page);
+  await expect(form.getByRole('heading', { name: 'Get The Sharp Ledger' })).toBeVisible(); // text from data-title
   await form.getByLabel('Email address').fill(email);
   await form.getByRole('checkbox', { name: /I agree/ }).check();
   const button = form.getByRole('button', { name: 'Sign up' });

@@ -70,7 +70,7 @@ export function Signup({ core, data }: { core: Core; data: DOMStringMap }) {
               {t.button}
             </button>
           </div>
-          <p class="picked">{picked.length ? fill(t.topics, listLabels(picked.map(labelFor))) : t.noTopics}</p>
+          <p class="picked">{picked.length ? fill(t.picked, listLabels(picked.map(labelFor))) : t.noTopics}</p>
           <label class="consent">
             <input ref={consent} type="checkbox" name="consent" required onChange={() => state == 'needConsent' && setState('idle')} />
             <span>{t.consentText}</span>

@@ -15,7 +15,7 @@ export const signupTexts = {
   intro: 'One email a day with the stories that matter to you. Free, unsubscribe any time.',
   label: 'Email address',
   placeholder: 'you@example.com',
-  topics: 'Your topics: {topics}',
+  picked: 'Your topics: {topics}',
   noTopics: 'All topics. Pick some to tailor it.',
   consentText: 'I agree to receive this newsletter and know I can unsubscribe at any time.',
   button: 'Sign up',
