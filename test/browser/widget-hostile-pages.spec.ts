@@ -75,7 +75,8 @@ test('a strict Content-Security-Policy page runs the widget with no violation', 
   await page.goto('/demo/csp.html');
   await expect(picker(page).getByRole('checkbox', { name: 'Macro' })).toBeVisible();
   const looks = await widgetLooks(page);
-  expect(looks.buttonBackground).not.toBe('rgba(0, 0, 0, 0)'); // the widget's stylesheet applied
+  // The widget's stylesheet applied, themed by the page's --sharpsend-accent (demo.css: #0f5c4c).
+  expect(looks.buttonBackground).toBe('rgb(15, 92, 76)');
   expect(looks.hostHeight).toBeGreaterThan(100);
   await useWidget(page, request);
   await screenshot(page, 'strict-csp');
