@@ -22,6 +22,8 @@ export interface ReaderSummary {
   /** UTC day numbers the reader read on (the last 60): engagement over time. */
   activeDays: number[];
   lastSeen: number | null;
+  /** When the reader signed up through the widget (the welcome email goes out once after it syncs). */
+  signedUpAt: number | null;
   updatedAt: number;
 }
 

@@ -14,6 +14,7 @@ import {
 import type { IdentifierType } from 'customerio-node';
 import { call } from '../customerio/client.ts';
 import { workspaceClients } from '../customerio/workspace-clients.ts';
+import { edgeWorkspace } from '../workspaces/config-cache.ts';
 import { backoffMs, callIntervalMs } from '../sync/pacing.ts';
 import { PANEL_APP_SHARE, PANEL_TRACK_SHARE, Pacer } from '../panel/pacer.ts';
 
@@ -45,6 +46,7 @@ const MIRROR_DEBOUNCE_MS = 1_500;
 const CIO_CACHE_MS = 5 * 60_000;
 const MAX_COUNTED_CIO_SEGMENTS = 10;
 const IDS_PER_CALL = 1000;
+const WELCOME_WINDOW_MS = 7 * 86_400_000;
 
 export class ReaderDirectory extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -57,7 +59,8 @@ export class ReaderDirectory extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS readers (key TEXT PRIMARY KEY, email TEXT, user_id TEXT, tags TEXT NOT NULL, score REAL NOT NULL,
-        counters TEXT NOT NULL, traits TEXT NOT NULL, facts TEXT NOT NULL, active_days TEXT NOT NULL, last_seen INTEGER, updated_at INTEGER NOT NULL);
+        counters TEXT NOT NULL, traits TEXT NOT NULL, facts TEXT NOT NULL, active_days TEXT NOT NULL, last_seen INTEGER, signed_up_at INTEGER,
+        updated_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS readers_email ON readers (email);
       CREATE TABLE IF NOT EXISTS daily (day INTEGER NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (day, name));
       CREATE TABLE IF NOT EXISTS segments (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, description TEXT NOT NULL,
@@ -66,8 +69,13 @@ export class ReaderDirectory extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS manual (segment_id INTEGER NOT NULL, key TEXT NOT NULL, mode TEXT NOT NULL, PRIMARY KEY (segment_id, key));
       CREATE TABLE IF NOT EXISTS mirrored (segment_id INTEGER NOT NULL, key TEXT NOT NULL, id_type TEXT NOT NULL, value TEXT NOT NULL,
         PRIMARY KEY (segment_id, key));
+      CREATE TABLE IF NOT EXISTS welcomed (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
     `);
+    // Directories made before sign-ups were kept lack the column.
+    if (!this.sql.exec<{ name: string }>('PRAGMA table_info(readers)').toArray().some((c) => c.name === 'signed_up_at')) {
+      this.sql.exec('ALTER TABLE readers ADD COLUMN signed_up_at INTEGER');
+    }
   }
 
   // ---- feed (sync shards) --------------------------------------------------------------------
@@ -76,17 +84,35 @@ export class ReaderDirectory extends DurableObject<Env> {
     this.setMeta('workspace', workspace);
     for (const r of readers) {
       this.sql.exec(
-        `INSERT OR REPLACE INTO readers (key, email, user_id, tags, score, counters, traits, facts, active_days, last_seen, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO readers (key, email, user_id, tags, score, counters, traits, facts, active_days, last_seen, signed_up_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         r.key, r.email, r.userId, JSON.stringify(r.tags), r.score, JSON.stringify(r.counters), JSON.stringify(r.traits),
-        JSON.stringify(r.facts), JSON.stringify(r.activeDays), r.lastSeen, r.updatedAt,
+        JSON.stringify(r.facts), JSON.stringify(r.activeDays), r.lastSeen, r.signedUpAt ?? null, r.updatedAt,
       );
     }
     this.snapshotIfDue();
+    await this.welcomeNewSignups(workspace, readers);
     // Tags and scores moved: segment memberships may have too. Coalesced: one mirror pass per burst.
     if (this.sql.exec('SELECT 1 FROM segments WHERE rule IS NOT NULL AND deleted = 0 LIMIT 1').toArray().length) {
       await this.scheduleMirror(MIRROR_DEBOUNCE_MS);
     }
+  }
+
+  /**
+   * A reader who signed up through the widget gets the workspace's transactional welcome once, after
+   * the sync that made them a person in Customer.io (so the send finds them). Only recent sign-ups:
+   * turning the welcome on later does not mail everyone who signed up before.
+   */
+  private async welcomeNewSignups(workspace: string, readers: ReaderSummary[]): Promise<void> {
+    const now = Date.now();
+    const fresh = readers.filter((r) => r.email && r.signedUpAt !== null && r.signedUpAt !== undefined && now - r.signedUpAt < WELCOME_WINDOW_MS
+      && !this.sql.exec('SELECT 1 FROM welcomed WHERE key = ?', r.key).toArray().length);
+    if (!fresh.length) return;
+    const ws = await edgeWorkspace(this.env, workspace);
+    if (ws?.welcomeMessageId === null || ws?.welcomeMessageId === undefined) return;
+    await this.env.SENDS.get(this.env.SENDS.idFromName(workspace)).enqueueWelcomes(workspace, ws.welcomeMessageId,
+      fresh.map((r) => ({ key: r.key, email: r.email!, data: { ...r.traits, email: r.email, topics: r.facts.topics ?? [] } })));
+    for (const r of fresh) this.sql.exec('INSERT OR IGNORE INTO welcomed (key, at) VALUES (?, ?)', r.key, now);
   }
 
   // ---- readers and tags ----------------------------------------------------------------------
@@ -429,6 +455,7 @@ function toSummary(row: Row): ReaderSummary {
     facts: JSON.parse(row.facts as string) as ReaderSummary['facts'],
     activeDays: JSON.parse(row.active_days as string) as number[],
     lastSeen: (row.last_seen as number | null) ?? null,
+    signedUpAt: (row.signed_up_at as number | null) ?? null,
     updatedAt: row.updated_at as number,
   };
 }

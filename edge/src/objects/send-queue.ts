@@ -14,7 +14,8 @@ import {
   type AbTestInput, type ArmResult, type ReaderSummary, type Variation, WINNER_RULE, abArm, cioIdentifier, pickWinner, sendKey, variationData,
   type SendRequest,
 } from '../../../shared/panel.ts';
-import { call } from '../customerio/client.ts';
+import { SendEmailRequest } from 'customerio-node';
+import { type CustomerIoClients, call } from '../customerio/client.ts';
 import { workspaceClients } from '../customerio/workspace-clients.ts';
 import type { V2Operation } from '../customerio/batch.ts';
 import { backoffMs, callIntervalMs } from '../sync/pacing.ts';
@@ -60,6 +61,8 @@ export interface AbTestView {
   decidedAt: number | null;
 }
 
+export interface WelcomeView { email: string; status: SendStatus; attempts: number; deliveryId: string | null; error: string | null; createdAt: number; sentAt: number | null }
+
 type Row = Record<string, SqlStorageValue>;
 interface Recipient { key: string; idType: 'id' | 'email'; value: string }
 
@@ -85,6 +88,9 @@ export class SendQueue extends DurableObject<Env> {
         created_at INTEGER NOT NULL, decided_at INTEGER);
       CREATE TABLE IF NOT EXISTS ab_baseline (test_id TEXT NOT NULL, key TEXT NOT NULL, arm INTEGER NOT NULL, opens INTEGER NOT NULL,
         clicks INTEGER NOT NULL, PRIMARY KEY (test_id, key));
+      CREATE TABLE IF NOT EXISTS welcomes (key TEXT PRIMARY KEY, email TEXT NOT NULL, message_id TEXT NOT NULL, data TEXT NOT NULL,
+        status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0, delivery_id TEXT, error TEXT,
+        created_at INTEGER NOT NULL, sent_at INTEGER);
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
     `);
   }
@@ -113,6 +119,47 @@ export class SendQueue extends DurableObject<Env> {
 
   async list(limit = 50): Promise<SendView[]> {
     return this.sql.exec<Row>('SELECT * FROM sends ORDER BY created_at DESC LIMIT ?', limit).toArray().map(toSendView);
+  }
+
+  // ---- transactional welcome -------------------------------------------------------------------
+
+  /** Once per reader key, whatever the replays: the directory calls this after the sign-up synced. */
+  async enqueueWelcomes(workspace: string, messageId: number | string, readers: Array<{ key: string; email: string; data: Record<string, unknown> }>): Promise<void> {
+    this.setMeta('workspace', workspace);
+    for (const r of readers) {
+      this.sql.exec(`INSERT OR IGNORE INTO welcomes (key, email, message_id, data, status, created_at) VALUES (?, ?, ?, ?, 'queued', ?)`,
+        r.key, r.email, JSON.stringify(messageId), JSON.stringify(r.data), Date.now());
+    }
+    await this.wake();
+  }
+
+  async welcomes(limit = 50): Promise<WelcomeView[]> {
+    return this.sql.exec<Row>('SELECT * FROM welcomes ORDER BY created_at DESC LIMIT ?', limit).toArray().map((row) => ({
+      email: row.email as string, status: row.status as SendStatus, attempts: row.attempts as number,
+      deliveryId: (row.delivery_id as string | null) ?? null, error: (row.error as string | null) ?? null,
+      createdAt: row.created_at as number, sentAt: (row.sent_at as number | null) ?? null,
+    }));
+  }
+
+  private async sendWelcome(clients: CustomerIoClients, row: Row): Promise<void> {
+    const request = new SendEmailRequest({
+      transactional_message_id: JSON.parse(row.message_id as string) as string | number,
+      to: row.email as string,
+      identifiers: { email: row.email as string },
+      message_data: JSON.parse(row.data as string) as Record<string, unknown>,
+    } as ConstructorParameters<typeof SendEmailRequest>[0]);
+    const outcome = await call(() => clients.app.sendEmail(request));
+    const attempts = (row.attempts as number) + 1;
+    if (outcome.kind === 'ok') {
+      const deliveryId = String((outcome.body as { delivery_id?: string }).delivery_id ?? '') || null;
+      this.sql.exec("UPDATE welcomes SET status = 'sent', attempts = ?, delivery_id = ?, error = NULL, sent_at = ? WHERE key = ?", attempts, deliveryId, Date.now(), row.key);
+    } else if (outcome.kind === 'retry' && attempts < MAX_ATTEMPTS) {
+      this.sql.exec("UPDATE welcomes SET status = 'retrying', attempts = ?, next_at = ?, error = ? WHERE key = ?",
+        attempts, Date.now() + backoffMs(attempts, outcome.retryAfterMs), `${outcome.status ?? 'network'}: ${outcome.message}`, row.key);
+    } else {
+      const message = outcome.kind === 'partial' ? 'unexpected partial answer' : `${outcome.status ?? 'network'}: ${outcome.message}`;
+      this.sql.exec("UPDATE welcomes SET status = 'failed', attempts = ?, error = ? WHERE key = ?", attempts, message, row.key);
+    }
   }
 
   // ---- A/B tests -------------------------------------------------------------------------------
@@ -225,7 +272,13 @@ export class SendQueue extends DurableObject<Env> {
       const due = this.sql.exec<Row>("SELECT * FROM sends WHERE status IN ('queued', 'retrying') AND next_at <= ? ORDER BY created_at, key", now).toArray();
       // One trigger per broadcast per interval (Customer.io's limit): the rest of that broadcast waits.
       const row = due.find((r) => r.mode === 'journey' || Number(this.getMeta(`broadcast_next:${r.broadcast_id}`) ?? 0) <= now);
-      if (!row) break;
+      if (!row) {
+        const welcome = this.sql.exec<Row>("SELECT * FROM welcomes WHERE status IN ('queued', 'retrying') AND next_at <= ? ORDER BY created_at LIMIT 1", now).toArray()[0];
+        if (!welcome) break;
+        await this.app.slot(appInterval);
+        await this.sendWelcome(clients, welcome);
+        continue;
+      }
       if (row.mode === 'journey') {
         await this.sendJourney(workspace, row);
         continue;
@@ -305,8 +358,9 @@ export class SendQueue extends DurableObject<Env> {
 
   private async wake(fromAlarm = false): Promise<void> {
     const rows = this.sql.exec<Row>("SELECT broadcast_id, mode, next_at FROM sends WHERE status IN ('queued', 'retrying')").toArray();
-    if (!rows.length) return;
-    const at = Math.min(...rows.map((r) => Math.max(r.next_at as number,
+    const welcomeAt = this.sql.exec<{ at: number | null }>("SELECT MIN(next_at) AS at FROM welcomes WHERE status IN ('queued', 'retrying')").one().at;
+    if (!rows.length && welcomeAt === null) return;
+    const at = Math.min(welcomeAt ?? Infinity, ...rows.map((r) => Math.max(r.next_at as number,
       r.mode === 'journey' ? 0 : Number(this.getMeta(`broadcast_next:${r.broadcast_id}`) ?? 0))));
     const current = await this.ctx.storage.getAlarm();
     if (fromAlarm || current === null || current > at) await this.ctx.storage.setAlarm(Math.max(at, Date.now()));

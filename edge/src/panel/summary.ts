@@ -16,6 +16,7 @@ export function readerSummary(state: ReaderState, tags: readonly string[], now: 
     facts: { ...readerFacts(state, now) },
     activeDays: [...state.activeDays],
     lastSeen: state.lastSeen,
+    signedUpAt: state.signedUpAt,
     updatedAt: now,
   };
 }

@@ -196,6 +196,11 @@ panel.post(`${W}/sends`, async (c) => {
 
 panel.get(`${W}/sends`, async (c) => c.json({ sends: await sends(c.env, c.get('workspace').id).list() }));
 
+panel.get(`${W}/welcomes`, async (c) => c.json({
+  welcomeMessageId: c.get('workspace').welcomeMessageId,
+  welcomes: await sends(c.env, c.get('workspace').id).welcomes(),
+}));
+
 panel.post(`${W}/ab-tests`, async (c) => {
   const input = await body(c.req.raw, abTestInputSchema, 'A/B test');
   return c.json(unwrap(await sends(c.env, c.get('workspace').id).createAbTest(c.get('workspace').id, input)), 201);
