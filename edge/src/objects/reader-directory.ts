@@ -16,7 +16,7 @@ import { call } from '../customerio/client.ts';
 import { workspaceClients } from '../customerio/workspace-clients.ts';
 import { edgeWorkspace } from '../workspaces/config-cache.ts';
 import { backoffMs, callIntervalMs } from '../sync/pacing.ts';
-import { PANEL_APP_SHARE, PANEL_TRACK_SHARE, Pacer } from '../panel/pacer.ts';
+import { PANEL_DIRECTORY_APP_SHARE, PANEL_TRACK_SHARE, Pacer } from '../panel/pacer.ts';
 
 export interface SegmentView {
   id: string;
@@ -267,7 +267,7 @@ export class ReaderDirectory extends DurableObject<Env> {
       this.cio = { at: Date.now(), segments: [], error: 'this workspace has no Customer.io credentials' };
       return;
     }
-    const interval = callIntervalMs(config.workspace.limits.appPerSecond * PANEL_APP_SHARE, 1);
+    const interval = callIntervalMs(config.workspace.limits.appPerSecond * PANEL_DIRECTORY_APP_SHARE, 1);
     await this.app.slot(interval);
     const listed = await call(() => config.clients.app.listSegments());
     if (listed.kind !== 'ok') {
@@ -292,7 +292,7 @@ export class ReaderDirectory extends DurableObject<Env> {
     const config = workspace ? await workspaceClients(this.env, workspace) : null;
     if (!config) return;
     const { clients } = config;
-    const appInterval = callIntervalMs(config.workspace.limits.appPerSecond * PANEL_APP_SHARE, 1);
+    const appInterval = callIntervalMs(config.workspace.limits.appPerSecond * PANEL_DIRECTORY_APP_SHARE, 1);
     const trackInterval = callIntervalMs(config.workspace.limits.trackPerSecond * PANEL_TRACK_SHARE, 1);
     const readers = this.all();
     const segments = this.sql.exec<Row>('SELECT * FROM segments').toArray();

@@ -21,7 +21,7 @@ import type { V2Operation } from '../customerio/batch.ts';
 import { backoffMs, callIntervalMs } from '../sync/pacing.ts';
 import { ulid } from '../sync/ulid.ts';
 import { shardObjectName, shardOf } from '../readers/names.ts';
-import { PANEL_APP_SHARE, Pacer } from '../panel/pacer.ts';
+import { PANEL_SENDS_APP_SHARE, Pacer } from '../panel/pacer.ts';
 import { type Refusal, refuse } from '../panel/refusal.ts';
 
 export type SendStatus = 'queued' | 'retrying' | 'sent' | 'failed';
@@ -264,7 +264,7 @@ export class SendQueue extends DurableObject<Env> {
     const config = workspace ? await workspaceClients(this.env, workspace) : null;
     if (!workspace || !config) return;
     const { clients } = config;
-    const appInterval = callIntervalMs(config.workspace.limits.appPerSecond * PANEL_APP_SHARE, 1);
+    const appInterval = callIntervalMs(config.workspace.limits.appPerSecond * PANEL_SENDS_APP_SHARE, 1);
     const broadcastInterval = config.workspace.limits.broadcastIntervalMs;
     const started = Date.now();
     while (Date.now() - started < DRAIN_BUDGET_MS) {

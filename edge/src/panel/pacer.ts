@@ -5,9 +5,14 @@
  */
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Shares of the workspace limits the panel's objects use. */
+/**
+ * Shares of the workspace limits the panel's objects use. Track: the outbox shards use 90 %, the
+ * segment mirror 5 %. App: the backfill uses half; the panel's directory (Customer.io segment lists
+ * and counts, segment creation) and its send queue (triggers, welcomes) split the other half.
+ */
 export const PANEL_TRACK_SHARE = 0.05;
-export const PANEL_APP_SHARE = 0.4;
+export const PANEL_DIRECTORY_APP_SHARE = 0.2;
+export const PANEL_SENDS_APP_SHARE = 0.25;
 
 export class Pacer {
   private next = 0;
