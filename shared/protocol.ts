@@ -82,6 +82,8 @@ export const eventBatchSchema = z.object({
 export const ingestAcceptedSchema = z.object({
   accepted: z.number().int().min(0),
   duplicates: z.number().int().min(0),
+  /** Events left out of an otherwise good batch: ones kept offline past the 30-day window. */
+  rejected: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
 
 /** Every 4xx the edge answers has this body: `issues` names each bad field. */

@@ -31,6 +31,8 @@ export interface ReaderState {
   consent: boolean | null;
   /** Set once this reader was merged into another: later events follow the pointer. */
   mergedInto: string | null;
+  /** The last page read, so a reader coming back to the same tab adds time, not another read. */
+  lastRead?: { url: string; at: number } | null;
   /** Opens, clicks and delivery events per delivery and campaign (shared/email/ledger.ts); absent until the first. */
   emailLedger?: EmailLedger;
 }

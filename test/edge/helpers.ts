@@ -52,7 +52,9 @@ let eventCounter = 0;
 export const eventId = () => `evt${Date.now().toString(36)}${(eventCounter++).toString(36).padStart(6, '0')}`;
 
 export function page(anonymousId: string, over: Partial<Extract<ReaderEventInput, { type: 'page' }>> = {}): ReaderEventInput {
-  return { id: eventId(), type: 'page', anonymousId, ts: Date.now(), url: 'https://news.example.com/a/1', category: 'crypto', engagedMs: 90_000, scrollDepth: 0.8, ...over };
+  const id = eventId();
+  // A distinct article each time: the same URL again within 30 minutes is a continued read.
+  return { id, type: 'page', anonymousId, ts: Date.now(), url: `https://news.example.com/a/${id}`, category: 'crypto', engagedMs: 90_000, scrollDepth: 0.8, ...over };
 }
 
 export function serverApi(secretKey: string, path: string, init: { method?: string; body?: unknown } = {}) {

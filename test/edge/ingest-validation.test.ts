@@ -46,6 +46,12 @@ describe('POST /v1/events rejects bad input clearly', () => {
     expect(seconds.issues[0]!.path).toBe('events.0.ts');
   });
 
+  it('202 for a batch with one event kept offline past 30 days: the fresh ones count, the stale one is named', async () => {
+    const res = await postEvents({ workspace: ws.id, events: [page('anon-stale-01', { ts: Date.now() - 31 * 86_400_000 }), page('anon-stale-01')] }, { 'cf-connecting-ip': '203.0.113.20' });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [{ path: 'events.0.ts', message: expect.stringMatching(/older than 30 days/) }] });
+  });
+
   it('404 for an unknown workspace', async () => {
     const e = await errorOf(await postEvents({ workspace: 'no-such-workspace', events: [page('anon-valid-01')] }));
     expect(e.status).toBe(404);

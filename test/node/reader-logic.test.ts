@@ -6,7 +6,7 @@ import { shardOf } from '../../edge/src/readers/names.ts';
 
 const T0 = Date.UTC(2026, 10, 20, 12);
 const page = (ts: number, category: string, engagedMs = 120_000) =>
-  ({ type: 'page', id: `p${ts}${category}`, anonymousId: 'anon-00001', ts, url: 'https://n.example/a', category, engagedMs, scrollDepth: 1 }) as const;
+  ({ type: 'page', id: `p${ts}${category}`, anonymousId: 'anon-00001', ts, url: `https://n.example/${category}/${ts}`, category, engagedMs, scrollDepth: 1 }) as const;
 
 describe('how events change a reader', () => {
   it('counts reads and engaged time in total and per category, and active days', () => {
@@ -105,5 +105,18 @@ describe('shards', () => {
     for (let i = 0; i < 4000; i++) counts[shardOf(`e:reader${i}@example.com`, 4)]!++;
     for (const n of counts) expect(n).toBeGreaterThan(800);
     expect(shardOf('e:x@y.z', 4)).toBe(shardOf('e:x@y.z', 4));
+  });
+});
+
+describe('a reader coming back to the same tab', () => {
+  it('adds engaged time to the read instead of counting another one, within 30 minutes', () => {
+    let r = emptyReader('a:anon-00001');
+    const at = (ts: number, url = 'https://n.example/a') => ({ ...page(ts, 'crypto', 60_000), id: `p${ts}${url}`, url });
+    r = applyEvent(r, at(T0)).state;
+    r = applyEvent(r, at(T0 + 10 * 60_000)).state;
+    expect(r.counters).toMatchObject({ reads: 1, 'reads.crypto': 1, engaged_ms: 120_000, 'engaged_ms.crypto': 120_000 });
+    r = applyEvent(r, at(T0 + 11 * 60_000, 'https://n.example/b')).state;
+    r = applyEvent(r, at(T0 + 60 * 60_000, 'https://n.example/b')).state;
+    expect(r.counters.reads).toBe(3);
   });
 });

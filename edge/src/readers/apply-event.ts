@@ -27,6 +27,8 @@ export type EdgeEvent =
 
 export type AnyReaderEvent = ReaderEvent | EdgeEvent;
 
+export const CONTINUED_READ_MS = 30 * 60_000;
+
 const bump = (counters: Record<string, number>, name: string, by = 1) => {
   counters[name] = (counters[name] ?? 0) + by;
 };
@@ -47,13 +49,18 @@ export function applyEvent(prev: ReaderState, event: AnyReaderEvent): { state: R
   if (event.type !== 'email') touch(r, event.ts); // being sent an email is not being seen
   switch (event.type) {
     case 'page': {
-      bump(r.counters, 'reads');
+      // The widget sends a read each time the page is hidden; the same page again within
+      // 30 minutes is the reader coming back to the tab: more engaged time, not another read.
+      const continued = r.lastRead?.url === event.url && event.ts - r.lastRead.at >= 0 && event.ts - r.lastRead.at < CONTINUED_READ_MS;
+      r.lastRead = { url: event.url, at: event.ts };
       bump(r.counters, 'engaged_ms', event.engagedMs);
+      if (!continued) bump(r.counters, 'reads');
       if (event.category) {
-        bump(r.counters, `reads.${event.category}`);
+        if (!continued) bump(r.counters, `reads.${event.category}`);
         bump(r.counters, `engaged_ms.${event.category}`, event.engagedMs);
       }
-      r.activity = addPoints(r.activity, readPoints(event.engagedMs, event.scrollDepth), event.ts);
+      const points = readPoints(event.engagedMs, event.scrollDepth);
+      r.activity = addPoints(r.activity, continued ? points - readPoints(0, event.scrollDepth) : points, event.ts);
       markActiveDay(r, event.ts);
       moments.push({
         kind: 'page', name: event.url, ts: event.ts,

@@ -36,11 +36,14 @@ events.post('/', async (c) => {
   const origin = requestOrigin(c.req.raw);
   const batch = parseOr400(eventBatchSchema, await readJson(c.req.raw, MAX_EVENTS_BODY_BYTES), 'event batch');
   const now = Date.now();
-  const badTimes = batch.events.flatMap((e, i) =>
-    e.ts > now + MAX_CLOCK_SKEW_MS ? [{ path: `events.${i}.ts`, message: 'is in the future (milliseconds since the epoch expected)' }]
-      : e.ts < now - MAX_EVENT_AGE_MS ? [{ path: `events.${i}.ts`, message: 'is older than 30 days (milliseconds since the epoch expected)' }]
-        : []);
-  if (badTimes.length) throw new ClientError(400, 'Invalid event batch', badTimes);
+  const future = batch.events.flatMap((e, i) =>
+    e.ts > now + MAX_CLOCK_SKEW_MS ? [{ path: `events.${i}.ts`, message: 'is in the future (milliseconds since the epoch expected)' }] : []);
+  if (future.length) throw new ClientError(400, 'Invalid event batch', future);
+  // An event that waited offline too long is refused on its own; its fresh batch-mates still count.
+  const rejected = batch.events.flatMap((e, i) =>
+    e.ts < now - MAX_EVENT_AGE_MS ? [{ path: `events.${i}.ts`, message: 'is older than 30 days (milliseconds since the epoch expected)' }] : []);
+  const fresh = batch.events.filter((e) => e.ts >= now - MAX_EVENT_AGE_MS);
+  if (fresh.length === 0) throw new ClientError(400, 'Invalid event batch', rejected);
 
   const ws = await edgeWorkspace(c.env, batch.workspace);
   if (!ws) throw new ClientError(404, `Unknown workspace "${batch.workspace}"`, [{ path: 'workspace', message: 'no such workspace' }]);
@@ -54,7 +57,7 @@ events.post('/', async (c) => {
   }
 
   const byReader = new Map<string, ReaderEvent[]>();
-  for (const event of batch.events) {
+  for (const event of fresh) {
     const list = byReader.get(event.anonymousId) ?? [];
     list.push(event);
     byReader.set(event.anonymousId, list);
@@ -65,5 +68,5 @@ events.post('/', async (c) => {
   }));
   const accepted = results.reduce((n, r) => n + r.accepted, 0);
   const duplicates = results.reduce((n, r) => n + r.duplicates, 0);
-  return c.json({ accepted, duplicates }, 202, corsHeaders(origin, false));
+  return c.json({ accepted, duplicates, ...(rejected.length ? { rejected } : {}) }, 202, corsHeaders(origin, false));
 });
