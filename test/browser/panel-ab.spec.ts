@@ -15,7 +15,7 @@ test('an A/B test picks the arm with more human opens and sends the winner to th
   test.setTimeout(150_000);
   await seedReaders(request, people);
   await signIn(page);
-  await waitForDirectory(page, people);
+  await waitForDirectory(page, people, `ab-`);
   const segment = await panelCall(page, 'POST', '/workspaces/demo/segments', { name: `AB cohort ${run}`, rule: { fact: 'trait.cohort', op: 'eq', value: cohort } });
   expect(segment.body.count).toBe(24);
 

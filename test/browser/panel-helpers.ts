@@ -51,9 +51,9 @@ export async function panelCall<T = any>(page: Page, method: string, path: strin
 }
 
 /** Waits until the panel's directory holds these readers with their reads (they appear once synced). */
-export async function waitForDirectory(page: Page, people: Person[]) {
+export async function waitForDirectory(page: Page, people: Person[], query: string) {
   await expect.poll(async () => {
-    const { body } = await panelCall<{ readers: Array<{ email: string; counters: Record<string, number> }> }>(page, 'GET', `/workspaces/demo/readers?q=${run}`);
+    const { body } = await panelCall<{ readers: Array<{ email: string; counters: Record<string, number> }> }>(page, 'GET', `/workspaces/demo/readers?q=${encodeURIComponent(query)}`);
     const byEmail = new Map((body.readers ?? []).map((r) => [r.email, r]));
     return people.filter((p) => (byEmail.get(p.email)?.counters.reads ?? 0) === (p.reads ?? 0)).length;
   }, { timeout: 30_000, message: 'readers in the panel directory' }).toBe(people.length);

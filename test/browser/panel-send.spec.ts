@@ -19,7 +19,7 @@ test('two variations for two segments: exactly two triggers, whatever the double
   test.setTimeout(120_000);
   await seedReaders(request, people);
   await signIn(page);
-  await waitForDirectory(page, people);
+  await waitForDirectory(page, people, 'send-');
   const inCohort = { fact: 'trait.cohort', op: 'eq', value: cohort };
   const premium = await panelCall(page, 'POST', '/workspaces/demo/segments', { name: `Premium ${run}`, rule: { all: [inCohort, { fact: 'tags', op: 'contains', value: 'premium_subscriber' }] } });
   const basic = await panelCall(page, 'POST', '/workspaces/demo/segments', { name: `Free tier ${run}`, rule: { all: [inCohort, { not: { fact: 'tags', op: 'contains', value: 'premium_subscriber' } }] } });
@@ -56,7 +56,7 @@ test('two variations for two segments: exactly two triggers, whatever the double
 
   await page.waitForTimeout(2000);
   const { triggers } = await fake<{ triggers: Trigger[] }>(request, '/broadcasts/triggers?workspace=demo');
-  const ours = triggers.filter((t) => String(t.data?.subject ?? '').includes(run));
+  const ours = triggers.filter((t) => t.broadcast_id === 1 && String(t.data?.subject ?? '').includes(run));
   expect(ours).toHaveLength(2);
   const people_ = await cioEmailsById(request);
   const recipients = (t: Trigger) => t.recipients.map((c) => people_.get(c)!.email).sort();

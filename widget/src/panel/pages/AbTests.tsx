@@ -44,6 +44,7 @@ function NewTest({ segments, broadcasts, onCreated }: { segments: Segment[]; bro
       });
       setDraftId(randomId('ab'));
       setName('');
+      setArms([{ id: 'a', subject: '' }, { id: 'b', subject: '' }]);
       onCreated();
     } catch (e) {
       setError((e as Error).message);
@@ -100,7 +101,7 @@ function TestCard({ t, onChange }: { t: AbTest; onChange: () => void }) {
           <h3>Sends</h3>
           <ul class="plain">{t.sends.map((s) => <li key={s.key}>{s.segmentName}: {s.recipients} <StatusPill s={s} /></li>)}</ul>
           {t.status === 'testing'
-            ? <button class="primary" onClick={decide} data-testid="ab-decide">Pick the winner and send to the rest</button>
+            ? <button class="primary spaced" onClick={decide} data-testid="ab-decide">Pick the winner and send to the rest</button>
             : <p>Winner sent to <b data-testid="ab-rest">{t.rest ?? 0}</b> remaining readers.</p>}
           {error && <p class="error">{error}</p>}
         </div>

@@ -80,6 +80,7 @@ export function SegmentsPage({ selected }: { selected: string | null }) {
             ))}
           </tbody>
         </table>
+        {!cio && <p class="muted">Asking Customer.io…</p>}
         {cio && !cio.segments.length && !cio.error && <p class="muted">No segments in Customer.io yet.</p>}
       </section>
     </>

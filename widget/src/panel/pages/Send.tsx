@@ -91,7 +91,7 @@ export function SendPage() {
       <div class="row send-bar card">
         <button onClick={() => setDraft({ ...draft, variations: [...draft.variations, blank(Math.max(...draft.variations.map((v) => Number(v.id.slice(1)) || 0)) + 1)] })} data-testid="add-variation">+ Add variation</button>
         <span class="muted">Audience: <b data-testid="audience-total">{audience}</b> readers in {draft.variations.length} variation(s)</span>
-        <button class="primary" onClick={send} disabled={busy || !draft.broadcastId} data-testid="send-button">
+        <button class={`primary${allSent ? ' done' : ''}`} onClick={send} disabled={busy || !draft.broadcastId} data-testid="send-button">
           {busy ? 'Queuing…' : allSent ? 'Sent ✓' : mine.length ? 'Queued…' : `Send ${draft.variations.length} variation(s)`}
         </button>
       </div>
