@@ -5,10 +5,9 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv, Env } from '../env.ts';
-import { workspaceIdSchema } from '../../../shared/protocol.ts';
 import { workspaceInputSchema } from '../../../shared/workspace.ts';
 import { ClientError, parseOr400, readJson } from '../http/errors.ts';
-import { bearerToken, timingSafeEqual } from '../workspaces/secrets.ts';
+import { existingWorkspace, requireAdmin, workspaceId, workspaceStub } from '../http/admin-auth.ts';
 import { forgetWorkspace } from '../workspaces/config-cache.ts';
 import { shardObjectName } from '../readers/names.ts';
 import type { DeadLetter, ShardStats } from '../objects/sync-shard.ts';
@@ -16,24 +15,7 @@ import { SECRET_KEY_PATTERN } from './server-api.ts';
 
 export const admin = new Hono<AppEnv>();
 
-admin.use('*', async (c, next) => {
-  const token = bearerToken(c.req.header('authorization'), 'admin secret');
-  if (!c.env.ADMIN_SECRET) throw new ClientError(403, 'The admin API is disabled: set the ADMIN_SECRET Worker secret');
-  if (!timingSafeEqual(token, c.env.ADMIN_SECRET)) throw new ClientError(403, 'Wrong admin secret');
-  await next();
-});
-
-const workspaceStub = (env: Env, id: string) => env.WORKSPACES.get(env.WORKSPACES.idFromName(id));
-
-function workspaceId(raw: string): string {
-  return parseOr400(z.object({ id: workspaceIdSchema }), { id: raw }, 'workspace id').id;
-}
-
-async function existing(env: Env, id: string) {
-  const ws = await workspaceStub(env, id).edgeView();
-  if (!ws) throw new ClientError(404, `Unknown workspace "${id}"`, [{ path: 'id', message: 'no such workspace' }]);
-  return ws;
-}
+admin.use('*', requireAdmin);
 
 function shards(env: Env, id: string, count: number) {
   return Array.from({ length: count }, (_, n) => env.SYNC.get(env.SYNC.idFromName(shardObjectName(id, n))));
@@ -63,7 +45,7 @@ admin.get('/workspaces/:id', async (c) => {
 
 admin.get('/workspaces/:id/sync', async (c) => {
   const id = workspaceId(c.req.param('id'));
-  const ws = await existing(c.env, id);
+  const ws = await existingWorkspace(c.env, id);
   const perShard = await Promise.all(shards(c.env, id, ws.sync.shards).map((s) => s.stats()));
   const total = perShard.reduce<Omit<ShardStats, 'lastError'>>(
     (sum, s) => ({ pending: sum.pending + s.pending, deadLetters: sum.deadLetters + s.deadLetters, calls: sum.calls + s.calls,
@@ -75,7 +57,7 @@ admin.get('/workspaces/:id/sync', async (c) => {
 
 admin.get('/workspaces/:id/dead-letters', async (c) => {
   const id = workspaceId(c.req.param('id'));
-  const ws = await existing(c.env, id);
+  const ws = await existingWorkspace(c.env, id);
   // RPC typing cannot see through `unknown` in operation bodies; the shape is DeadLetter.
   const lists = (await Promise.all(shards(c.env, id, ws.sync.shards).map((s) => s.deadLetters()))) as DeadLetter[][];
   return c.json({ deadLetters: lists.flatMap((list, shard) => list.map((letter) => ({ shard, ...letter }))) });
@@ -83,7 +65,7 @@ admin.get('/workspaces/:id/dead-letters', async (c) => {
 
 admin.post('/workspaces/:id/dead-letters/replay', async (c) => {
   const id = workspaceId(c.req.param('id'));
-  const ws = await existing(c.env, id);
+  const ws = await existingWorkspace(c.env, id);
   const body = c.req.header('content-length') === '0' ? {} : await readJson(c.req.raw, 64 * 1024).catch(() => ({}));
   const { shard, ids } = parseOr400(z.object({ shard: z.number().int().min(0).optional(), ids: z.array(z.number().int()).optional() }), body, 'replay request');
   const targets = shards(c.env, id, ws.sync.shards).filter((_, n) => shard === undefined || n === shard);

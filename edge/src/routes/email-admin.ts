@@ -5,10 +5,9 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { AppEnv, Env } from '../env.ts';
-import { workspaceIdSchema } from '../../../shared/protocol.ts';
+import type { AppEnv } from '../env.ts';
 import { ClientError, parseOr400, readJson } from '../http/errors.ts';
-import { bearerToken, timingSafeEqual } from '../workspaces/secrets.ts';
+import { existingWorkspace, requireAdmin, workspaceStub } from '../http/admin-auth.ts';
 import { forgetEmailSecrets } from '../email/keys.ts';
 import { backfillPending } from '../email/backfill.ts';
 import { shardObjectName } from '../readers/names.ts';
@@ -16,28 +15,14 @@ import { clickTemplate, pixelTemplate, signLink, tokenAttribute } from '../../..
 
 export const emailAdmin = new Hono<AppEnv>();
 
-emailAdmin.use('*', async (c, next) => {
-  const token = bearerToken(c.req.header('authorization'), 'admin secret');
-  if (!c.env.ADMIN_SECRET) throw new ClientError(403, 'The admin API is disabled: set the ADMIN_SECRET Worker secret');
-  if (!timingSafeEqual(token, c.env.ADMIN_SECRET)) throw new ClientError(403, 'Wrong admin secret');
-  await next();
-});
-
-const stub = (env: Env, id: string) => env.WORKSPACES.get(env.WORKSPACES.idFromName(id));
-
-async function workspace(env: Env, raw: string) {
-  const { id } = parseOr400(z.object({ id: workspaceIdSchema }), { id: raw }, 'workspace id');
-  const ws = await stub(env, id).edgeView();
-  if (!ws) throw new ClientError(404, `Unknown workspace "${id}"`, [{ path: 'id', message: 'no such workspace' }]);
-  return ws;
-}
+emailAdmin.use('*', requireAdmin);
 
 const body = async (req: Request) => (req.headers.get('content-length') === '0' ? {} : readJson(req, 16 * 1024).catch(() => ({})));
 
 emailAdmin.get('/:id/email', async (c) => {
-  const ws = await workspace(c.env, c.req.param('id'));
+  const ws = await existingWorkspace(c.env, c.req.param('id'));
   const edge = new URL(c.req.url).origin;
-  const stats = await stub(c.env, ws.id).emailStats();
+  const stats = await workspaceStub(c.env, ws.id).emailStats();
   return c.json({
     tokenAttribute: tokenAttribute(ws.attributePrefix),
     pixel: `<img src="${pixelTemplate(edge, ws.id, ws.attributePrefix)}" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px">`,
@@ -48,8 +33,8 @@ emailAdmin.get('/:id/email', async (c) => {
 });
 
 emailAdmin.post('/:id/signing-keys', async (c) => {
-  const ws = await workspace(c.env, c.req.param('id'));
-  const keys = await stub(c.env, ws.id).rotateSigningKey();
+  const ws = await existingWorkspace(c.env, c.req.param('id'));
+  const keys = await workspaceStub(c.env, ws.id).rotateSigningKey();
   forgetEmailSecrets(ws.id);
   // The outbox shards sign with the newest key from their next send on.
   await Promise.all(Array.from({ length: ws.sync.shards }, (_, n) => c.env.SYNC.get(c.env.SYNC.idFromName(shardObjectName(ws.id, n))).forgetConfig()));
@@ -57,8 +42,8 @@ emailAdmin.post('/:id/signing-keys', async (c) => {
 });
 
 emailAdmin.delete('/:id/signing-keys/:kid', async (c) => {
-  const ws = await workspace(c.env, c.req.param('id'));
-  const result = await stub(c.env, ws.id).retireSigningKey(c.req.param('kid'));
+  const ws = await existingWorkspace(c.env, c.req.param('id'));
+  const result = await workspaceStub(c.env, ws.id).retireSigningKey(c.req.param('kid'));
   if (result === 'unknown') throw new ClientError(404, `Unknown signing key "${c.req.param('kid')}"`, [{ path: 'kid', message: 'no such key' }]);
   if (result === 'newest') throw new ClientError(409, 'The newest signing key cannot be retired: rotate first', [{ path: 'kid', message: 'is the newest key' }]);
   forgetEmailSecrets(ws.id);
@@ -66,20 +51,20 @@ emailAdmin.delete('/:id/signing-keys/:kid', async (c) => {
 });
 
 emailAdmin.put('/:id/webhook-secret', async (c) => {
-  const ws = await workspace(c.env, c.req.param('id'));
+  const ws = await existingWorkspace(c.env, c.req.param('id'));
   const { secret } = parseOr400(z.object({ secret: z.string().min(16, 'must be at least 16 characters').max(500).nullable() }), await readJson(c.req.raw, 4096), 'webhook secret');
-  await stub(c.env, ws.id).setWebhookSecret(secret);
+  await workspaceStub(c.env, ws.id).setWebhookSecret(secret);
   forgetEmailSecrets(ws.id);
   return c.json({ webhookSecretSet: secret !== null, webhookUrl: `${new URL(c.req.url).origin}/v1/webhooks/customerio/${ws.id}` });
 });
 
 emailAdmin.post('/:id/links', async (c) => {
-  const ws = await workspace(c.env, c.req.param('id'));
+  const ws = await existingWorkspace(c.env, c.req.param('id'));
   const input = parseOr400(z.object({
     url: z.url({ protocol: /^https?$/ }).max(2048),
     category: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be a lowercase slug such as "crypto"').optional(),
   }), await readJson(c.req.raw, 8192), 'link');
-  const [key] = await stub(c.env, ws.id).signingKeys();
+  const [key] = await workspaceStub(c.env, ws.id).signingKeys();
   if (!key) throw new ClientError(409, 'The workspace has no signing key');
   const signature = await signLink(ws.id, input.url, input.category ?? null, key);
   const edge = new URL(c.req.url).origin;
@@ -87,13 +72,13 @@ emailAdmin.post('/:id/links', async (c) => {
 });
 
 emailAdmin.post('/:id/backfill', async (c) => {
-  const ws = await workspace(c.env, c.req.param('id'));
+  const ws = await existingWorkspace(c.env, c.req.param('id'));
   const options = parseOr400(z.object({ pageSize: z.number().int().min(1).max(1000).optional(), restart: z.boolean().optional() }), await body(c.req.raw), 'backfill step');
-  const state = await stub(c.env, ws.id).backfillStep(options);
+  const state = await workspaceStub(c.env, ws.id).backfillStep(options);
   return c.json({ ...state, pending: await backfillPending(c.env, ws) });
 });
 
 emailAdmin.get('/:id/backfill', async (c) => {
-  const ws = await workspace(c.env, c.req.param('id'));
-  return c.json({ ...((await stub(c.env, ws.id).backfillState()) ?? { status: 'idle' }), pending: await backfillPending(c.env, ws) });
+  const ws = await existingWorkspace(c.env, c.req.param('id'));
+  return c.json({ ...((await workspaceStub(c.env, ws.id).backfillState()) ?? { status: 'idle' }), pending: await backfillPending(c.env, ws) });
 });
