@@ -5,8 +5,9 @@ import { rmSync } from 'node:fs';
  * Browser tests run Debian's Chromium against the product as `npm start` runs it (the Worker in
  * workerd, the fake Customer.io), on their own ports and state folder so a running demo is untouched.
  */
-export const EDGE_PORT = 8887;
-export const FAKE_CIO_PORT = 8890;
+// Overridable so two runs on one machine (a demo, a CI check) do not collide.
+export const EDGE_PORT = Number(process.env.SHARPSEND_TEST_PORT ?? 8887);
+export const FAKE_CIO_PORT = Number(process.env.SHARPSEND_TEST_FAKE_PORT ?? 8890);
 const stateDir = '.wrangler/test-state';
 // Test workers load this file too, while the Worker is running on this state: only the runner clears it.
 if (!process.env.TEST_WORKER_INDEX) rmSync(stateDir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 /** The tracker's own behaviour in a real browser: the command queue, engaged time, SPA reads, what a page event holds. */
 import { expect, test } from '@playwright/test';
-import { captureSent, picker } from './widget-helpers.ts';
+import { EDGE, captureSent, picker } from './widget-helpers.ts';
 
 /** A send that failed (the Worker restarting, say) is retried with the same id: count events, not sends. */
 const distinct = (events: any[]) => [...new Map(events.map((e) => [e.id, e])).values()];
@@ -47,7 +47,7 @@ test('engaged time counts only while the page is visible; a return sends only th
   expect(more.engagedMs).toBeGreaterThanOrEqual(1400);
   expect(more.engagedMs).toBeLessThan(2400); // 4 s in all, of which 2.5 s hidden
   expect(more.id).not.toBe(first.id);
-  expect(first).toMatchObject({ url: 'http://127.0.0.1:8887/demo/', category: 'crypto', title: expect.stringContaining("Bitcoin's quiet quarter") });
+  expect(first).toMatchObject({ url: `${EDGE}/demo/`, category: 'crypto', title: expect.stringContaining("Bitcoin's quiet quarter") });
   expect(first.scrollDepth).toBeGreaterThan(0);
   expect(first.scrollDepth).toBeLessThan(0.6);
 });
@@ -67,9 +67,9 @@ test('history navigation on a single-page site ends one read and starts the next
   const pages = distinct(await sent()).filter((e) => e.type === 'page');
   expect(pages.map((e) => `${e.url} ${e.engagedMs}ms`)).toHaveLength(2);
   const [one, two] = pages;
-  expect(one.url).toBe('http://127.0.0.1:8887/demo/');
+  expect(one.url).toBe(`${EDGE}/demo/`);
   expect(one.scrollDepth).toBe(1);
-  expect(two.url).toBe('http://127.0.0.1:8887/demo/?story=2');
+  expect(two.url).toBe(`${EDGE}/demo/?story=2`);
   expect(two.engagedMs).toBeGreaterThanOrEqual(1000);
   expect(new Set([one.id, two.id]).size).toBe(2);
   expect(one.anonymousId).toBe(two.anonymousId);
