@@ -4,10 +4,10 @@
  * Screenshots of the overview, readers, segment builder, segments and segment detail pages.
  */
 import { expect, test } from '@playwright/test';
-import { FAKE, fake, run, screenshot, seedReaders, signIn, waitForDirectory } from './panel-helpers.ts';
+import { FAKE, type Person, fake, run, screenshot, seedReaders, signIn, waitForDirectory } from './panel-helpers.ts';
 
 const email = (who: string) => `seg-${who}-${run}@example.com`;
-const people = [
+const people: Person[] = [
   { email: email('ann'), reads: 3, traits: { tier: 'premium', lifetime_value: 800, first_name: 'Ann' } },
   { email: email('bob'), userId: `bob-${run}`, reads: 3, traits: { tier: 'pro', lifetime_value: 1200, first_name: 'Bob' } },
   { email: email('cy'), reads: 0, traits: { tier: 'premium', lifetime_value: 700 } }, // both tags, no engagement
