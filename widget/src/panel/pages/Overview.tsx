@@ -6,7 +6,11 @@ import type { Overview } from '../types.ts';
 export function OverviewPage() {
   const [data, setData] = useState<Overview | null>(null);
   const [error, setError] = useState('');
-  useEffect(() => { api<Overview>('GET', ws('/overview')).then(setData, (e) => setError(e.message)); }, []);
+  const [welcomes, setWelcomes] = useState<{ welcomeMessageId: number | string | null; welcomes: Array<{ email: string; status: string; error: string | null; sentAt: number | null }> } | null>(null);
+  useEffect(() => {
+    api<Overview>('GET', ws('/overview')).then(setData, (e) => setError(e.message));
+    api('GET', ws('/welcomes')).then(setWelcomes, () => {});
+  }, []);
   if (error) return <p class="error">{error}</p>;
   if (!data) return <p class="muted">Loading…</p>;
   const tags = Object.entries(data.tagCounts).sort((a, b) => b[1] - a[1]);
@@ -38,6 +42,16 @@ export function OverviewPage() {
           {top.length ? <DayLines days={data.tagHistory.days} series={top} label="Tag counts per day" /> : <p class="muted">No tags yet.</p>}
         </section>
       </div>
+      {welcomes && (
+        <section class="card">
+          <h2>Welcome emails</h2>
+          {welcomes.welcomeMessageId === null
+            ? <p class="muted">No welcome message is set for this workspace (admin API: <code>welcomeMessageId</code>).</p>
+            : <p class="muted">Transactional message <code>{String(welcomes.welcomeMessageId)}</code> goes to each widget sign-up once.
+              {' '}{welcomes.welcomes.filter((w) => w.status === 'sent').length} sent, {welcomes.welcomes.filter((w) => w.status !== 'sent').length} pending or failed (latest 50).</p>}
+          {welcomes.welcomes.filter((w) => w.error).slice(0, 5).map((w) => <p class="error" key={w.email}>{w.email}: {w.error}</p>)}
+        </section>
+      )}
     </>
   );
 }
