@@ -14,7 +14,8 @@ if (!process.env.TEST_WORKER_INDEX) rmSync(stateDir, { recursive: true, force: t
 
 export default defineConfig({
   testDir: 'test/browser',
-  timeout: 60_000,
+  // Generous: CI machines have 2 cores shared by workerd, the fake and Chromium.
+  timeout: 120_000,
   workers: 1,
   fullyParallel: false,
   reporter: process.env.PLAYWRIGHT_JSON_OUTPUT_NAME ? [['list'], ['json']] : 'list',

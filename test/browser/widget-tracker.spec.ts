@@ -63,8 +63,10 @@ test('history navigation on a single-page site ends one read and starts the next
   await page.evaluate(() => history.back()); // popstate to ?story=2 (same document, hash only)
   await page.waitForTimeout(300);
   await page.evaluate(() => history.back()); // popstate back to /demo/: ends the ?story=2 read
-  await page.waitForTimeout(500);
-  const pages = distinct(await sent()).filter((e) => e.type === 'page');
+  const pageEvents = async () => distinct(await sent()).filter((e) => e.type === 'page');
+  await expect.poll(async () => (await pageEvents()).length, { timeout: 5_000 }).toBeGreaterThanOrEqual(2);
+  await page.waitForTimeout(300); // and no third one follows
+  const pages = await pageEvents();
   expect(pages.map((e) => `${e.url} ${e.engagedMs}ms`)).toHaveLength(2);
   const [one, two] = pages;
   expect(one.url).toBe(`${EDGE}/demo/`);
