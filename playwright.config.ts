@@ -29,6 +29,8 @@ export default defineConfig({
       ],
     },
     screenshot: 'only-on-failure',
+    // No single click or fill may eat the whole test budget.
+    actionTimeout: 15_000,
   },
   webServer: {
     command: 'node scripts/start.mjs',

@@ -51,8 +51,8 @@ test('read, pick two topics, sign up: the edge merges the reader and Customer.io
   await form.getByRole('checkbox', { name: /I agree/ }).check();
   const button = form.getByRole('button', { name: 'Sign up' });
   await button.click();
-  await button.click({ force: true }).catch(() => {});
-  await button.click({ force: true }).catch(() => {});
+  await button.click({ force: true, timeout: 1_000 }).catch(() => {}); // the button may be gone already
+  await button.click({ force: true, timeout: 1_000 }).catch(() => {}); // the button may be gone already
   await expect(form.getByRole('status')).toContainText('You are in!');
   await screenshot(page, 'demo-signed-up', false);
   const signups = sent.events().filter((e) => e.type === 'signup');
