@@ -26,6 +26,8 @@ export const syncOptionsSchema = z.object({
   shards: z.number().int().min(1).max(64).default(4),
   /** Attempts before a change goes to the dead-letter list. */
   maxAttempts: z.number().int().min(1).max(1000).default(30),
+  /** How long a part-full batch waits for more people before it is sent anyway. */
+  lingerMs: z.number().int().min(0).max(10_000).default(1_000),
   /** Forward every page read to Customer.io as a page view (known readers). */
   forwardPageViews: z.boolean().default(false),
 });

@@ -22,6 +22,7 @@ interface PendingRow extends Record<string, SqlStorageValue> {
   generation: number;
   attempts: number;
   ops: string | null;
+  enqueued_at: number;
 }
 
 export interface DeadLetter { id: number; key: string; ops: V2Operation[]; error: string; status: number | null; failedAt: number; attempts: number }
@@ -30,6 +31,7 @@ export interface ShardStats { pending: number; deadLetters: number; calls: numbe
 /** How long one alarm keeps draining before it hands over to the next (keeps each invocation short). */
 const DRAIN_BUDGET_MS = 20_000;
 const CONFIG_TTL_MS = 30_000;
+const DEFAULT_LINGER_MS = 1_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -133,10 +135,17 @@ export class SyncShard extends DurableObject<Env> {
         continue;
       }
       const rows = this.sql.exec<PendingRow>(
-        'SELECT key, generation, attempts, ops FROM pending WHERE next_at <= ? ORDER BY next_at, enqueued_at LIMIT ?',
+        'SELECT key, generation, attempts, ops, enqueued_at FROM pending WHERE next_at <= ? ORDER BY next_at, enqueued_at LIMIT ?',
         now, workspace.sync.batchSize,
       ).toArray();
       if (rows.length === 0) break;
+      // A part-full batch waits a moment for company: during a burst that turns many small calls
+      // into few full ones (fewer calls against the limit), and costs a reader at most `lingerMs`.
+      const readyAt = Math.min(...rows.map((r) => r.enqueued_at)) + (workspace.sync.lingerMs ?? DEFAULT_LINGER_MS);
+      if (rows.length < workspace.sync.batchSize && readyAt > now) {
+        await sleep(readyAt - now);
+        continue;
+      }
       try {
         await this.sendOnce(workspaceId, rows, clients, workspace, interval);
       } catch (error) {
