@@ -143,7 +143,8 @@ export class ReaderObject extends DurableObject<Env> {
     if (this.state.mergedInto) {
       return this.target(this.state.mergedInto as ReaderKey).absorb({ ...ctx, key: this.state.mergedInto as ReaderKey }, fromKey, from, fromIdentifiedAs, events);
     }
-    if (!this.sql.exec('SELECT 1 FROM merged_from WHERE key = ?', fromKey).toArray().length) {
+    const absorbing = !this.sql.exec('SELECT 1 FROM merged_from WHERE key = ?', fromKey).toArray().length;
+    if (absorbing) {
       this.sql.exec('INSERT INTO merged_from (key, at) VALUES (?, ?)', fromKey, Date.now());
       this.state = absorbReader(this.state, from);
       this.meta.unsentAnonymousIds = [...new Set([...this.meta.unsentAnonymousIds, ...from.anonymousIds])];
@@ -152,9 +153,11 @@ export class ReaderObject extends DurableObject<Env> {
         this.queue({ kind: 'merge', primary: this.meta.identifiedAs, secondary: fromIdentifiedAs });
       }
       this.recomputeTags(Date.now());
-      if (!events.length) await this.commit();
     }
-    return this.ingest(ctx, events);
+    const result = await this.ingest(ctx, events);
+    // ingest commits only when an event was new; the absorbed history must be stored regardless.
+    if (absorbing && result.accepted === 0) await this.commit();
+    return result;
   }
 
   /** The publisher's backend names this reader (Segment-style identify). */
