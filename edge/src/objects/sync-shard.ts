@@ -191,12 +191,12 @@ export class SyncShard extends DurableObject<Env> {
           start = end;
         }
       }
-      for (const reader of batch) {
+      // Acks go to different reader objects: in parallel.
+      await Promise.all(batch.map((reader) => {
         const row = rowOf.get(reader.snapshot.key)!;
         const error = failed.get(reader);
-        if (error) await this.deadLetter(workspaceId, reader, row, error, 207);
-        else await this.acknowledge(workspaceId, reader.snapshot, row);
-      }
+        return error ? this.deadLetter(workspaceId, reader, row, error, 207) : this.acknowledge(workspaceId, reader.snapshot, row);
+      }));
       await this.feedDirectory(workspaceId, batch.filter((r) => !failed.has(r)));
       return;
     }
