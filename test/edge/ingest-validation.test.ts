@@ -124,6 +124,32 @@ describe('admin and server API auth', () => {
     expect(e.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['allowedOrigins.0', 'limits.trackPerSecond']));
   });
 
+  it('PATCH changes only what it names; PUT to an unknown id without keys is a 400', async () => {
+    const made = await createWorkspace({ limits: { trackPerSecond: 40 } as never, sync: { shards: 2 } as never });
+    const patch = await SELF.fetch(`https://edge.test/v1/admin/workspaces/${made.id}`, {
+      method: 'PATCH', headers: { authorization: 'Bearer test-admin-secret' },
+      body: JSON.stringify({ allowedOrigins: [ORIGIN, 'https://blog.example.com'], limits: { appPerSecond: 5 } }),
+    });
+    expect(patch.status).toBe(200);
+    const ws = ((await patch.json()) as any).workspace;
+    expect(ws.allowedOrigins).toEqual([ORIGIN, 'https://blog.example.com']);
+    expect(ws.limits).toMatchObject({ trackPerSecond: 40, appPerSecond: 5 });
+    expect(ws.sync.shards).toBe(2);
+    expect(ws.customerio.configured).toBe(true);
+    const bad = await SELF.fetch(`https://edge.test/v1/admin/workspaces/${made.id}`, {
+      method: 'PATCH', headers: { authorization: 'Bearer test-admin-secret' }, body: JSON.stringify({ limits: { trackPerSecond: 'fast' } }),
+    });
+    expect(((await errorOf(bad)).issues)[0]!.path).toBe('limits.trackPerSecond');
+    const missing = await SELF.fetch('https://edge.test/v1/admin/workspaces/never-made', {
+      method: 'PATCH', headers: { authorization: 'Bearer test-admin-secret' }, body: '{}',
+    });
+    expect(missing.status).toBe(404);
+    const noKeys = await SELF.fetch('https://edge.test/v1/admin/workspaces/never-made', {
+      method: 'PUT', headers: { authorization: 'Bearer test-admin-secret' }, body: JSON.stringify({ allowedOrigins: [ORIGIN] }),
+    });
+    expect((await errorOf(noKeys)).issues).toEqual([{ path: 'customerio', message: 'is required when creating a workspace' }]);
+  });
+
   it('never returns Customer.io keys', async () => {
     const res = await SELF.fetch(`https://edge.test/v1/admin/workspaces/${ws.id}`, { headers: { authorization: 'Bearer test-admin-secret' } });
     const text = await res.text();

@@ -21,19 +21,46 @@ function shards(env: Env, id: string, count: number) {
   return Array.from({ length: count }, (_, n) => env.SYNC.get(env.SYNC.idFromName(shardObjectName(id, n))));
 }
 
-admin.put('/workspaces/:id', async (c) => {
-  const id = workspaceId(c.req.param('id'));
-  const input = parseOr400(workspaceInputSchema, await readJson(c.req.raw, 256 * 1024), 'workspace');
+/** Validates and stores a workspace's settings (the whole of them: PUT and PATCH both end here). */
+async function save(env: Env, id: string, body: unknown) {
+  const input = parseOr400(workspaceInputSchema, body, 'workspace');
   if (input.secretKey && SECRET_KEY_PATTERN.exec(input.secretKey)?.[1] !== id) {
     throw new ClientError(400, 'Invalid workspace', [{ path: 'secretKey', message: `must be "ss_sk_${id}_" followed by 12 or more letters, digits or "-"` }]);
   }
-  const stub = workspaceStub(c.env, id);
+  const stub = workspaceStub(env, id);
   if (!input.customerio && !(await stub.publicView())) {
     throw new ClientError(400, 'Invalid workspace', [{ path: 'customerio', message: 'is required when creating a workspace' }]);
   }
   const result = await stub.upsert(id, input);
   forgetWorkspace(id);
+  return result;
+}
+
+/** PUT: the settings as given (what is left out takes its default; keys left out are kept). */
+admin.put('/workspaces/:id', async (c) => {
+  const id = workspaceId(c.req.param('id'));
+  const result = await save(c.env, id, await readJson(c.req.raw, 256 * 1024));
   return c.json(result, result.created ? 201 : 200);
+});
+
+/** PATCH: only what is given changes (`limits` and `sync` merge field by field). */
+admin.patch('/workspaces/:id', async (c) => {
+  const id = workspaceId(c.req.param('id'));
+  const current = await workspaceStub(c.env, id).publicView();
+  if (!current) throw new ClientError(404, `Unknown workspace "${id}"`, [{ path: 'id', message: 'no such workspace: create it with PUT' }]);
+  const patch = await readJson(c.req.raw, 256 * 1024);
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+    throw new ClientError(400, 'Invalid workspace', [{ path: '(body)', message: 'expected a JSON object' }]);
+  }
+  const p = patch as Record<string, unknown>;
+  const merged = {
+    allowedOrigins: current.allowedOrigins, tagRules: current.tagRules, attributePrefix: current.attributePrefix,
+    ...(current.welcomeMessageId !== null ? { welcomeMessageId: current.welcomeMessageId } : {}),
+    ...p,
+    limits: { ...current.limits, ...(p.limits as object | undefined) },
+    sync: { ...current.sync, ...(p.sync as object | undefined) },
+  };
+  return c.json(await save(c.env, id, merged));
 });
 
 admin.get('/workspaces/:id', async (c) => {
