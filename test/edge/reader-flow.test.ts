@@ -1,5 +1,6 @@
 // A reader's life: anonymous reads and picks, a sign-up, the backend's identify, and what the
 // edge and the fake Customer.io hold afterwards.
+import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { TrackClient } from 'customerio-node';
 import { createWorkspace, eventId, eventually, fake, fakeUrl, page, postEvents, resetFake, serverApi } from './helpers.ts';
@@ -114,6 +115,10 @@ describe('identity: the backend meets the widget', () => {
     expect(JSON.stringify(merges[0])).toContain('joiner@example.com');
     const people = ((await fake('/people?workspace=demo')).people as any[]).filter((p) => p.id === 'u-42' || p.email === 'joiner@example.com');
     expect(people).toHaveLength(1);
+    // The panel's directory lists the one reader, not the merged-away userId reader.
+    const directory = env.DIRECTORY.get(env.DIRECTORY.idFromName(ws.id));
+    await eventually(async () => (await directory.reader('e:joiner@example.com'))?.reader.userId === 'u-42', 20_000, 'joined reader in the directory');
+    expect(await directory.reader('u:u-42')).toBeNull();
   });
 
   it('deletes a reader here and in Customer.io', async () => {
@@ -121,9 +126,12 @@ describe('identity: the backend meets the widget', () => {
     const ws = await createWorkspace();
     await serverApi(ws.secretKey, '/identify', { body: { traits: { email: 'gone@example.com' } } });
     await personIn('gone@example.com', () => true);
+    const directory = env.DIRECTORY.get(env.DIRECTORY.idFromName(ws.id));
+    await eventually(async () => (await directory.reader('e:gone@example.com')) !== null, 20_000, 'reader in the directory');
     const del = await serverApi(ws.secretKey, '/reader?email=gone@example.com', { method: 'DELETE' });
     expect(del.status).toBe(200);
     expect((await serverApi(ws.secretKey, '/reader?email=gone@example.com')).status).toBe(404);
+    expect(await directory.reader('e:gone@example.com')).toBeNull();
     await eventually(async () => (await fetch(`${fakeUrl()}/_fake/people/demo/gone@example.com`)).status === 404, 20_000, 'person deleted in the fake');
   });
 });

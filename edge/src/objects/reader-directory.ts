@@ -98,6 +98,15 @@ export class ReaderDirectory extends DurableObject<Env> {
     }
   }
 
+  /** Readers deleted, suppressed or merged into another: gone from searches, counts and segments. */
+  async removeReaders(keys: string[]): Promise<void> {
+    for (const key of keys) {
+      this.sql.exec('DELETE FROM readers WHERE key = ?', key);
+      this.sql.exec('DELETE FROM manual WHERE key = ?', key);
+    }
+    if (this.sql.exec('SELECT 1 FROM segments WHERE deleted = 0 LIMIT 1').toArray().length) await this.scheduleMirror(MIRROR_DEBOUNCE_MS);
+  }
+
   /**
    * A reader who signed up through the widget gets the workspace's transactional welcome once, after
    * the sync that made them a person in Customer.io (so the send finds them). Only recent sign-ups:

@@ -127,6 +127,8 @@ export class ReaderObject extends DurableObject<Env> {
       }
       const moved = this.state;
       const result = await this.target(targetKey).absorb(targetCtx, ctx.key, moved, this.meta.identifiedAs, events);
+      // A known reader merged into another is no longer one of the panel's readers.
+      if (isKnown(moved)) await this.env.DIRECTORY.get(this.env.DIRECTORY.idFromName(ctx.workspace)).removeReaders([ctx.key]);
       const left = emptyReader(ctx.key);
       left.anonymousIds = moved.anonymousIds;
       left.mergedInto = targetKey;

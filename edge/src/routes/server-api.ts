@@ -79,6 +79,7 @@ async function removeReader(c: { env: AppEnv['Bindings'] }, ws: EdgeWorkspace, k
   if (!view) throw new ClientError(404, 'No such reader', [{ path: 'email', message: 'no reader with this identifier' }]);
   const identifiers = await readerStub(c.env, ws.id, view.key).erase();
   if (view.key !== key) await readerStub(c.env, ws.id, key).erase();
+  await c.env.DIRECTORY.get(c.env.DIRECTORY.idFromName(ws.id)).removeReaders([view.key, key]);
   const cio = identifiers ?? personIdentifiers(view);
   if (cio) {
     const shard = c.env.SYNC.get(c.env.SYNC.idFromName(shardObjectName(ws.id, shardOf(view.key, ws.sync.shards))));
