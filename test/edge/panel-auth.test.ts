@@ -42,6 +42,22 @@ describe('panel access', () => {
     expect((await get('/session', { cookie: cookie.split(';')[0]! })).status).toBe(200);
   });
 
+  it('slows down guessing: after 5 wrong editor keys from one address, 429 even for the right one', async () => {
+    const s = await panelWorkspace();
+    const attempt = (editorKey: string, ip: string) => SELF.fetch('https://edge.test/v1/panel/session', {
+      method: 'POST', headers: { 'content-type': 'application/json', 'cf-connecting-ip': ip }, body: JSON.stringify({ workspace: s.workspace, editorKey }),
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await attempt(`guess-number-${i}-xxxx`, '198.51.100.7')).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    const locked = await attempt(EDITOR_KEY, '198.51.100.7');
+    expect(locked.status).toBe(429);
+    expect(locked.headers.get('retry-after')).toBe('10');
+    // Right keys spend nothing, and another address is not held back.
+    expect((await attempt(EDITOR_KEY, '198.51.100.8')).status).toBe(200);
+    expect((await attempt(EDITOR_KEY, '198.51.100.8')).status).toBe(200);
+  });
+
   it('refuses a state-changing call without the CSRF token', async () => {
     const s = await panelWorkspace();
     const path = `/workspaces/${s.workspace}/segments`;

@@ -14,9 +14,15 @@ export function take(bucket: Bucket, perSecond: number, now: number, burst = per
   return tokens >= 1 ? { bucket: { tokens: tokens - 1, at: now }, allowed: true } : { bucket: { tokens, at: now }, allowed: false };
 }
 
-export function allowRequest(key: string, perSecond: number, now = Date.now()): boolean {
+export function allowRequest(key: string, perSecond: number, now = Date.now(), burst = perSecond * 2): boolean {
   if (buckets.size > MAX_BUCKETS) buckets.clear(); // bounded memory; a reset only forgives
-  const { bucket, allowed } = take(buckets.get(key) ?? { tokens: perSecond * 2, at: now }, perSecond, now);
+  const { bucket, allowed } = take(buckets.get(key) ?? { tokens: burst, at: now }, perSecond, now, burst);
   buckets.set(key, bucket);
   return allowed;
+}
+
+/** Whether `key` has a token left, without spending it (for limits that only failures spend). */
+export function hasAllowance(key: string, perSecond: number, now = Date.now(), burst = perSecond * 2): boolean {
+  const bucket = buckets.get(key);
+  return !bucket || take(bucket, perSecond, now, burst).allowed;
 }

@@ -13,6 +13,7 @@ import type { EdgeWorkspace } from '../objects/workspace-object.ts';
 import {
   abTestInputSchema, membersChangeSchema, segmentInputSchema, segmentRuleSchema, sendRequestSchema, sessionRequestSchema,
 } from '../../../shared/panel.ts';
+import { allowRequest, hasAllowance } from '../http/flood-guard.ts';
 import { ClientError, parseOr400, readJson } from '../http/errors.ts';
 import { sha256Hex, timingSafeEqual } from '../workspaces/secrets.ts';
 import { edgeWorkspace } from '../workspaces/config-cache.ts';
@@ -34,13 +35,24 @@ const unauthorized = (why: string) => new ClientError(401, `${why}: sign in to t
 
 // ---- session -------------------------------------------------------------------------------------
 
+const SIGN_IN_FAILURES_PER_SECOND = 0.1;
+const SIGN_IN_FAILURE_BURST = 5;
+
 /** The one call that needs no session. Registered before the guard, so it answers first. */
 panel.post('/session', async (c) => {
   const input = parseOr400(sessionRequestSchema, await readJson(c.req.raw, 4096), 'sign-in');
+  // Guessing editor keys: a client gets 5 wrong tries, then one more every 10 seconds.
+  const failures = `panel-sign-in|${c.req.header('cf-connecting-ip') ?? 'local'}`;
+  if (!hasAllowance(failures, SIGN_IN_FAILURES_PER_SECOND, Date.now(), SIGN_IN_FAILURE_BURST)) {
+    throw new ClientError(429, 'Too many wrong sign-ins from this address; wait 10 seconds and try again', [], { 'retry-after': '10' });
+  }
   const ws = await edgeWorkspace(c.env, input.workspace).catch(() => null);
   const given = await sha256Hex(input.editorKey);
   // One answer for an unknown workspace and a wrong key: the panel does not confirm which workspaces exist.
-  if (!ws?.editorKeyHash || !timingSafeEqual(given, ws.editorKeyHash)) throw new ClientError(401, 'Wrong workspace or editor key');
+  if (!ws?.editorKeyHash || !timingSafeEqual(given, ws.editorKeyHash)) {
+    allowRequest(failures, SIGN_IN_FAILURES_PER_SECOND, Date.now(), SIGN_IN_FAILURE_BURST);
+    throw new ClientError(401, 'Wrong workspace or editor key');
+  }
   const ttl = input.mode === 'bearer' ? BEARER_TTL_MS : COOKIE_TTL_MS;
   const expires = Date.now() + ttl;
   const token = await issueSession(c.env.CONFIG_ENCRYPTION_KEY, ws.editorKeyHash, { workspace: ws.id, mode: input.mode, expires });
