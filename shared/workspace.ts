@@ -28,6 +28,8 @@ export const syncOptionsSchema = z.object({
   maxAttempts: z.number().int().min(1).max(1000).default(30),
   /** How long a part-full batch waits for more people before it is sent anyway. */
   lingerMs: z.number().int().min(0).max(10_000).default(1_000),
+  /** A reader synced less than this ago waits before its next identify (its changes add up meanwhile). */
+  minResyncMs: z.number().int().min(0).max(600_000).default(5_000),
   /** Forward every page read to Customer.io as a page view (known readers). */
   forwardPageViews: z.boolean().default(false),
 });

@@ -130,3 +130,25 @@ describe('a Customer.io outage', () => {
     expect(after.deadLetters).toEqual([]);
   }, 60_000);
 });
+
+describe('a reader who keeps changing', () => {
+  it('is re-sent no sooner than the resync interval, with all of its changes in one identify', async () => {
+    await resetFake();
+    const ws = await createWorkspace({ sync: { minResyncMs: 3_000, lingerMs: 0 } as never });
+    const identify = (traits: Record<string, unknown>) => SELF.fetch('https://edge.test/v1/server/identify', {
+      method: 'POST', headers: { authorization: `Bearer ${ws.secretKey}` }, body: JSON.stringify({ traits: { email: 'busy@example.com', ...traits } }),
+    });
+    await identify({ step: 1 });
+    await eventually(async () => (await fake('/people/demo/busy@example.com').catch(() => null))?.attributes?.step === 1, 20_000, 'first sync');
+    await identify({ step: 2 });
+    await identify({ step: 3, extra: 'yes' });
+    await eventually(async () => (await fake('/people/demo/busy@example.com')).attributes.step === 3, 20_000, 'second sync');
+    const identifies = ((await fake('/requests?workspace=demo&api=track')).requests as any[])
+      .filter((r) => r.status === 200 && r.body?.batch?.some((op: any) => op.action === 'identify' && op.identifiers?.email === 'busy@example.com'));
+    expect(identifies).toHaveLength(2);
+    expect(identifies[1].at - identifies[0].at).toBeGreaterThanOrEqual(2_900);
+    const second = identifies[1].body.batch.find((op: any) => op.action === 'identify');
+    expect(second.attributes).toMatchObject({ step: 3, extra: 'yes' });
+  }, 40_000);
+});
+

@@ -32,6 +32,7 @@ export interface ShardStats { pending: number; deadLetters: number; calls: numbe
 const DRAIN_BUDGET_MS = 20_000;
 const CONFIG_TTL_MS = 30_000;
 const DEFAULT_LINGER_MS = 1_000;
+const DEFAULT_RESYNC_MS = 5_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -48,6 +49,7 @@ export class SyncShard extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, ops TEXT NOT NULL,
         error TEXT NOT NULL, status INTEGER, failed_at INTEGER NOT NULL, attempts INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS recent (key TEXT PRIMARY KEY, synced_at INTEGER NOT NULL);
     `);
   }
 
@@ -56,10 +58,13 @@ export class SyncShard extends DurableObject<Env> {
   /** A reader changed. Idempotent; the generation tells an ack in flight that there is news. */
   async enqueue(workspace: string, key: string): Promise<void> {
     this.setMeta('workspace', workspace);
+    // A reader synced moments ago (opening the same email again, reading on) waits out the resync
+    // interval: one identify then carries all of it, instead of one per change.
+    const last = this.sql.exec<{ at: number }>('SELECT synced_at AS at FROM recent WHERE key = ?', key).toArray()[0]?.at;
     this.sql.exec(
-      `INSERT INTO pending (key, enqueued_at) VALUES (?, ?)
+      `INSERT INTO pending (key, enqueued_at, next_at) VALUES (?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET generation = generation + 1`,
-      key, Date.now(),
+      key, Date.now(), last === undefined ? 0 : last + this.resyncMs(),
     );
     await this.wake();
   }
@@ -124,6 +129,7 @@ export class SyncShard extends DurableObject<Env> {
       return;
     }
     const { workspace, clients } = config;
+    this.setMeta('resync_ms', String(workspace.sync.minResyncMs ?? DEFAULT_RESYNC_MS));
     const interval = callIntervalMs(workspace.limits.trackPerSecond, workspace.sync.shards);
     const started = Date.now();
     while (Date.now() - started < DRAIN_BUDGET_MS) {
@@ -156,6 +162,7 @@ export class SyncShard extends DurableObject<Env> {
         return this.scheduleAt(Date.now() + 5_000);
       }
     }
+    this.sql.exec('DELETE FROM recent WHERE synced_at < ?', Date.now() - this.resyncMs());
     const next = this.sql.exec<{ at: number | null }>('SELECT MIN(next_at) AS at FROM pending').one().at;
     if (next !== null) await this.scheduleAt(Math.max(next, Number(this.getMeta('next_send_at') ?? 0)));
   }
@@ -251,8 +258,14 @@ export class SyncShard extends DurableObject<Env> {
       const lastSeq = snapshot.ops.reduce((max, op) => Math.max(max, op.seq), 0);
       more = await this.reader(workspaceId, row.key).syncAck(snapshot.version, lastSeq, snapshot.anonymousIds, snapshot.identifiers);
     }
-    if (more) this.sql.exec('UPDATE pending SET attempts = 0, next_at = 0 WHERE key = ?', row.key);
+    const now = Date.now();
+    if (row.ops === null) this.sql.exec('INSERT OR REPLACE INTO recent (key, synced_at) VALUES (?, ?)', row.key, now);
+    if (more) this.sql.exec('UPDATE pending SET attempts = 0, next_at = ? WHERE key = ?', now + this.resyncMs(), row.key);
     else this.sql.exec('DELETE FROM pending WHERE key = ? AND generation = ?', row.key, row.generation);
+  }
+
+  private resyncMs(): number {
+    return Number(this.getMeta('resync_ms') ?? DEFAULT_RESYNC_MS);
   }
 
   private async deadLetter(workspaceId: string, reader: PackedReader, row: PendingRow, error: string, status: number | null): Promise<void> {
