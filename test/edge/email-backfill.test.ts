@@ -4,6 +4,7 @@ import { SELF, env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { ADMIN, createWorkspace, eventually, fake, resetFake } from './helpers.ts';
 import { verifyReaderToken } from '../../shared/email/tokens.ts';
+import { workspaceStub } from '../../edge/src/objects/stubs.ts';
 
 const PEOPLE = 3000;
 const step = async (wsId: string, body: unknown = {}) => {
@@ -41,7 +42,7 @@ describe('signature backfill', () => {
       return s.pending.operations === 0;
     }, 60_000, 'backfill operations written');
 
-    const keys = await env.WORKSPACES.get(env.WORKSPACES.idFromName(ws.id)).signingKeys();
+    const keys = await workspaceStub(env, ws.id).signingKeys();
     const all = (await fake(`/people?workspace=demo`)).people as Array<{ id?: string; email?: string; attributes: Record<string, unknown> }>;
     expect(all.length).toBe(PEOPLE);
     let valid = 0;

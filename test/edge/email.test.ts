@@ -5,6 +5,7 @@ import { SELF, env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { ADMIN, createWorkspace, eventually, fake, resetFake, serverApi } from './helpers.ts';
 import { webhookSignature } from '../../shared/email/webhook.ts';
+import { workspaceStub } from '../../edge/src/objects/stubs.ts';
 
 const HUMAN_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const EDGE = 'https://edge.test';
@@ -278,7 +279,7 @@ describe('Customer.io reporting webhooks', () => {
     expect(JSON.stringify(info)).not.toContain(SECRET);
     expect(info.pixel).toContain(`/o/${ws.id}/{{customer.sharpsend_ptoken}}/{{campaign.id}}/{{delivery_id}}.gif`);
     expect((await SELF.fetch(`${EDGE}/v1/admin/workspaces/${ws.id}/email`)).status).toBe(401);
-    const stored = await env.WORKSPACES.get(env.WORKSPACES.idFromName(ws.id)).webhookSecret();
+    const stored = await workspaceStub(env, ws.id).webhookSecret();
     expect(stored).toBe(SECRET);
   });
 });

@@ -4,6 +4,7 @@ import { createWorkspace, eventually, fake } from './helpers.ts';
 import { EDITOR_KEY, type PanelSession, panelApi, seedEngagedReaders, signIn, tagRule } from './panel-helpers.ts';
 import { readerContext } from '../../edge/src/readers/access.ts';
 import type { ReaderKey } from '../../edge/src/readers/names.ts';
+import { readerStub, sendQueueStub, workspaceStub } from '../../edge/src/objects/stubs.ts';
 
 interface Trigger { id: number; broadcast_id: number; audience: string; recipients: string[]; data: Record<string, unknown>; body: Record<string, unknown> }
 
@@ -119,10 +120,10 @@ describe('panel sending', () => {
     expect(armSizes.every((n: number) => n > 0)).toBe(true);
 
     // Human opens for arm B's recipients only (as the pixel records them), one machine open for arm A.
-    const ws = (await env.WORKSPACES.get(env.WORKSPACES.idFromName(s.workspace)).edgeView())!;
+    const ws = (await workspaceStub(env, s.workspace).edgeView())!;
     const baseline = await runArmKeys(s.workspace, test.id);
     const open = async (key: string, human: boolean) => {
-      const stub = env.READERS.get(env.READERS.idFromName(`${s.workspace}|${key}`));
+      const stub = readerStub(env, s.workspace, key);
       await stub.ingest(readerContext(ws, key as ReaderKey), [{ type: 'open', id: `open-${key}-${human}`, ts: Date.now(), human }]);
     };
     for (const key of baseline.get(1)!) await open(key, true);
@@ -157,7 +158,7 @@ describe('panel sending', () => {
 
 /** The test's arm membership as the send queue recorded it (from its sends' audiences). */
 async function runArmKeys(workspace: string, testId: string): Promise<Map<number, string[]>> {
-  const stub = env.SENDS.get(env.SENDS.idFromName(workspace));
+  const stub = sendQueueStub(env, workspace);
   const test = (await stub.abTest(testId))!;
   const out = new Map<number, string[]>();
   const { runInDurableObject } = await import('cloudflare:test');

@@ -4,6 +4,7 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { TrackClient } from 'customerio-node';
 import { createWorkspace, eventId, eventually, fake, fakeUrl, page, postEvents, resetFake, serverApi } from './helpers.ts';
+import { directoryStub } from '../../edge/src/objects/stubs.ts';
 
 const DAY = 86_400_000;
 
@@ -116,7 +117,7 @@ describe('identity: the backend meets the widget', () => {
     const people = ((await fake('/people?workspace=demo')).people as any[]).filter((p) => p.id === 'u-42' || p.email === 'joiner@example.com');
     expect(people).toHaveLength(1);
     // The panel's directory lists the one reader, not the merged-away userId reader.
-    const directory = env.DIRECTORY.get(env.DIRECTORY.idFromName(ws.id));
+    const directory = directoryStub(env, ws.id);
     await eventually(async () => (await directory.reader('e:joiner@example.com'))?.reader.userId === 'u-42', 20_000, 'joined reader in the directory');
     expect(await directory.reader('u:u-42')).toBeNull();
   });
@@ -126,7 +127,7 @@ describe('identity: the backend meets the widget', () => {
     const ws = await createWorkspace();
     await serverApi(ws.secretKey, '/identify', { body: { traits: { email: 'gone@example.com' } } });
     await personIn('gone@example.com', () => true);
-    const directory = env.DIRECTORY.get(env.DIRECTORY.idFromName(ws.id));
+    const directory = directoryStub(env, ws.id);
     await eventually(async () => (await directory.reader('e:gone@example.com')) !== null, 20_000, 'reader in the directory');
     const del = await serverApi(ws.secretKey, '/reader?email=gone@example.com', { method: 'DELETE' });
     expect(del.status).toBe(200);

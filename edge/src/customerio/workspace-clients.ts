@@ -6,6 +6,7 @@ import type { Env } from '../env.ts';
 import type { EdgeWorkspace } from '../objects/workspace-object.ts';
 import type { CustomerIoCredentials } from '../../../shared/workspace.ts';
 import { type CustomerIoClients, customerIoClients } from './client.ts';
+import { workspaceStub } from '../objects/stubs.ts';
 
 const TTL_MS = 30_000;
 const cache = new Map<string, { at: number; value: { workspace: EdgeWorkspace; clients: CustomerIoClients } }>();
@@ -13,7 +14,7 @@ const cache = new Map<string, { at: number; value: { workspace: EdgeWorkspace; c
 export async function workspaceClients(env: Env, id: string): Promise<{ workspace: EdgeWorkspace; clients: CustomerIoClients } | null> {
   const hit = cache.get(id);
   if (hit && Date.now() - hit.at < TTL_MS) return hit.value;
-  const stub = env.WORKSPACES.get(env.WORKSPACES.idFromName(id));
+  const stub = workspaceStub(env, id);
   const [workspace, credentials] = await Promise.all([stub.edgeView(), stub.credentials()]);
   if (!workspace || !credentials) return null;
   const value = { workspace, clients: customerIoClients(credentials as CustomerIoCredentials, env.CUSTOMERIO_BASE_URL || undefined) };

@@ -14,8 +14,9 @@ import type { EdgeWorkspace } from '../objects/workspace-object.ts';
 import type { CustomerIoCredentials } from '../../../shared/workspace.ts';
 import { call, customerIoClients } from '../customerio/client.ts';
 import type { V2Operation } from '../customerio/batch.ts';
-import { shardObjectName, shardOf } from '../readers/names.ts';
+import { shardOf } from '../readers/names.ts';
 import { type SigningKey, signReaderToken, tokenAttribute } from '../../../shared/email/tokens.ts';
+import { allShards, shardStub } from '../objects/stubs.ts';
 
 export interface BackfillState {
   status: 'idle' | 'running' | 'done';
@@ -96,7 +97,7 @@ export async function backfillStep(state: BackfillState, deps: StepDeps): Promis
     byShard.set(shard, [...(byShard.get(shard) ?? []), op]);
   }));
   for (const [shard, ops] of byShard) {
-    const stub = env.SYNC.get(env.SYNC.idFromName(shardObjectName(workspace.id, shard)));
+    const stub = shardStub(env, workspace.id, shard);
     for (let i = 0; i < ops.length; i += OPS_PER_ROW) await stub.enqueueOps(workspace.id, ops.slice(i, i + OPS_PER_ROW), BACKFILL_OPS_PREFIX);
   }
   const done = !body.next;
@@ -114,7 +115,6 @@ export async function backfillStep(state: BackfillState, deps: StepDeps): Promis
 
 /** How many backfill operations the shards still hold (each row holds up to OPS_PER_ROW). */
 export async function backfillPending(env: Env, workspace: EdgeWorkspace): Promise<{ rows: number; operations: number }> {
-  const counts = await Promise.all(Array.from({ length: workspace.sync.shards }, (_, n) =>
-    env.SYNC.get(env.SYNC.idFromName(shardObjectName(workspace.id, n))).pendingOps(BACKFILL_OPS_PREFIX)));
+  const counts = await Promise.all(allShards(env, workspace.id, workspace.sync.shards).map((s) => s.pendingOps(BACKFILL_OPS_PREFIX)));
   return counts.reduce((sum, c) => ({ rows: sum.rows + c.rows, operations: sum.operations + c.operations }), { rows: 0, operations: 0 });
 }

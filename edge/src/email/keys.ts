@@ -5,12 +5,11 @@
  */
 import type { Env } from '../env.ts';
 import type { SigningKey } from '../../../shared/email/tokens.ts';
+import { workspaceStub } from '../objects/stubs.ts';
 
 const TTL_MS = 30_000;
 const keys = new Map<string, { value: Promise<SigningKey[]>; expires: number }>();
 const secrets = new Map<string, { value: Promise<string | null>; expires: number }>();
-
-const workspace = (env: Env, id: string) => env.WORKSPACES.get(env.WORKSPACES.idFromName(id));
 
 function cached<T>(map: Map<string, { value: Promise<T>; expires: number }>, id: string, load: () => Promise<T>): Promise<T> {
   const now = Date.now();
@@ -22,8 +21,8 @@ function cached<T>(map: Map<string, { value: Promise<T>; expires: number }>, id:
   return value;
 }
 
-export const signingKeys = (env: Env, id: string) => cached(keys, id, () => workspace(env, id).signingKeys());
-export const webhookSecret = (env: Env, id: string) => cached(secrets, id, () => workspace(env, id).webhookSecret());
+export const signingKeys = (env: Env, id: string) => cached(keys, id, () => workspaceStub(env, id).signingKeys());
+export const webhookSecret = (env: Env, id: string) => cached(secrets, id, () => workspaceStub(env, id).webhookSecret());
 
 export function forgetEmailSecrets(id: string): void {
   keys.delete(id);
@@ -50,7 +49,7 @@ export function countRejected(env: Env, id: string, reason: string): Promise<voi
         while (pending.get(id)) {
           const batch = pending.get(id)!;
           pending.delete(id);
-          await workspace(env, id).countRejected(batch);
+          await workspaceStub(env, id).countRejected(batch);
         }
       } catch (error) {
         console.warn(`email ${id}: could not count refused hits: ${(error as Error).message}`);

@@ -1,7 +1,8 @@
 /** What a pixel or link hit records, after the answer has gone out (`waitUntil`). */
 import type { Env } from '../env.ts';
 import { edgeWorkspace } from '../workspaces/config-cache.ts';
-import { readerContext, readerStub } from '../readers/access.ts';
+import { readerContext } from '../readers/access.ts';
+import { readerStub } from '../objects/stubs.ts';
 import type { ReaderKey } from '../readers/names.ts';
 import type { EdgeEvent } from '../readers/apply-event.ts';
 import { ulid } from '../sync/ulid.ts';

@@ -5,6 +5,7 @@ import type { AppEnv, Env } from '../env.ts';
 import { workspaceIdSchema } from '../../../shared/protocol.ts';
 import { ClientError, parseOr400 } from './errors.ts';
 import { bearerToken, timingSafeEqual } from '../workspaces/secrets.ts';
+import { workspaceStub } from '../objects/stubs.ts';
 
 /** 401 without `Authorization: Bearer <ADMIN_SECRET>`, 403 with a wrong one (or none configured). */
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -14,7 +15,6 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-export const workspaceStub = (env: Env, id: string) => env.WORKSPACES.get(env.WORKSPACES.idFromName(id));
 
 /** A workspace id from the path, or a 400 naming it. */
 export function workspaceId(raw: string): string {

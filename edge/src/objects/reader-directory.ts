@@ -17,6 +17,7 @@ import { workspaceClients } from '../customerio/workspace-clients.ts';
 import { edgeWorkspace } from '../workspaces/config-cache.ts';
 import { backoffMs, callIntervalMs } from '../sync/pacing.ts';
 import { PANEL_DIRECTORY_APP_SHARE, PANEL_TRACK_SHARE, Pacer } from '../panel/pacer.ts';
+import { sendQueueStub } from './stubs.ts';
 
 export interface SegmentView {
   id: string;
@@ -119,7 +120,7 @@ export class ReaderDirectory extends DurableObject<Env> {
     if (!fresh.length) return;
     const ws = await edgeWorkspace(this.env, workspace);
     if (ws?.welcomeMessageId === null || ws?.welcomeMessageId === undefined) return;
-    await this.env.SENDS.get(this.env.SENDS.idFromName(workspace)).enqueueWelcomes(workspace, ws.welcomeMessageId,
+    await sendQueueStub(this.env, workspace).enqueueWelcomes(workspace, ws.welcomeMessageId,
       fresh.map((r) => ({ key: r.key, email: r.email!, data: { ...r.traits, email: r.email, topics: r.facts.topics ?? [] } })));
     for (const r of fresh) this.sql.exec('INSERT OR IGNORE INTO welcomed (key, at) VALUES (?, ?)', r.key, now);
   }

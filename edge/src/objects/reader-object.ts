@@ -9,11 +9,12 @@ import { type ReaderState, type ReaderView, type TraitValue, emptyReader, isKnow
 import { type TagRule, evaluateTags } from '../../../shared/tag-rules.ts';
 import { engagementScore } from '../../../shared/engagement.ts';
 import { type AnyReaderEvent, type Moment, absorbReader, applyEvent } from '../readers/apply-event.ts';
-import { type ReaderKey, readerObjectName, shardObjectName, shardOf } from '../readers/names.ts';
+import { type ReaderKey, shardOf } from '../readers/names.ts';
 import { type PersonIdentifiers, personIdentifiers, readerAttributes } from '../customerio/attributes.ts';
 import { ulid } from '../sync/ulid.ts';
 import type { SyncSnapshot, QueuedOp } from '../sync/snapshot.ts';
 import { readerSummary } from '../panel/summary.ts';
+import { directoryStub, readerStub, shardStub } from './stubs.ts';
 
 /** What the Worker passes with every call: the workspace settings this reader needs. */
 export interface ReaderContext {
@@ -128,7 +129,7 @@ export class ReaderObject extends DurableObject<Env> {
       const moved = this.state;
       const result = await this.target(targetKey).absorb(targetCtx, ctx.key, moved, this.meta.identifiedAs, events);
       // A known reader merged into another is no longer one of the panel's readers.
-      if (isKnown(moved)) await this.env.DIRECTORY.get(this.env.DIRECTORY.idFromName(ctx.workspace)).removeReaders([ctx.key]);
+      if (isKnown(moved)) await directoryStub(this.env, ctx.workspace).removeReaders([ctx.key]);
       const left = emptyReader(ctx.key);
       left.anonymousIds = moved.anonymousIds;
       left.mergedInto = targetKey;
@@ -246,8 +247,7 @@ export class ReaderObject extends DurableObject<Env> {
   }
 
   private target(key: ReaderKey) {
-    const workspace = this.meta.ctx!.workspace;
-    return this.env.READERS.get(this.env.READERS.idFromName(readerObjectName(workspace, key)));
+    return readerStub(this.env, this.meta.ctx!.workspace, key);
   }
 
   private seen(id: string): boolean {
@@ -317,7 +317,7 @@ export class ReaderObject extends DurableObject<Env> {
     if (!ctx || this.state.mergedInto || !isKnown(this.state) || this.meta.queuedShard !== null) return;
     const shard = shardOf(ctx.key, ctx.shards);
     try {
-      const stub = this.env.SYNC.get(this.env.SYNC.idFromName(shardObjectName(ctx.workspace, shard)));
+      const stub = shardStub(this.env, ctx.workspace, shard);
       await stub.enqueue(ctx.workspace, ctx.key);
       this.meta.queuedShard = shard;
       this.persist();

@@ -20,9 +20,10 @@ import { workspaceClients } from '../customerio/workspace-clients.ts';
 import type { V2Operation } from '../customerio/batch.ts';
 import { backoffMs, callIntervalMs } from '../sync/pacing.ts';
 import { ulid } from '../sync/ulid.ts';
-import { shardObjectName, shardOf } from '../readers/names.ts';
+import { shardOf } from '../readers/names.ts';
 import { PANEL_SENDS_APP_SHARE, Pacer } from '../panel/pacer.ts';
 import { type Refusal, refuse } from '../panel/refusal.ts';
+import { directoryStub, shardStub } from './stubs.ts';
 
 export type SendStatus = 'queued' | 'retrying' | 'sent' | 'failed';
 
@@ -319,7 +320,7 @@ export class SendQueue extends DurableObject<Env> {
       perShard.set(shard, [...(perShard.get(shard) ?? []), op]);
     }
     for (const [shard, ops] of perShard) {
-      const stub = this.env.SYNC.get(this.env.SYNC.idFromName(shardObjectName(workspace, shard)));
+      const stub = shardStub(this.env, workspace, shard);
       for (let i = 0; i < ops.length; i += OPS_PER_ROW) await stub.enqueueOps(workspace, ops.slice(i, i + OPS_PER_ROW));
     }
     this.sql.exec("UPDATE sends SET status = 'sent', attempts = attempts + 1, error = NULL, sent_at = ? WHERE key = ?", Date.now(), row.key);
@@ -367,7 +368,7 @@ export class SendQueue extends DurableObject<Env> {
   }
 
   private directory(workspace: string) {
-    return this.env.DIRECTORY.get(this.env.DIRECTORY.idFromName(workspace));
+    return directoryStub(this.env, workspace);
   }
 
   private getMeta(k: string): string | null {

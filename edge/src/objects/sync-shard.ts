@@ -13,9 +13,9 @@ import { type CustomerIoClients, customerIoClients, sendBatch } from '../custome
 import { type PackedReader, type V2Operation, packBatch } from '../customerio/batch.ts';
 import { backoffMs, callIntervalMs } from '../sync/pacing.ts';
 import type { SyncSnapshot } from '../sync/snapshot.ts';
-import { readerObjectName } from '../readers/names.ts';
 import { ulid } from '../sync/ulid.ts';
 import { addReaderTokens } from '../email/token-attribute.ts';
+import { directoryStub, readerStub, workspaceStub } from './stubs.ts';
 
 interface PendingRow extends Record<string, SqlStorageValue> {
   key: string;
@@ -238,7 +238,7 @@ export class SyncShard extends DurableObject<Env> {
     const summaries = synced.flatMap((r) => (r.snapshot.summary ? [r.snapshot.summary] : []));
     if (!summaries.length) return;
     try {
-      await this.env.DIRECTORY.get(this.env.DIRECTORY.idFromName(workspaceId)).upsertReaders(workspaceId, summaries);
+      await directoryStub(this.env, workspaceId).upsertReaders(workspaceId, summaries);
     } catch (error) {
       console.warn(`sync ${workspaceId}: the reader directory missed ${summaries.length} update(s): ${(error as Error).message}`);
     }
@@ -277,12 +277,12 @@ export class SyncShard extends DurableObject<Env> {
   }
 
   private reader(workspaceId: string, key: string) {
-    return this.env.READERS.get(this.env.READERS.idFromName(readerObjectName(workspaceId, key)));
+    return readerStub(this.env, workspaceId, key);
   }
 
   private async loadConfig(workspaceId: string) {
     if (this.config && Date.now() - this.config.at < CONFIG_TTL_MS) return this.config;
-    const stub = this.env.WORKSPACES.get(this.env.WORKSPACES.idFromName(workspaceId));
+    const stub = workspaceStub(this.env, workspaceId);
     const [workspace, credentials, keys] = await Promise.all([stub.edgeView(), stub.credentials(), stub.signingKeys()]);
     if (!workspace || !credentials) return null;
     this.config = { at: Date.now(), workspace, clients: customerIoClients(credentials as CustomerIoCredentials, this.env.CUSTOMERIO_BASE_URL || undefined), signingKey: keys[0] };

@@ -3,7 +3,8 @@ import type { Env } from '../env.ts';
 import type { EdgeWorkspace } from '../objects/workspace-object.ts';
 import type { ReaderContext } from '../objects/reader-object.ts';
 import type { ReaderView } from '../../../shared/reader.ts';
-import { type ReaderKey, readerObjectName } from './names.ts';
+import type { ReaderKey } from './names.ts';
+import { readerStub } from '../objects/stubs.ts';
 
 export function readerContext(workspace: EdgeWorkspace, key: ReaderKey): ReaderContext {
   return {
@@ -14,10 +15,6 @@ export function readerContext(workspace: EdgeWorkspace, key: ReaderKey): ReaderC
     shards: workspace.sync.shards,
     forwardPageViews: workspace.sync.forwardPageViews,
   };
-}
-
-export function readerStub(env: Env, workspace: string, key: string) {
-  return env.READERS.get(env.READERS.idFromName(readerObjectName(workspace, key)));
 }
 
 /** The reader as it stands now, following merge pointers (anonymous → known). */

@@ -7,19 +7,15 @@ import { z } from 'zod';
 import type { AppEnv, Env } from '../env.ts';
 import { workspaceInputSchema } from '../../../shared/workspace.ts';
 import { ClientError, parseOr400, readJson } from '../http/errors.ts';
-import { existingWorkspace, requireAdmin, workspaceId, workspaceStub } from '../http/admin-auth.ts';
+import { existingWorkspace, requireAdmin, workspaceId } from '../http/admin-auth.ts';
+import { allShards, workspaceStub } from '../objects/stubs.ts';
 import { forgetWorkspace } from '../workspaces/config-cache.ts';
-import { shardObjectName } from '../readers/names.ts';
 import type { DeadLetter, ShardStats } from '../objects/sync-shard.ts';
 import { SECRET_KEY_PATTERN } from './server-api.ts';
 
 export const admin = new Hono<AppEnv>();
 
 admin.use('*', requireAdmin);
-
-function shards(env: Env, id: string, count: number) {
-  return Array.from({ length: count }, (_, n) => env.SYNC.get(env.SYNC.idFromName(shardObjectName(id, n))));
-}
 
 /** Validates and stores a workspace's settings (the whole of them: PUT and PATCH both end here). */
 async function save(env: Env, id: string, body: unknown) {
@@ -73,7 +69,7 @@ admin.get('/workspaces/:id', async (c) => {
 admin.get('/workspaces/:id/sync', async (c) => {
   const id = workspaceId(c.req.param('id'));
   const ws = await existingWorkspace(c.env, id);
-  const perShard = await Promise.all(shards(c.env, id, ws.sync.shards).map((s) => s.stats()));
+  const perShard = await Promise.all(allShards(c.env, id, ws.sync.shards).map((s) => s.stats()));
   const total = perShard.reduce<Omit<ShardStats, 'lastError'>>(
     (sum, s) => ({ pending: sum.pending + s.pending, deadLetters: sum.deadLetters + s.deadLetters, calls: sum.calls + s.calls,
       people: sum.people + s.people, operations: sum.operations + s.operations, retries: sum.retries + s.retries }),
@@ -86,7 +82,7 @@ admin.get('/workspaces/:id/dead-letters', async (c) => {
   const id = workspaceId(c.req.param('id'));
   const ws = await existingWorkspace(c.env, id);
   // RPC typing cannot see through `unknown` in operation bodies; the shape is DeadLetter.
-  const lists = (await Promise.all(shards(c.env, id, ws.sync.shards).map((s) => s.deadLetters()))) as DeadLetter[][];
+  const lists = (await Promise.all(allShards(c.env, id, ws.sync.shards).map((s) => s.deadLetters()))) as DeadLetter[][];
   return c.json({ deadLetters: lists.flatMap((list, shard) => list.map((letter) => ({ shard, ...letter }))) });
 });
 
@@ -95,7 +91,7 @@ admin.post('/workspaces/:id/dead-letters/replay', async (c) => {
   const ws = await existingWorkspace(c.env, id);
   const body = c.req.header('content-length') === '0' ? {} : await readJson(c.req.raw, 64 * 1024).catch(() => ({}));
   const { shard, ids } = parseOr400(z.object({ shard: z.number().int().min(0).optional(), ids: z.array(z.number().int()).optional() }), body, 'replay request');
-  const targets = shards(c.env, id, ws.sync.shards).filter((_, n) => shard === undefined || n === shard);
+  const targets = allShards(c.env, id, ws.sync.shards).filter((_, n) => shard === undefined || n === shard);
   const counts = await Promise.all(targets.map((s) => s.replayDeadLetters(ids)));
   return c.json({ replayed: counts.reduce((a, b) => a + b, 0) });
 });

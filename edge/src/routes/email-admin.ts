@@ -7,10 +7,10 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../env.ts';
 import { ClientError, parseOr400, readJson } from '../http/errors.ts';
-import { existingWorkspace, requireAdmin, workspaceStub } from '../http/admin-auth.ts';
+import { existingWorkspace, requireAdmin } from '../http/admin-auth.ts';
+import { allShards, workspaceStub } from '../objects/stubs.ts';
 import { forgetEmailSecrets } from '../email/keys.ts';
 import { backfillPending } from '../email/backfill.ts';
-import { shardObjectName } from '../readers/names.ts';
 import { clickTemplate, pixelTemplate, signLink, tokenAttribute } from '../../../shared/email/tokens.ts';
 
 export const emailAdmin = new Hono<AppEnv>();
@@ -37,7 +37,7 @@ emailAdmin.post('/:id/signing-keys', async (c) => {
   const keys = await workspaceStub(c.env, ws.id).rotateSigningKey();
   forgetEmailSecrets(ws.id);
   // The outbox shards sign with the newest key from their next send on.
-  await Promise.all(Array.from({ length: ws.sync.shards }, (_, n) => c.env.SYNC.get(c.env.SYNC.idFromName(shardObjectName(ws.id, n))).forgetConfig()));
+  await Promise.all(allShards(c.env, ws.id, ws.sync.shards).map((s) => s.forgetConfig()));
   return c.json({ signingKeys: keys }, 201);
 });
 

@@ -10,7 +10,8 @@ import { MAX_EVENTS_BODY_BYTES } from '../../../shared/constants.ts';
 import { ClientError, parseOr400, readJson } from '../http/errors.ts';
 import { allowRequest } from '../http/flood-guard.ts';
 import { edgeWorkspace } from '../workspaces/config-cache.ts';
-import { readerContext, readerStub } from '../readers/access.ts';
+import { readerContext } from '../readers/access.ts';
+import { readerStub } from '../objects/stubs.ts';
 import { anonymousKey } from '../readers/names.ts';
 import { corsHeaders, requestOrigin } from '../http/cors.ts';
 

@@ -8,7 +8,7 @@
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
-import type { AppEnv, Env } from '../env.ts';
+import type { AppEnv } from '../env.ts';
 import type { EdgeWorkspace } from '../objects/workspace-object.ts';
 import {
   abTestInputSchema, membersChangeSchema, segmentInputSchema, segmentRuleSchema, sendRequestSchema, sessionRequestSchema,
@@ -25,6 +25,7 @@ import {
   BEARER_TTL_MS, COOKIE_TTL_MS, SESSION_COOKIE, type Session, claimedWorkspace, csrfToken, issueSession, verifySession,
 } from '../panel/session.ts';
 import { unwrap } from '../panel/refusal.ts';
+import { directoryStub, sendQueueStub } from '../objects/stubs.ts';
 
 type PanelEnv = AppEnv & { Variables: { session: Session; workspace: EdgeWorkspace } };
 export const panel = new Hono<PanelEnv>();
@@ -104,14 +105,12 @@ panel.use('/workspaces/:workspace/*', async (c, next) => {
 
 // ---- audience ------------------------------------------------------------------------------------
 
-const directory = (env: Env, ws: string) => env.DIRECTORY.get(env.DIRECTORY.idFromName(ws));
-const sends = (env: Env, ws: string) => env.SENDS.get(env.SENDS.idFromName(ws));
 const body = async <S extends z.ZodType>(req: Request, schema: S, what: string) => parseOr400(schema, await readJson(req, MAX_BODY), what);
 const W = '/workspaces/:workspace';
 
 panel.get(`${W}/overview`, async (c) => {
   const ws = c.get('workspace');
-  const dir = directory(c.env, ws.id);
+  const dir = directoryStub(c.env, ws.id);
   const [overview, tagHistory] = await Promise.all([dir.overview(), dir.tagHistory(30)]);
   return c.json({
     workspace: ws.id,
@@ -125,57 +124,57 @@ panel.get(`${W}/overview`, async (c) => {
 
 panel.get(`${W}/readers`, async (c) => {
   const q = parseOr400(z.object({ q: z.string().max(200).default('') }), c.req.query(), 'search');
-  return c.json({ readers: await directory(c.env, c.get('workspace').id).search(q.q) });
+  return c.json({ readers: await directoryStub(c.env, c.get('workspace').id).search(q.q) });
 });
 
 panel.get(`${W}/readers/:key`, async (c) => {
   const ws = c.get('workspace');
   const key = c.req.param('key');
-  const found = await directory(c.env, ws.id).reader(key);
+  const found = await directoryStub(c.env, ws.id).reader(key);
   if (!found) throw new ClientError(404, `No known reader "${key}"`, [{ path: 'key', message: 'not in the directory (readers appear once synced)' }]);
   // Counters and tags as they stand this second; the directory is as of the last sync.
   const live = /^[aeu]:/.test(key) ? await resolveReader(c.env, ws.id, key as ReaderKey) : null;
   return c.json({ ...found, live });
 });
 
-panel.get(`${W}/segments`, async (c) => c.json({ segments: await directory(c.env, c.get('workspace').id).listSegments() }));
+panel.get(`${W}/segments`, async (c) => c.json({ segments: await directoryStub(c.env, c.get('workspace').id).listSegments() }));
 
-panel.get(`${W}/cio-segments`, async (c) => c.json(await directory(c.env, c.get('workspace').id).cioSegments(c.get('workspace').id)));
+panel.get(`${W}/cio-segments`, async (c) => c.json(await directoryStub(c.env, c.get('workspace').id).cioSegments(c.get('workspace').id)));
 
 panel.post(`${W}/segments/preview`, async (c) => {
   const { rule } = await body(c.req.raw, z.object({ rule: segmentRuleSchema.nullable() }), 'segment rule');
-  return c.json(await directory(c.env, c.get('workspace').id).preview(rule));
+  return c.json(await directoryStub(c.env, c.get('workspace').id).preview(rule));
 });
 
 panel.post(`${W}/segments`, async (c) => {
   const input = await body(c.req.raw, segmentInputSchema, 'segment');
-  return c.json(await directory(c.env, c.get('workspace').id).createSegment(c.get('workspace').id, input), 201);
+  return c.json(await directoryStub(c.env, c.get('workspace').id).createSegment(c.get('workspace').id, input), 201);
 });
 
 const noSegment = (id: string) => new ClientError(404, `No segment "${id}"`, [{ path: 'id', message: 'no such segment' }]);
 
 panel.get(`${W}/segments/:id`, async (c) => {
-  const found = await directory(c.env, c.get('workspace').id).segment(c.req.param('id'));
+  const found = await directoryStub(c.env, c.get('workspace').id).segment(c.req.param('id'));
   if (!found) throw noSegment(c.req.param('id'));
   return c.json(found);
 });
 
 panel.put(`${W}/segments/:id`, async (c) => {
   const input = await body(c.req.raw, segmentInputSchema, 'segment');
-  const updated = await directory(c.env, c.get('workspace').id).updateSegment(c.req.param('id'), input);
+  const updated = await directoryStub(c.env, c.get('workspace').id).updateSegment(c.req.param('id'), input);
   if (!updated) throw noSegment(c.req.param('id'));
   return c.json(updated);
 });
 
 panel.delete(`${W}/segments/:id`, async (c) => {
-  if (!(await directory(c.env, c.get('workspace').id).deleteSegment(c.req.param('id')))) throw noSegment(c.req.param('id'));
+  if (!(await directoryStub(c.env, c.get('workspace').id).deleteSegment(c.req.param('id')))) throw noSegment(c.req.param('id'));
   return c.json({ deleted: c.req.param('id') });
 });
 
 for (const [path, mode] of [['members', 'add'], ['members/remove', 'remove']] as const) {
   panel.post(`${W}/segments/:id/${path}`, async (c) => {
     const change = await body(c.req.raw, membersChangeSchema, 'members change');
-    const result = await directory(c.env, c.get('workspace').id).changeMembers(c.req.param('id'), change, mode);
+    const result = await directoryStub(c.env, c.get('workspace').id).changeMembers(c.req.param('id'), change, mode);
     if (!result) throw noSegment(c.req.param('id'));
     return c.json(result);
   });
@@ -203,33 +202,33 @@ panel.get(`${W}/broadcasts`, async (c) => {
 
 panel.post(`${W}/sends`, async (c) => {
   const request = await body(c.req.raw, sendRequestSchema, 'send');
-  return c.json({ sends: unwrap(await sends(c.env, c.get('workspace').id).enqueue(c.get('workspace').id, request)) }, 202);
+  return c.json({ sends: unwrap(await sendQueueStub(c.env, c.get('workspace').id).enqueue(c.get('workspace').id, request)) }, 202);
 });
 
-panel.get(`${W}/sends`, async (c) => c.json({ sends: await sends(c.env, c.get('workspace').id).list() }));
+panel.get(`${W}/sends`, async (c) => c.json({ sends: await sendQueueStub(c.env, c.get('workspace').id).list() }));
 
 panel.get(`${W}/welcomes`, async (c) => c.json({
   welcomeMessageId: c.get('workspace').welcomeMessageId,
-  welcomes: await sends(c.env, c.get('workspace').id).welcomes(),
+  welcomes: await sendQueueStub(c.env, c.get('workspace').id).welcomes(),
 }));
 
 panel.post(`${W}/ab-tests`, async (c) => {
   const input = await body(c.req.raw, abTestInputSchema, 'A/B test');
-  return c.json(unwrap(await sends(c.env, c.get('workspace').id).createAbTest(c.get('workspace').id, input)), 201);
+  return c.json(unwrap(await sendQueueStub(c.env, c.get('workspace').id).createAbTest(c.get('workspace').id, input)), 201);
 });
 
-panel.get(`${W}/ab-tests`, async (c) => c.json({ tests: await sends(c.env, c.get('workspace').id).abTests() }));
+panel.get(`${W}/ab-tests`, async (c) => c.json({ tests: await sendQueueStub(c.env, c.get('workspace').id).abTests() }));
 
 const noTest = (id: string) => new ClientError(404, `No A/B test "${id}"`, [{ path: 'id', message: 'no such test' }]);
 
 panel.get(`${W}/ab-tests/:id`, async (c) => {
-  const test = await sends(c.env, c.get('workspace').id).abTest(c.req.param('id'));
+  const test = await sendQueueStub(c.env, c.get('workspace').id).abTest(c.req.param('id'));
   if (!test) throw noTest(c.req.param('id'));
   return c.json(test);
 });
 
 panel.post(`${W}/ab-tests/:id/decide`, async (c) => {
-  const test = unwrap(await sends(c.env, c.get('workspace').id).decideAbTest(c.req.param('id')));
+  const test = unwrap(await sendQueueStub(c.env, c.get('workspace').id).decideAbTest(c.req.param('id')));
   if (!test) throw noTest(c.req.param('id'));
   return c.json(test);
 });

@@ -10,10 +10,12 @@ import { ClientError, parseOr400, readJson } from '../http/errors.ts';
 import { bearerToken, sha256Hex, timingSafeEqual } from '../workspaces/secrets.ts';
 import { edgeWorkspace } from '../workspaces/config-cache.ts';
 import type { EdgeWorkspace } from '../objects/workspace-object.ts';
-import { readerContext, readerStub, resolveReader } from '../readers/access.ts';
-import { type ReaderKey, anonymousKey, emailKey, shardObjectName, shardOf, userKey } from '../readers/names.ts';
+import { readerContext, resolveReader } from '../readers/access.ts';
+import { readerStub } from '../objects/stubs.ts';
+import { type ReaderKey, anonymousKey, emailKey, userKey } from '../readers/names.ts';
 import { personIdentifiers } from '../customerio/attributes.ts';
 import { ulid } from '../sync/ulid.ts';
+import { directoryStub, shardFor } from '../objects/stubs.ts';
 
 export const SECRET_KEY_PATTERN = /^ss_sk_([a-z0-9][a-z0-9_-]*)_([A-Za-z0-9-]{12,})$/;
 
@@ -79,10 +81,10 @@ async function removeReader(c: { env: AppEnv['Bindings'] }, ws: EdgeWorkspace, k
   if (!view) throw new ClientError(404, 'No such reader', [{ path: 'email', message: 'no reader with this identifier' }]);
   const identifiers = await readerStub(c.env, ws.id, view.key).erase();
   if (view.key !== key) await readerStub(c.env, ws.id, key).erase();
-  await c.env.DIRECTORY.get(c.env.DIRECTORY.idFromName(ws.id)).removeReaders([view.key, key]);
+  await directoryStub(c.env, ws.id).removeReaders([view.key, key]);
   const cio = identifiers ?? personIdentifiers(view);
   if (cio) {
-    const shard = c.env.SYNC.get(c.env.SYNC.idFromName(shardObjectName(ws.id, shardOf(view.key, ws.sync.shards))));
+    const shard = shardFor(c.env, ws.id, view.key, ws.sync.shards);
     await shard.enqueueOps(ws.id, [{ type: 'person', action, identifiers: cio }]);
   }
   return { deleted: view.key, customerio: cio ? action : 'not synced' };
@@ -97,7 +99,7 @@ serverApi.post('/reader/unsuppress', async (c) => {
   const identifiers = q.userId ? { id: q.userId } : q.email ? { email: q.email.toLowerCase() } : null;
   if (!identifiers) throw new ClientError(400, 'Invalid reader query', [{ path: 'anonymousId', message: 'an anonymous reader cannot be unsuppressed; give email or userId' }]);
   const key = q.userId ? userKey(q.userId) : emailKey(q.email!);
-  const shard = c.env.SYNC.get(c.env.SYNC.idFromName(shardObjectName(ws.id, shardOf(key, ws.sync.shards))));
+  const shard = shardFor(c.env, ws.id, key, ws.sync.shards);
   await shard.enqueueOps(ws.id, [{ type: 'person', action: 'unsuppress', identifiers }]);
   return c.json({ customerio: 'unsuppress' });
 });

@@ -4,6 +4,7 @@
  */
 import type { Env } from '../env.ts';
 import type { EdgeWorkspace } from '../objects/workspace-object.ts';
+import { workspaceStub } from '../objects/stubs.ts';
 
 const FOUND_TTL_MS = 10_000;
 const MISSING_TTL_MS = 2_000;
@@ -13,7 +14,7 @@ export function edgeWorkspace(env: Env, id: string): Promise<EdgeWorkspace | nul
   const now = Date.now();
   const hit = cache.get(id);
   if (hit && hit.expires > now) return hit.value;
-  const value = env.WORKSPACES.get(env.WORKSPACES.idFromName(id)).edgeView();
+  const value = workspaceStub(env, id).edgeView();
   cache.set(id, { value, expires: now + MISSING_TTL_MS });
   value.then(
     (ws) => cache.set(id, { value, expires: now + (ws ? FOUND_TTL_MS : MISSING_TTL_MS) }),
