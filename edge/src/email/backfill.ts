@@ -17,6 +17,7 @@ import type { V2Operation } from '../customerio/batch.ts';
 import { shardOf } from '../readers/names.ts';
 import { type SigningKey, signReaderToken, tokenAttribute } from '../../../shared/email/tokens.ts';
 import { allShards, shardStub } from '../objects/stubs.ts';
+import { sleep as pause } from '../sync/pacing.ts';
 
 export interface BackfillState {
   status: 'idle' | 'running' | 'done';
@@ -67,7 +68,7 @@ export interface StepDeps {
 export async function backfillStep(state: BackfillState, deps: StepDeps): Promise<BackfillState> {
   if (state.status === 'done') return state;
   const { env, workspace, credentials, key } = deps;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  const sleep = deps.sleep ?? pause;
   const interval = Math.ceil(1000 / (workspace.limits.appPerSecond * APP_SHARE));
   const wait = state.lastCallAt + interval - Date.now();
   if (wait > 0) await sleep(wait);

@@ -11,7 +11,7 @@ import type { CustomerIoCredentials } from '../../../shared/workspace.ts';
 import type { EdgeWorkspace } from './workspace-object.ts';
 import { type CustomerIoClients, customerIoClients, sendBatch } from '../customerio/client.ts';
 import { type PackedReader, type V2Operation, packBatch } from '../customerio/batch.ts';
-import { backoffMs, callIntervalMs } from '../sync/pacing.ts';
+import { backoffMs, callIntervalMs, sleep } from '../sync/pacing.ts';
 import type { SyncSnapshot } from '../sync/snapshot.ts';
 import { ulid } from '../sync/ulid.ts';
 import { addReaderTokens } from '../email/token-attribute.ts';
@@ -34,7 +34,6 @@ const CONFIG_TTL_MS = 30_000;
 const DEFAULT_LINGER_MS = 1_000;
 const DEFAULT_RESYNC_MS = 5_000;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class SyncShard extends DurableObject<Env> {
   private readonly sql: SqlStorage;

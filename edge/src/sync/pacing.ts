@@ -11,6 +11,8 @@ export function callIntervalMs(limitPerSecond: number, shards: number, safety = 
   return Math.ceil((1000 * shards) / (limitPerSecond * safety));
 }
 
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 export const BACKOFF_BASE_MS = 1_000;
 export const BACKOFF_MAX_MS = 5 * 60_000;
 
