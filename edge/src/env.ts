@@ -1,8 +1,8 @@
-import type { ReaderObject } from './objects/reader-object.ts';
-import type { SyncShard } from './objects/sync-shard.ts';
-import type { WorkspaceObject } from './objects/workspace-object.ts';
-import type { ReaderDirectory } from './objects/reader-directory.ts';
-import type { SendQueue } from './objects/send-queue.ts';
+import type { ReaderObject } from '#edge/readers/reader-object.ts';
+import type { SyncShard } from '#edge/sync/sync-shard.ts';
+import type { WorkspaceObject } from '#edge/workspaces/workspace-object.ts';
+import type { ReaderDirectory } from '#edge/panel/reader-directory.ts';
+import type { SendQueue } from '#edge/panel/send-queue.ts';
 
 /** The Worker's bindings (wrangler.toml) and secrets (`wrangler secret put`). */
 export interface Env {

@@ -4,23 +4,23 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from './env.ts';
-import { ClientError } from './http/errors.ts';
-import { requestOrigin } from './http/cors.ts';
-import { health } from './routes/health.ts';
-import { events } from './routes/events.ts';
-import { admin } from './routes/admin.ts';
-import { serverApi } from './routes/server-api.ts';
-import { pixel } from './routes/pixel.ts';
-import { click } from './routes/click.ts';
-import { webhooks } from './routes/webhooks.ts';
-import { emailAdmin } from './routes/email-admin.ts';
-import { panel } from './routes/panel.ts';
+import { ClientError } from '#edge/platform/errors.ts';
+import { requestOrigin } from '#edge/platform/cors.ts';
+import { health } from '#edge/platform/health-route.ts';
+import { events } from '#edge/ingest/events-route.ts';
+import { admin } from '#edge/workspaces/admin-route.ts';
+import { serverApi } from '#edge/ingest/server-api-route.ts';
+import { pixel } from '#edge/email/pixel-route.ts';
+import { click } from '#edge/email/click-route.ts';
+import { webhooks } from '#edge/email/webhooks-route.ts';
+import { emailAdmin } from '#edge/email/email-admin-route.ts';
+import { panel } from '#edge/panel/panel-routes.ts';
 
-export { ReaderObject } from './objects/reader-object.ts';
-export { WorkspaceObject } from './objects/workspace-object.ts';
-export { SyncShard } from './objects/sync-shard.ts';
-export { ReaderDirectory } from './objects/reader-directory.ts';
-export { SendQueue } from './objects/send-queue.ts';
+export { ReaderObject } from '#edge/readers/reader-object.ts';
+export { WorkspaceObject } from '#edge/workspaces/workspace-object.ts';
+export { SyncShard } from '#edge/sync/sync-shard.ts';
+export { ReaderDirectory } from '#edge/panel/reader-directory.ts';
+export { SendQueue } from '#edge/panel/send-queue.ts';
 
 const app = new Hono<AppEnv>();
 

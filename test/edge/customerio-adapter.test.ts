@@ -2,7 +2,7 @@
 // round-trips through the fake, and the fake recorded exactly what Customer.io would receive.
 import { describe, expect, it } from 'vitest';
 import { SendEmailRequest } from 'customerio-node';
-import { call, customerIoClients, sendBatch } from '../../edge/src/customerio/client.ts';
+import { call, customerIoClients, sendBatch } from '#edge/customerio/client.ts';
 import { fake, fakeUrl, resetFake } from './helpers.ts';
 
 const credentials = { siteId: 'demo_site', trackKey: 'demo_track_key', appKey: 'demo_app_key', region: 'us' as const };

@@ -3,8 +3,8 @@
 import { SELF, env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { ADMIN, createWorkspace, eventually, fake, resetFake } from './helpers.ts';
-import { verifyReaderToken } from '../../shared/email/tokens.ts';
-import { workspaceStub } from '../../edge/src/objects/stubs.ts';
+import { verifyReaderToken } from '#shared/email/tokens.ts';
+import { workspaceStub } from '#edge/platform/stubs.ts';
 
 const PEOPLE = 3000;
 const step = async (wsId: string, body: unknown = {}) => {

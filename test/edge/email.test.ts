@@ -4,8 +4,8 @@
 import { SELF, env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { ADMIN, createWorkspace, eventually, fake, resetFake, serverApi } from './helpers.ts';
-import { webhookSignature } from '../../shared/email/webhook.ts';
-import { workspaceStub } from '../../edge/src/objects/stubs.ts';
+import { webhookSignature } from '#shared/email/webhook.ts';
+import { workspaceStub } from '#edge/platform/stubs.ts';
 
 const HUMAN_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const EDGE = 'https://edge.test';

@@ -1,6 +1,6 @@
 // Types for the workers tests: `env` from cloudflare:test is the Worker's own Env, and the fake
 // Customer.io's URL is provided by test/support/fake-cio-global-setup.ts.
-import type { Env as WorkerEnv } from '../../edge/src/env.ts';
+import type { Env as WorkerEnv } from '#edge/env.ts';
 
 declare global {
   namespace Cloudflare {

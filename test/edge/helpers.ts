@@ -2,8 +2,8 @@
 // way the widget does, and read the fake Customer.io's control surface.
 import { SELF } from 'cloudflare:test';
 import { inject } from 'vitest';
-import type { EventBatchInput, ReaderEventInput } from '../../shared/protocol.ts';
-import type { WorkspaceInput } from '../../shared/workspace.ts';
+import type { EventBatchInput, ReaderEventInput } from '#shared/protocol.ts';
+import type { WorkspaceInput } from '#shared/workspace.ts';
 
 export const ADMIN = { authorization: 'Bearer test-admin-secret' };
 export const ORIGIN = 'https://news.example.com';

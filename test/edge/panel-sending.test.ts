@@ -2,9 +2,9 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { createWorkspace, eventually, fake } from './helpers.ts';
 import { EDITOR_KEY, type PanelSession, panelApi, seedEngagedReaders, signIn, tagRule } from './panel-helpers.ts';
-import { readerContext } from '../../edge/src/readers/access.ts';
-import type { ReaderKey } from '../../edge/src/readers/names.ts';
-import { readerStub, sendQueueStub, workspaceStub } from '../../edge/src/objects/stubs.ts';
+import { readerContext } from '#edge/readers/access.ts';
+import type { ReaderKey } from '#edge/readers/names.ts';
+import { readerStub, sendQueueStub, workspaceStub } from '#edge/platform/stubs.ts';
 
 interface Trigger { id: number; broadcast_id: number; audience: string; recipients: string[]; data: Record<string, unknown>; body: Record<string, unknown> }
 

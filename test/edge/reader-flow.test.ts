@@ -4,7 +4,7 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { TrackClient } from 'customerio-node';
 import { createWorkspace, eventId, eventually, fake, fakeUrl, page, postEvents, resetFake, serverApi } from './helpers.ts';
-import { directoryStub } from '../../edge/src/objects/stubs.ts';
+import { directoryStub } from '#edge/platform/stubs.ts';
 
 const DAY = 86_400_000;
 

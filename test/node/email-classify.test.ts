@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FAST_CLICK_MS, MACHINE_RULES, classifyClick, classifyOpen, type RequestFacts } from '../../shared/email/classify.ts';
-import { inCidr, parseCidr, parseIp } from '../../shared/email/cidr.ts';
+import { FAST_CLICK_MS, MACHINE_RULES, classifyClick, classifyOpen, type RequestFacts } from '#shared/email/classify.ts';
+import { inCidr, parseCidr, parseIp } from '#shared/email/cidr.ts';
 
 interface Fixture { name: string; method: string; ip: string; headers: Record<string, string>; expected: string; source?: string }
 const fixtures = JSON.parse(readFileSync(new URL('../fixtures/email-requests.json', import.meta.url), 'utf8')) as { opens: Fixture[]; clicks: Fixture[] };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_DELIVERIES, credit, emptyLedger, mergeLedgers } from '../../shared/email/ledger.ts';
-import { applyEvent } from '../../edge/src/readers/apply-event.ts';
-import { emptyReader, readerFacts } from '../../shared/reader.ts';
-import { engagementScore } from '../../shared/engagement.ts';
+import { MAX_DELIVERIES, credit, emptyLedger, mergeLedgers } from '#shared/email/ledger.ts';
+import { applyEvent } from '#edge/readers/apply-event.ts';
+import { emptyReader, readerFacts } from '#shared/reader.ts';
+import { engagementScore } from '#shared/engagement.ts';
 
 describe('email ledger', () => {
   it('counts an open once whether the pixel or the webhook reports it first', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
-import { checkWebhookSignature, readerKeysOf, reportingEventSchema, webhookReaderEvent, webhookSignature } from '../../shared/email/webhook.ts';
+import { checkWebhookSignature, readerKeysOf, reportingEventSchema, webhookReaderEvent, webhookSignature } from '#shared/email/webhook.ts';
 
 const require = createRequire(import.meta.url);
 const { verifyRequestSignature } = require('customerio-node') as {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HALF_LIFE_MS, addPoints, combine, decayTo, engagementScore, readPoints } from '../../shared/engagement.ts';
+import { HALF_LIFE_MS, addPoints, combine, decayTo, engagementScore, readPoints } from '#shared/engagement.ts';
 
 const T0 = Date.UTC(2026, 10, 1);
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   WINNER_RULE, abArm, cioIdentifier, describeRule, fillTemplate, inSegment, pickWinner, segmentRuleSchema, sendKey, sendRequestSchema, variationData,
-} from '../../shared/panel.ts';
+} from '#shared/panel.ts';
 
 const reader = (key: string, tags: string[], score: number, facts: Record<string, unknown> = {}) =>
   ({ key, tags, score, facts: facts as Record<string, string | number | boolean> });

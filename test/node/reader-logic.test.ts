@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { absorbReader, applyEvent } from '../../edge/src/readers/apply-event.ts';
-import { emptyReader, preferredContent, readerFacts, DAY_MS } from '../../shared/reader.ts';
-import { personIdentifiers, readerAttributes } from '../../edge/src/customerio/attributes.ts';
-import { shardOf } from '../../edge/src/readers/names.ts';
+import { absorbReader, applyEvent } from '#edge/readers/apply-event.ts';
+import { emptyReader, preferredContent, readerFacts, DAY_MS } from '#shared/reader.ts';
+import { personIdentifiers, readerAttributes } from '#edge/customerio/attributes.ts';
+import { shardOf } from '#edge/readers/names.ts';
 
 const T0 = Date.UTC(2026, 10, 20, 12);
 const page = (ts: number, category: string, engagedMs = 120_000) =>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_BATCH_BYTES, operationsFor, packBatch } from '../../edge/src/customerio/batch.ts';
-import { BACKOFF_MAX_MS, backoffMs, callIntervalMs, parseRetryAfter } from '../../edge/src/sync/pacing.ts';
-import type { SyncSnapshot } from '../../edge/src/sync/snapshot.ts';
+import { MAX_BATCH_BYTES, operationsFor, packBatch } from '#edge/customerio/batch.ts';
+import { BACKOFF_MAX_MS, backoffMs, callIntervalMs, parseRetryAfter } from '#edge/sync/pacing.ts';
+import type { SyncSnapshot } from '#edge/sync/snapshot.ts';
 
 const snapshot = (n: number, over: Partial<SyncSnapshot> = {}): SyncSnapshot => ({
   key: `e:r${n}@x.co`, version: 1, identifiers: { email: `r${n}@x.co` }, attributes: { sharpsend_reads: n }, anonymousIds: [], ops: [], ...over,

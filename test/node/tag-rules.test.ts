@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TAG_RULES, evaluateTags, matches, tagRulesSchema } from '../../shared/tag-rules.ts';
+import { DEFAULT_TAG_RULES, evaluateTags, matches, tagRulesSchema } from '#shared/tag-rules.ts';
 
 describe('tag rule conditions', () => {
   const facts = { score: 0.5, topics: ['crypto'], 'trait.tier': 'premium', reads: 4 };

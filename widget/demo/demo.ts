@@ -3,7 +3,7 @@
  * in the links to the fake Customer.io, which runs beside the edge (8790 beside 8787 under
  * `npm start`, 8890 beside 8887 in the browser tests).
  */
-import { STORAGE_KEYS } from '../../shared/constants.ts';
+import { STORAGE_KEYS } from '#shared/constants.ts';
 
 const fakePort = location.port === '8887' ? 8890 : 8790;
 const fake = `${location.protocol}//${location.hostname}:${fakePort}`;

@@ -7,8 +7,8 @@
  * with that email, the same person gets the id (Customer.io's own email→id rule), and where two
  * people already exist in Customer.io they are merged with the email person as primary.
  */
-import { type ReaderState, preferredContent } from '../../../shared/reader.ts';
-import { engagementScore } from '../../../shared/engagement.ts';
+import { type ReaderState, preferredContent } from '#shared/reader.ts';
+import { engagementScore } from '#shared/engagement.ts';
 
 export type PersonIdentifiers = { id: string } | { email: string };
 

@@ -2,7 +2,7 @@
  * Turns reader snapshots into Customer.io v2 batch operations, packed under the API's limits
  * (each operation ≤ 32 KB, each call < 500 KB). Pure: the outbox shard does the I/O.
  */
-import type { SyncSnapshot } from '../sync/snapshot.ts';
+import type { SyncSnapshot } from '#edge/sync/snapshot.ts';
 import { unixSeconds } from './attributes.ts';
 
 export const MAX_OPERATION_BYTES = 32 * 1024;

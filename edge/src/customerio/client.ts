@@ -4,8 +4,8 @@
  * the outbox's alarms own the retry schedule, so two retry loops never stack.
  */
 import { APIClient, RegionEU, RegionUS, TrackClient } from 'customerio-node';
-import type { CustomerIoCredentials } from '../../../shared/workspace.ts';
-import { parseRetryAfter } from '../sync/pacing.ts';
+import type { CustomerIoCredentials } from '#shared/workspace.ts';
+import { parseRetryAfter } from '#edge/sync/pacing.ts';
 import type { V2Operation } from './batch.ts';
 
 const NO_RETRIES = { maxRetries: 0 } as const;

@@ -2,11 +2,11 @@
  * Customer.io clients for one workspace, cached per isolate for the panel's objects (the sync
  * shards keep their own). Credentials are decrypted by the workspace object, never returned to a client.
  */
-import type { Env } from '../env.ts';
-import type { EdgeWorkspace } from '../objects/workspace-object.ts';
-import type { CustomerIoCredentials } from '../../../shared/workspace.ts';
+import type { Env } from '#edge/env.ts';
+import type { EdgeWorkspace } from '#edge/workspaces/workspace-object.ts';
+import type { CustomerIoCredentials } from '#shared/workspace.ts';
 import { type CustomerIoClients, customerIoClients } from './client.ts';
-import { workspaceStub } from '../objects/stubs.ts';
+import { workspaceStub } from '#edge/platform/stubs.ts';
 
 const TTL_MS = 30_000;
 const cache = new Map<string, { at: number; value: { workspace: EdgeWorkspace; clients: CustomerIoClients } }>();

@@ -9,15 +9,15 @@
  * object after every page, so a stopped run resumes where it was. The CLI (scripts/backfill.mjs)
  * drives steps and watches the shards drain.
  */
-import type { Env } from '../env.ts';
-import type { EdgeWorkspace } from '../objects/workspace-object.ts';
-import type { CustomerIoCredentials } from '../../../shared/workspace.ts';
-import { call, customerIoClients } from '../customerio/client.ts';
-import type { V2Operation } from '../customerio/batch.ts';
-import { shardOf } from '../readers/names.ts';
-import { type SigningKey, signReaderToken, tokenAttribute } from '../../../shared/email/tokens.ts';
-import { allShards, shardStub } from '../objects/stubs.ts';
-import { sleep as pause } from '../sync/pacing.ts';
+import type { Env } from '#edge/env.ts';
+import type { EdgeWorkspace } from '#edge/workspaces/workspace-object.ts';
+import type { CustomerIoCredentials } from '#shared/workspace.ts';
+import { call, customerIoClients } from '#edge/customerio/client.ts';
+import type { V2Operation } from '#edge/customerio/batch.ts';
+import { shardOf } from '#edge/readers/names.ts';
+import { type SigningKey, signReaderToken, tokenAttribute } from '#shared/email/tokens.ts';
+import { allShards, shardStub } from '#edge/platform/stubs.ts';
+import { sleep as pause } from '#edge/sync/pacing.ts';
 
 export interface BackfillState {
   status: 'idle' | 'running' | 'done';

@@ -3,9 +3,9 @@
  * is the busiest URL there is and must not wait on the workspace's object. Rotation and
  * retirement reach other isolates within the TTL (this one at once: the admin route forgets).
  */
-import type { Env } from '../env.ts';
-import type { SigningKey } from '../../../shared/email/tokens.ts';
-import { workspaceStub } from '../objects/stubs.ts';
+import type { Env } from '#edge/env.ts';
+import type { SigningKey } from '#shared/email/tokens.ts';
+import { workspaceStub } from '#edge/platform/stubs.ts';
 
 const TTL_MS = 30_000;
 const keys = new Map<string, { value: Promise<SigningKey[]>; expires: number }>();

@@ -1,13 +1,13 @@
 /** What a pixel or link hit records, after the answer has gone out (`waitUntil`). */
-import type { Env } from '../env.ts';
-import { edgeWorkspace } from '../workspaces/config-cache.ts';
-import { readerContext } from '../readers/access.ts';
-import { readerStub } from '../objects/stubs.ts';
-import type { ReaderKey } from '../readers/names.ts';
-import type { EdgeEvent } from '../readers/apply-event.ts';
-import { ulid } from '../sync/ulid.ts';
-import { verifyReaderToken } from '../../../shared/email/tokens.ts';
-import type { Classification } from '../../../shared/email/classify.ts';
+import type { Env } from '#edge/env.ts';
+import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
+import { readerContext } from '#edge/readers/access.ts';
+import { readerStub } from '#edge/platform/stubs.ts';
+import type { ReaderKey } from '#edge/readers/names.ts';
+import type { EdgeEvent } from '#edge/readers/apply-event.ts';
+import { ulid } from '#edge/platform/ulid.ts';
+import { verifyReaderToken } from '#shared/email/tokens.ts';
+import type { Classification } from '#shared/email/classify.ts';
 import { countRejected, signingKeys } from './keys.ts';
 
 export interface Hit {

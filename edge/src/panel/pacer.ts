@@ -3,7 +3,7 @@
  * previous one. The panel's objects take small shares of the workspace's Customer.io limits (see
  * README "Editors' panel") so that, with the sync shards' 90 %, the total stays under the limit.
  */
-import { sleep } from '../sync/pacing.ts';
+import { sleep } from '#edge/sync/pacing.ts';
 
 /**
  * Shares of the workspace limits the panel's objects use. Track: the outbox shards use 90 %, the

@@ -2,8 +2,8 @@
  * Durable Object RPC does not carry an error's class across, so the panel's objects return a
  * refusal value instead of throwing ClientError; the route turns it back into the 4xx it means.
  */
-import type { ErrorIssue } from '../../../shared/protocol.ts';
-import { ClientError } from '../http/errors.ts';
+import type { ErrorIssue } from '#shared/protocol.ts';
+import { ClientError } from '#edge/platform/errors.ts';
 
 export interface Refusal { refused: { status: 400 | 404 | 409 | 422; message: string; issues: ErrorIssue[] } }
 

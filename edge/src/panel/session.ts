@@ -4,7 +4,7 @@
  * editor key ends every session at once. The CSRF token is a MAC of the session token: nothing to
  * store, and a page of another origin can read neither.
  */
-import { timingSafeEqual } from '../workspaces/secrets.ts';
+import { timingSafeEqual } from '#edge/workspaces/secrets.ts';
 
 export const SESSION_COOKIE = 'ss_panel';
 export const COOKIE_TTL_MS = 12 * 3600_000;

@@ -1,7 +1,7 @@
 /** A reader as the panel's directory keeps it: derived from the reader's state at sync time. Pure. */
-import { type ReaderState, isKnown, readerFacts } from '../../../shared/reader.ts';
-import { engagementScore } from '../../../shared/engagement.ts';
-import type { ReaderSummary } from '../../../shared/panel.ts';
+import { type ReaderState, isKnown, readerFacts } from '#shared/reader.ts';
+import { engagementScore } from '#shared/engagement.ts';
+import type { ReaderSummary } from '#shared/panel.ts';
 
 export function readerSummary(state: ReaderState, tags: readonly string[], now: number): ReaderSummary | undefined {
   if (!isKnown(state)) return undefined;

@@ -1,10 +1,10 @@
 /** Reaching reader objects from the Worker: the context they need and pointer-following reads. */
-import type { Env } from '../env.ts';
-import type { EdgeWorkspace } from '../objects/workspace-object.ts';
-import type { ReaderContext } from '../objects/reader-object.ts';
-import type { ReaderView } from '../../../shared/reader.ts';
+import type { Env } from '#edge/env.ts';
+import type { EdgeWorkspace } from '#edge/workspaces/workspace-object.ts';
+import type { ReaderContext } from './reader-object.ts';
+import type { ReaderView } from '#shared/reader.ts';
 import type { ReaderKey } from './names.ts';
-import { readerStub } from '../objects/stubs.ts';
+import { readerStub } from '#edge/platform/stubs.ts';
 
 export function readerContext(workspace: EdgeWorkspace, key: ReaderKey): ReaderContext {
   return {

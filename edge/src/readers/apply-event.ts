@@ -2,11 +2,11 @@
  * How one event changes a reader: pure, so the counting rules are tested without a runtime.
  * The reader object stores the result and queues the returned moments for Customer.io.
  */
-import type { ReaderEvent } from '../../../shared/protocol.ts';
-import { type ReaderState, DAY_MS } from '../../../shared/reader.ts';
-import { POINTS, addPoints, combine, readPoints } from '../../../shared/engagement.ts';
-import { type EmailMetric, credit, emptyLedger, mergeLedgers } from '../../../shared/email/ledger.ts';
-import type { EmailStatusMetric } from '../../../shared/email/webhook.ts';
+import type { ReaderEvent } from '#shared/protocol.ts';
+import { type ReaderState, DAY_MS } from '#shared/reader.ts';
+import { POINTS, addPoints, combine, readPoints } from '#shared/engagement.ts';
+import { type EmailMetric, credit, emptyLedger, mergeLedgers } from '#shared/email/ledger.ts';
+import type { EmailStatusMetric } from '#shared/email/webhook.ts';
 
 /** A Customer.io event worth sending ("meaningful moments"); page reads only when asked for. */
 export interface Moment {

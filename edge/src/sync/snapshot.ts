@@ -1,6 +1,6 @@
 /** What a reader hands its outbox shard: its latest state as attributes, plus queued operations. */
-import type { PersonIdentifiers } from '../customerio/attributes.ts';
-import type { ReaderSummary } from '../../../shared/panel.ts';
+import type { PersonIdentifiers } from '#edge/customerio/attributes.ts';
+import type { ReaderSummary } from '#shared/panel.ts';
 
 export type QueuedOp =
   | { kind: 'event' | 'page'; id: string; name: string; ts: number; data: Record<string, unknown> }

@@ -2,9 +2,9 @@
  * Workspace settings cached per isolate: the event hot path reads them on every request and must
  * not wait on the workspace's object. Changes reach other isolates within the TTL.
  */
-import type { Env } from '../env.ts';
-import type { EdgeWorkspace } from '../objects/workspace-object.ts';
-import { workspaceStub } from '../objects/stubs.ts';
+import type { Env } from '#edge/env.ts';
+import type { EdgeWorkspace } from './workspace-object.ts';
+import { workspaceStub } from '#edge/platform/stubs.ts';
 
 const FOUND_TTL_MS = 10_000;
 const MISSING_TTL_MS = 2_000;

@@ -2,7 +2,7 @@
  * Secrets at rest: Customer.io keys and signing keys are encrypted with AES-GCM under the
  * CONFIG_ENCRYPTION_KEY Worker secret; API keys that only need checking are stored as SHA-256.
  */
-import { ClientError } from '../http/errors.ts';
+import { ClientError } from '#edge/platform/errors.ts';
 
 const encoder = new TextEncoder();
 

@@ -5,8 +5,8 @@
  *
  *   <script async src="https://EDGE/sharpsend.js" data-workspace="demo"></script>
  */
-import type { ReaderEventInput } from '../../../shared/protocol.ts';
-import { STORAGE_KEYS } from '../../../shared/constants.ts';
+import type { ReaderEventInput } from '#shared/protocol.ts';
+import { STORAGE_KEYS } from '#shared/constants.ts';
 import type { Core, SharpSend, SignupInput } from './core.ts';
 import { makeId } from './ids.ts';
 import { mayTrack, readOptions, slug } from './options.ts';

@@ -5,8 +5,8 @@
  * counts an id once. The outbox holds at most one batch (the edge's per-request limit), so
  * everything waiting goes in one request.
  */
-import type { ReaderEventInput } from '../../../shared/protocol.ts';
-import { MAX_EVENTS_PER_BATCH, STORAGE_KEYS } from '../../../shared/constants.ts';
+import type { ReaderEventInput } from '#shared/protocol.ts';
+import { MAX_EVENTS_PER_BATCH, STORAGE_KEYS } from '#shared/constants.ts';
 import { addToQueue, notInFlight, removeFromQueue } from './queue.ts';
 import { forget, load, save } from './storage.ts';
 

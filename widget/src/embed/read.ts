@@ -4,7 +4,7 @@
  * and reads on sends the extra time as a further event when the page is hidden again.
  * History navigation (single-page sites) or `sharpsend('page')` ends the read and starts another.
  */
-import type { PageEvent } from '../../../shared/protocol.ts';
+import type { PageEvent } from '#shared/protocol.ts';
 import { engagedClock, type EngagedClock } from './engaged.ts';
 import { slug } from './options.ts';
 

@@ -4,7 +4,7 @@
  * the app's error handler; anything else is a bug and becomes a 500 without details.
  */
 import type { z } from 'zod';
-import type { ErrorBody, ErrorIssue } from '../../../shared/protocol.ts';
+import type { ErrorBody, ErrorIssue } from '#shared/protocol.ts';
 
 export class ClientError extends Error {
   constructor(

@@ -1,11 +1,11 @@
 /** The admin API's guard and its workspace lookup, shared by every admin route file. */
 import { z } from 'zod';
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv, Env } from '../env.ts';
-import { workspaceIdSchema } from '../../../shared/protocol.ts';
-import { ClientError, parseOr400 } from './errors.ts';
-import { bearerToken, timingSafeEqual } from '../workspaces/secrets.ts';
-import { workspaceStub } from '../objects/stubs.ts';
+import type { AppEnv, Env } from '#edge/env.ts';
+import { workspaceIdSchema } from '#shared/protocol.ts';
+import { ClientError, parseOr400 } from '#edge/platform/errors.ts';
+import { bearerToken, timingSafeEqual } from './secrets.ts';
+import { workspaceStub } from '#edge/platform/stubs.ts';
 
 /** 401 without `Authorization: Bearer <ADMIN_SECRET>`, 403 with a wrong one (or none configured). */
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {

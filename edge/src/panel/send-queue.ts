@@ -9,21 +9,21 @@
  * human opens and clicks since the send, and send the winner to the rest.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { Env } from '../env.ts';
+import type { Env } from '#edge/env.ts';
 import {
   type AbTestInput, type ArmResult, type ReaderSummary, type Variation, WINNER_RULE, abArm, cioIdentifier, pickWinner, sendKey, variationData,
   type SendRequest,
-} from '../../../shared/panel.ts';
+} from '#shared/panel.ts';
 import { SendEmailRequest } from 'customerio-node';
-import { type CustomerIoClients, call } from '../customerio/client.ts';
-import { workspaceClients } from '../customerio/workspace-clients.ts';
-import type { V2Operation } from '../customerio/batch.ts';
-import { backoffMs, callIntervalMs } from '../sync/pacing.ts';
-import { ulid } from '../sync/ulid.ts';
-import { shardOf } from '../readers/names.ts';
-import { PANEL_SENDS_APP_SHARE, Pacer } from '../panel/pacer.ts';
-import { type Refusal, refuse } from '../panel/refusal.ts';
-import { directoryStub, shardStub } from './stubs.ts';
+import { type CustomerIoClients, call } from '#edge/customerio/client.ts';
+import { workspaceClients } from '#edge/customerio/workspace-clients.ts';
+import type { V2Operation } from '#edge/customerio/batch.ts';
+import { backoffMs, callIntervalMs } from '#edge/sync/pacing.ts';
+import { ulid } from '#edge/platform/ulid.ts';
+import { shardOf } from '#edge/readers/names.ts';
+import { PANEL_SENDS_APP_SHARE, Pacer } from './pacer.ts';
+import { type Refusal, refuse } from './refusal.ts';
+import { directoryStub, shardStub } from '#edge/platform/stubs.ts';
 
 export type SendStatus = 'queued' | 'retrying' | 'sent' | 'failed';
 

@@ -2,8 +2,8 @@
  * How to reach each Durable Object, in one place: the naming (readers/names.ts) and the binding
  * meet here, so no caller spells `env.X.get(env.X.idFromName(...))` itself.
  */
-import type { Env } from '../env.ts';
-import { readerObjectName, shardObjectName, shardOf } from '../readers/names.ts';
+import type { Env } from '#edge/env.ts';
+import { readerObjectName, shardObjectName, shardOf } from '#edge/readers/names.ts';
 
 export const workspaceStub = (env: Env, workspace: string) => env.WORKSPACES.get(env.WORKSPACES.idFromName(workspace));
 

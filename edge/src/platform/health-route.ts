@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { AppEnv } from '../env.ts';
+import type { AppEnv } from '#edge/env.ts';
 
 export const health = new Hono<AppEnv>();
 

@@ -4,18 +4,18 @@
  * one person), track records an event, and a reader can be read, deleted or suppressed.
  */
 import { Hono } from 'hono';
-import type { AppEnv } from '../env.ts';
-import { identifyCallSchema, readerQuerySchema, trackCallSchema } from '../../../shared/server-api.ts';
-import { ClientError, parseOr400, readJson } from '../http/errors.ts';
-import { bearerToken, sha256Hex, timingSafeEqual } from '../workspaces/secrets.ts';
-import { edgeWorkspace } from '../workspaces/config-cache.ts';
-import type { EdgeWorkspace } from '../objects/workspace-object.ts';
-import { readerContext, resolveReader } from '../readers/access.ts';
-import { readerStub } from '../objects/stubs.ts';
-import { type ReaderKey, anonymousKey, emailKey, userKey } from '../readers/names.ts';
-import { personIdentifiers } from '../customerio/attributes.ts';
-import { ulid } from '../sync/ulid.ts';
-import { directoryStub, shardFor } from '../objects/stubs.ts';
+import type { AppEnv } from '#edge/env.ts';
+import { identifyCallSchema, readerQuerySchema, trackCallSchema } from '#shared/server-api.ts';
+import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
+import { bearerToken, sha256Hex, timingSafeEqual } from '#edge/workspaces/secrets.ts';
+import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
+import type { EdgeWorkspace } from '#edge/workspaces/workspace-object.ts';
+import { readerContext, resolveReader } from '#edge/readers/access.ts';
+import { readerStub } from '#edge/platform/stubs.ts';
+import { type ReaderKey, anonymousKey, emailKey, userKey } from '#edge/readers/names.ts';
+import { personIdentifiers } from '#edge/customerio/attributes.ts';
+import { ulid } from '#edge/platform/ulid.ts';
+import { directoryStub, shardFor } from '#edge/platform/stubs.ts';
 
 export const SECRET_KEY_PATTERN = /^ss_sk_([a-z0-9][a-z0-9_-]*)_([A-Za-z0-9-]{12,})$/;
 

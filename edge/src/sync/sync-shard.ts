@@ -6,16 +6,16 @@
  * restart or a Customer.io outage loses nothing; past the retry budget they go to dead letters.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { Env } from '../env.ts';
-import type { CustomerIoCredentials } from '../../../shared/workspace.ts';
-import type { EdgeWorkspace } from './workspace-object.ts';
-import { type CustomerIoClients, customerIoClients, sendBatch } from '../customerio/client.ts';
-import { type PackedReader, type V2Operation, packBatch } from '../customerio/batch.ts';
-import { backoffMs, callIntervalMs, sleep } from '../sync/pacing.ts';
-import type { SyncSnapshot } from '../sync/snapshot.ts';
-import { ulid } from '../sync/ulid.ts';
-import { addReaderTokens } from '../email/token-attribute.ts';
-import { directoryStub, readerStub, workspaceStub } from './stubs.ts';
+import type { Env } from '#edge/env.ts';
+import type { CustomerIoCredentials } from '#shared/workspace.ts';
+import type { EdgeWorkspace } from '#edge/workspaces/workspace-object.ts';
+import { type CustomerIoClients, customerIoClients, sendBatch } from '#edge/customerio/client.ts';
+import { type PackedReader, type V2Operation, packBatch } from '#edge/customerio/batch.ts';
+import { backoffMs, callIntervalMs, sleep } from './pacing.ts';
+import type { SyncSnapshot } from './snapshot.ts';
+import { ulid } from '#edge/platform/ulid.ts';
+import { addReaderTokens } from '#edge/email/token-attribute.ts';
+import { directoryStub, readerStub, workspaceStub } from '#edge/platform/stubs.ts';
 
 interface PendingRow extends Record<string, SqlStorageValue> {
   key: string;

@@ -8,24 +8,24 @@
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
-import type { AppEnv } from '../env.ts';
-import type { EdgeWorkspace } from '../objects/workspace-object.ts';
+import type { AppEnv } from '#edge/env.ts';
+import type { EdgeWorkspace } from '#edge/workspaces/workspace-object.ts';
 import {
   abTestInputSchema, membersChangeSchema, segmentInputSchema, segmentRuleSchema, sendRequestSchema, sessionRequestSchema,
-} from '../../../shared/panel.ts';
-import { allowRequest, hasAllowance } from '../http/flood-guard.ts';
-import { ClientError, parseOr400, readJson } from '../http/errors.ts';
-import { sha256Hex, timingSafeEqual } from '../workspaces/secrets.ts';
-import { edgeWorkspace } from '../workspaces/config-cache.ts';
-import { resolveReader } from '../readers/access.ts';
-import type { ReaderKey } from '../readers/names.ts';
-import { call } from '../customerio/client.ts';
-import { workspaceClients } from '../customerio/workspace-clients.ts';
+} from '#shared/panel.ts';
+import { allowRequest, hasAllowance } from '#edge/platform/flood-guard.ts';
+import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
+import { sha256Hex, timingSafeEqual } from '#edge/workspaces/secrets.ts';
+import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
+import { resolveReader } from '#edge/readers/access.ts';
+import type { ReaderKey } from '#edge/readers/names.ts';
+import { call } from '#edge/customerio/client.ts';
+import { workspaceClients } from '#edge/customerio/workspace-clients.ts';
 import {
   BEARER_TTL_MS, COOKIE_TTL_MS, SESSION_COOKIE, type Session, claimedWorkspace, csrfToken, issueSession, verifySession,
-} from '../panel/session.ts';
-import { unwrap } from '../panel/refusal.ts';
-import { directoryStub, sendQueueStub } from '../objects/stubs.ts';
+} from './session.ts';
+import { unwrap } from './refusal.ts';
+import { directoryStub, sendQueueStub } from '#edge/platform/stubs.ts';
 
 type PanelEnv = AppEnv & { Variables: { session: Session; workspace: EdgeWorkspace } };
 export const panel = new Hono<PanelEnv>();

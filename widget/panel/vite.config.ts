@@ -4,14 +4,14 @@ import { defineConfig } from 'vite';
 import preact from '@preact/preset-vite';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('./src/panel', import.meta.url));
+const root = fileURLToPath(new URL('.', import.meta.url));
 export default defineConfig({
   root,
   base: '/panel/',
   publicDir: false,
   plugins: [preact({ devToolsEnabled: false, prefreshEnabled: false })],
   build: {
-    outDir: fileURLToPath(new URL('../dist/public/panel', import.meta.url)),
+    outDir: fileURLToPath(new URL('../../dist/public/panel', import.meta.url)),
     emptyOutDir: true,
     target: 'es2022',
   },

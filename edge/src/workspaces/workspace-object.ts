@@ -4,10 +4,10 @@
  * event hot path never waits on this object.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { Env } from '../env.ts';
-import type { CustomerIoCredentials, WorkspacePublic, WorkspaceSettings } from '../../../shared/workspace.ts';
-import { decryptSecret, encryptSecret, randomToken, sha256Hex } from '../workspaces/secrets.ts';
-import { type BackfillState, backfillStep, freshBackfill } from '../email/backfill.ts';
+import type { Env } from '#edge/env.ts';
+import type { CustomerIoCredentials, WorkspacePublic, WorkspaceSettings } from '#shared/workspace.ts';
+import { decryptSecret, encryptSecret, randomToken, sha256Hex } from './secrets.ts';
+import { type BackfillState, backfillStep, freshBackfill } from '#edge/email/backfill.ts';
 
 interface StoredWorkspace {
   id: string;
@@ -90,7 +90,7 @@ export class WorkspaceObject extends DurableObject<Env> {
     };
   }
 
-  // ---- email: key rotation, webhook secret, rejected hits (edge/src/routes/email-admin.ts) ----
+  // ---- email: key rotation, webhook secret, rejected hits (edge/src/email/email-admin-route.ts) ----
 
   /** Adds a new signing key in front: new tokens use it, tokens signed with older keys keep verifying. */
   async rotateSigningKey(): Promise<SigningKeyInfo[]> {

@@ -6,18 +6,18 @@
  * removes through the Track API, coalesced and paced under a small share of the workspace limits).
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { Env } from '../env.ts';
-import { DAY_MS } from '../../../shared/reader.ts';
+import type { Env } from '#edge/env.ts';
+import { DAY_MS } from '#shared/reader.ts';
 import {
   type MembersChange, type ReaderSummary, type SegmentInput, type SegmentRule, cioIdentifier, describeRule, inSegment,
-} from '../../../shared/panel.ts';
+} from '#shared/panel.ts';
 import type { IdentifierType } from 'customerio-node';
-import { call } from '../customerio/client.ts';
-import { workspaceClients } from '../customerio/workspace-clients.ts';
-import { edgeWorkspace } from '../workspaces/config-cache.ts';
-import { backoffMs, callIntervalMs } from '../sync/pacing.ts';
-import { PANEL_DIRECTORY_APP_SHARE, PANEL_TRACK_SHARE, Pacer } from '../panel/pacer.ts';
-import { sendQueueStub } from './stubs.ts';
+import { call } from '#edge/customerio/client.ts';
+import { workspaceClients } from '#edge/customerio/workspace-clients.ts';
+import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
+import { backoffMs, callIntervalMs } from '#edge/sync/pacing.ts';
+import { PANEL_DIRECTORY_APP_SHARE, PANEL_TRACK_SHARE, Pacer } from './pacer.ts';
+import { sendQueueStub } from '#edge/platform/stubs.ts';
 
 export interface SegmentView {
   id: string;

@@ -1,6 +1,6 @@
 /** What the panel API answers (the edge's shapes, as the panel reads them). */
-export type { ReaderSummary, Variation } from '../../../shared/panel.ts';
-import type { ReaderSummary, SegmentRule } from '../../../shared/panel.ts';
+export type { ReaderSummary, Variation } from '#shared/panel.ts';
+import type { ReaderSummary, SegmentRule } from '#shared/panel.ts';
 
 export interface Segment {
   id: string; name: string; description: string; rule: SegmentRule | null; ruleText: string; count: number;

@@ -5,13 +5,13 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { AppEnv } from '../env.ts';
-import { ClientError, parseOr400, readJson } from '../http/errors.ts';
-import { existingWorkspace, requireAdmin } from '../http/admin-auth.ts';
-import { allShards, workspaceStub } from '../objects/stubs.ts';
-import { forgetEmailSecrets } from '../email/keys.ts';
-import { backfillPending } from '../email/backfill.ts';
-import { clickTemplate, pixelTemplate, signLink, tokenAttribute } from '../../../shared/email/tokens.ts';
+import type { AppEnv } from '#edge/env.ts';
+import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
+import { existingWorkspace, requireAdmin } from '#edge/workspaces/admin-auth.ts';
+import { allShards, workspaceStub } from '#edge/platform/stubs.ts';
+import { forgetEmailSecrets } from './keys.ts';
+import { backfillPending } from './backfill.ts';
+import { clickTemplate, pixelTemplate, signLink, tokenAttribute } from '#shared/email/tokens.ts';
 
 export const emailAdmin = new Hono<AppEnv>();
 

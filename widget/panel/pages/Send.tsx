@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, randomId, ws } from '../api.ts';
-import { fillTemplate } from '../../../../shared/liquid.ts';
+import { fillTemplate } from '#shared/liquid.ts';
 import type { Broadcast, Members, Segment, Send } from '../types.ts';
 
 interface DraftVariation { id: string; segmentId: string; subject: string; preheader: string; body: string; ctaLabel: string; ctaUrl: string }

@@ -4,9 +4,9 @@
  * a newsletter burst never waits on a Durable Object and a forged URL learns nothing.
  */
 import { Hono } from 'hono';
-import type { AppEnv } from '../env.ts';
-import { classifyOpen, requestFacts } from '../../../shared/email/classify.ts';
-import { afterResponse, recordHit } from '../email/record.ts';
+import type { AppEnv } from '#edge/env.ts';
+import { classifyOpen, requestFacts } from '#shared/email/classify.ts';
+import { afterResponse, recordHit } from './record.ts';
 
 /** The smallest transparent GIF (43 bytes). */
 export const PIXEL_GIF = Uint8Array.from(atob('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=='), (c) => c.charCodeAt(0));

@@ -3,7 +3,7 @@ import { api, ws } from '../api.ts';
 import { HBars, Score } from '../charts.tsx';
 import { Tags } from './Readers.tsx';
 import type { CioSegment, Members, Reader, Segment } from '../types.ts';
-import type { SegmentRule } from '../../../../shared/panel.ts';
+import type { SegmentRule } from '#shared/panel.ts';
 
 type Op = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'contains' | 'exists';
 interface Row { kind: 'tag' | 'no-tag' | 'score' | 'fact'; tag: string; fact: string; op: Op; value: string }

@@ -4,16 +4,16 @@
  * reader's own object, and nothing else is touched on the way.
  */
 import { Hono } from 'hono';
-import type { AppEnv } from '../env.ts';
-import { type ReaderEvent, eventBatchSchema } from '../../../shared/protocol.ts';
-import { MAX_EVENTS_BODY_BYTES } from '../../../shared/constants.ts';
-import { ClientError, parseOr400, readJson } from '../http/errors.ts';
-import { allowRequest } from '../http/flood-guard.ts';
-import { edgeWorkspace } from '../workspaces/config-cache.ts';
-import { readerContext } from '../readers/access.ts';
-import { readerStub } from '../objects/stubs.ts';
-import { anonymousKey } from '../readers/names.ts';
-import { corsHeaders, requestOrigin } from '../http/cors.ts';
+import type { AppEnv } from '#edge/env.ts';
+import { type ReaderEvent, eventBatchSchema } from '#shared/protocol.ts';
+import { MAX_EVENTS_BODY_BYTES } from '#shared/constants.ts';
+import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
+import { allowRequest } from '#edge/platform/flood-guard.ts';
+import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
+import { readerContext } from '#edge/readers/access.ts';
+import { readerStub } from '#edge/platform/stubs.ts';
+import { anonymousKey } from '#edge/readers/names.ts';
+import { corsHeaders, requestOrigin } from '#edge/platform/cors.ts';
 
 /** Browser clocks drift; a batch from far in the future is a bug or a forgery. */
 const MAX_CLOCK_SKEW_MS = 24 * 3600 * 1000;

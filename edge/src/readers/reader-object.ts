@@ -4,17 +4,17 @@
  * outbox shard is told once per dirty cycle ("something changed here"), not once per event.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { Env } from '../env.ts';
-import { type ReaderState, type ReaderView, type TraitValue, emptyReader, isKnown, readerFacts } from '../../../shared/reader.ts';
-import { type TagRule, evaluateTags } from '../../../shared/tag-rules.ts';
-import { engagementScore } from '../../../shared/engagement.ts';
-import { type AnyReaderEvent, type Moment, absorbReader, applyEvent } from '../readers/apply-event.ts';
-import { type ReaderKey, shardOf } from '../readers/names.ts';
-import { type PersonIdentifiers, personIdentifiers, readerAttributes } from '../customerio/attributes.ts';
-import { ulid } from '../sync/ulid.ts';
-import type { SyncSnapshot, QueuedOp } from '../sync/snapshot.ts';
-import { readerSummary } from '../panel/summary.ts';
-import { directoryStub, readerStub, shardStub } from './stubs.ts';
+import type { Env } from '#edge/env.ts';
+import { type ReaderState, type ReaderView, type TraitValue, emptyReader, isKnown, readerFacts } from '#shared/reader.ts';
+import { type TagRule, evaluateTags } from '#shared/tag-rules.ts';
+import { engagementScore } from '#shared/engagement.ts';
+import { type AnyReaderEvent, type Moment, absorbReader, applyEvent } from './apply-event.ts';
+import { type ReaderKey, shardOf } from './names.ts';
+import { type PersonIdentifiers, personIdentifiers, readerAttributes } from '#edge/customerio/attributes.ts';
+import { ulid } from '#edge/platform/ulid.ts';
+import type { SyncSnapshot, QueuedOp } from '#edge/sync/snapshot.ts';
+import { readerSummary } from '#edge/panel/summary.ts';
+import { directoryStub, readerStub, shardStub } from '#edge/platform/stubs.ts';
 
 /** What the Worker passes with every call: the workspace settings this reader needs. */
 export interface ReaderContext {

@@ -6,12 +6,12 @@
  * reader where the email promised, and counts nothing.
  */
 import { Hono } from 'hono';
-import type { AppEnv } from '../env.ts';
-import { edgeWorkspace } from '../workspaces/config-cache.ts';
-import { classifyClick, requestFacts } from '../../../shared/email/classify.ts';
-import { allowListed, verifyLink } from '../../../shared/email/tokens.ts';
-import { afterResponse, recordHit } from '../email/record.ts';
-import { countRejected, signingKeys } from '../email/keys.ts';
+import type { AppEnv } from '#edge/env.ts';
+import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
+import { classifyClick, requestFacts } from '#shared/email/classify.ts';
+import { allowListed, verifyLink } from '#shared/email/tokens.ts';
+import { afterResponse, recordHit } from './record.ts';
+import { countRejected, signingKeys } from './keys.ts';
 
 const SLUG = /^[A-Za-z0-9_-]{1,100}$/;
 const CATEGORY = /^[a-z0-9][a-z0-9_-]{0,31}$/;

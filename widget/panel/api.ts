@@ -1,5 +1,5 @@
 /** The panel API client: the session cookie rides along; state-changing calls carry the CSRF token. */
-import type { ErrorBody } from '../../../shared/protocol.ts';
+import type { ErrorBody } from '#shared/protocol.ts';
 
 let csrf = '';
 export const setCsrf = (token: string) => { csrf = token; };

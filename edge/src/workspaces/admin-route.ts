@@ -4,14 +4,14 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { AppEnv, Env } from '../env.ts';
-import { workspaceInputSchema } from '../../../shared/workspace.ts';
-import { ClientError, parseOr400, readJson } from '../http/errors.ts';
-import { existingWorkspace, requireAdmin, workspaceId } from '../http/admin-auth.ts';
-import { allShards, workspaceStub } from '../objects/stubs.ts';
-import { forgetWorkspace } from '../workspaces/config-cache.ts';
-import type { DeadLetter, ShardStats } from '../objects/sync-shard.ts';
-import { SECRET_KEY_PATTERN } from './server-api.ts';
+import type { AppEnv, Env } from '#edge/env.ts';
+import { workspaceInputSchema } from '#shared/workspace.ts';
+import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
+import { existingWorkspace, requireAdmin, workspaceId } from './admin-auth.ts';
+import { allShards, workspaceStub } from '#edge/platform/stubs.ts';
+import { forgetWorkspace } from './config-cache.ts';
+import type { DeadLetter, ShardStats } from '#edge/sync/sync-shard.ts';
+import { SECRET_KEY_PATTERN } from '#edge/ingest/server-api-route.ts';
 
 export const admin = new Hono<AppEnv>();
 

@@ -5,14 +5,14 @@
  * click the pixel or the link already counted, and the event id makes a replay change nothing.
  */
 import { Hono } from 'hono';
-import type { AppEnv } from '../env.ts';
-import { ClientError, issuesFrom } from '../http/errors.ts';
-import { edgeWorkspace } from '../workspaces/config-cache.ts';
-import { readerContext } from '../readers/access.ts';
-import { readerStub } from '../objects/stubs.ts';
-import type { ReaderKey } from '../readers/names.ts';
-import { webhookSecret } from '../email/keys.ts';
-import { checkWebhookSignature, readerKeysOf, reportingEventSchema, webhookReaderEvent } from '../../../shared/email/webhook.ts';
+import type { AppEnv } from '#edge/env.ts';
+import { ClientError, issuesFrom } from '#edge/platform/errors.ts';
+import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
+import { readerContext } from '#edge/readers/access.ts';
+import { readerStub } from '#edge/platform/stubs.ts';
+import type { ReaderKey } from '#edge/readers/names.ts';
+import { webhookSecret } from './keys.ts';
+import { checkWebhookSignature, readerKeysOf, reportingEventSchema, webhookReaderEvent } from '#shared/email/webhook.ts';
 
 const MAX_BODY = 256 * 1024;
 
