@@ -71,18 +71,32 @@ run('npx', [
 const edge = `http://127.0.0.1:${edgePort}`;
 await waitFor(`${edge}/healthz`, 'The Worker');
 
-// The demo workspace, against the fake's `demo` credentials. PUT is idempotent: safe on every start.
-const res = await fetch(`${edge}/v1/admin/workspaces/demo`, {
-  method: 'PUT',
-  headers: { authorization: `Bearer ${DEV_ADMIN_SECRET}`, 'content-type': 'application/json' },
-  body: JSON.stringify({
-    allowedOrigins: [`http://127.0.0.1:${edgePort}`, `http://localhost:${edgePort}`],
-    customerio: { siteId: 'demo_site', trackKey: 'demo_track_key', appKey: 'demo_app_key', region: 'us' },
-    secretKey: DEMO_SECRET_KEY,
-    editorKey: 'demo-editor-key',
-  }),
-});
-if (!res.ok) throw new Error(`Creating the demo workspace failed: ${res.status} ${await res.text()}`);
+// The demo workspace, against the fake's `demo` credentials: created only when it is missing, so
+// what an operator changed (origins, rules, limits, keys) survives a restart. When it exists but
+// does not yet allow this run's origins (other ports), they are added and nothing else is touched.
+const admin = { authorization: `Bearer ${DEV_ADMIN_SECRET}`, 'content-type': 'application/json' };
+const demoOrigins = [`http://127.0.0.1:${edgePort}`, `http://localhost:${edgePort}`];
+const existing = await fetch(`${edge}/v1/admin/workspaces/demo`, { headers: admin });
+let res = existing;
+if (existing.status === 404) {
+  res = await fetch(`${edge}/v1/admin/workspaces/demo`, {
+    method: 'PUT',
+    headers: admin,
+    body: JSON.stringify({
+      allowedOrigins: demoOrigins,
+      customerio: { siteId: 'demo_site', trackKey: 'demo_track_key', appKey: 'demo_app_key', region: 'us' },
+      secretKey: DEMO_SECRET_KEY,
+      editorKey: 'demo-editor-key',
+    }),
+  });
+} else if (existing.ok) {
+  const { allowedOrigins } = await existing.json();
+  const missing = demoOrigins.filter((o) => !allowedOrigins.includes(o));
+  if (missing.length) {
+    res = await fetch(`${edge}/v1/admin/workspaces/demo`, { method: 'PATCH', headers: admin, body: JSON.stringify({ allowedOrigins: [...allowedOrigins, ...missing] }) });
+  }
+}
+if (!res.ok) throw new Error(`Setting up the demo workspace failed: ${res.status} ${await res.text()}`);
 
 console.log(`
 SharpSend edge is running.
@@ -91,7 +105,8 @@ SharpSend edge is running.
   Widget script         ${edge}/sharpsend.js
   Health                ${edge}/healthz
   Fake Customer.io      ${fakeUrl}/_fake/requests  (people: ${fakeUrl}/_fake/people?workspace=demo)
-  Server API key (demo) ${DEMO_SECRET_KEY}
+  Server API key (demo) ${DEMO_SECRET_KEY}   (set in scripts/start.mjs; the workspace keeps it once made)
+  Admin secret (local)  ${DEV_ADMIN_SECRET}   (a --var for this local Worker only; production: wrangler secret put)
 Press Ctrl+C to stop.
 `);
 await new Promise(() => {});

@@ -3,12 +3,14 @@
  * the edge stores secrets encrypted or hashed and only ever returns `WorkspacePublic`.
  */
 import { z } from 'zod';
+import { ORIGIN_PATTERN, normalizeOrigin } from './origins.ts';
 import { DEFAULT_ATTRIBUTE_PREFIX } from './constants.ts';
 import { DEFAULT_TAG_RULES, tagRulesSchema } from './tag-rules.ts';
 
 export const originSchema = z
   .string()
-  .regex(/^https?:\/\/[^/\s]+$/, 'must be an origin such as "https://news.example.com" (scheme and host, no path)');
+  .regex(ORIGIN_PATTERN, 'must be an origin such as "https://news.example.com" or "https://*.example.com" (scheme and host, no path)')
+  .transform(normalizeOrigin);
 
 export const limitsSchema = z.object({
   /** Customer.io Track API calls per second for this workspace (v1 and v2 together). */

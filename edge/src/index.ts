@@ -7,6 +7,7 @@ import type { AppEnv } from './env.ts';
 import { ClientError } from '#edge/platform/errors.ts';
 import { requestOrigin } from '#edge/platform/cors.ts';
 import { health } from '#edge/platform/health-route.ts';
+import { localDemo } from '#edge/platform/local-demo-route.ts';
 import { events } from '#edge/ingest/events-route.ts';
 import { admin } from '#edge/workspaces/admin-route.ts';
 import { serverApi } from '#edge/ingest/server-api-route.ts';
@@ -25,6 +26,7 @@ export { SendQueue } from '#edge/panel/send-queue.ts';
 const app = new Hono<AppEnv>();
 
 app.route('/healthz', health);
+app.route('/v1/local/demo', localDemo);
 app.route('/v1/events', events);
 app.route('/v1/admin', admin);
 app.route('/v1/server', serverApi);

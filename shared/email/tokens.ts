@@ -11,6 +11,7 @@
  *     <kid>.<base64url(HMAC-SHA256(key, "c1|workspace|kid|category|url"))[:16 bytes]>
  * so the click endpoint is never an open redirect.
  */
+import { originAllowed } from '../origins.ts';
 
 export interface SigningKey { kid: string; key: string }
 
@@ -109,7 +110,7 @@ export async function verifyLink(workspace: string, url: string, category: strin
 export function allowListed(url: string, allowedOrigins: readonly string[]): boolean {
   try {
     const u = new URL(url);
-    return (u.protocol === 'https:' || u.protocol === 'http:') && allowedOrigins.includes(u.origin);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && originAllowed(u.origin, allowedOrigins);
   } catch {
     return false;
   }

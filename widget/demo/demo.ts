@@ -1,20 +1,23 @@
 /**
  * The demo page's own helper (not part of the widget): shows the reader's anonymous id and fills
- * in the links to the fake Customer.io, which runs beside the edge (8790 beside 8787 under
- * `npm start`, 8890 beside 8887 in the browser tests).
+ * in the links to the fake Customer.io, at the address the local edge reports (whatever ports
+ * `npm start` or the browser tests chose).
  */
 import { STORAGE_KEYS } from '#shared/constants.ts';
 
-const fakePort = location.port === '8887' ? 8890 : 8790;
-const fake = `${location.protocol}//${location.hostname}:${fakePort}`;
-
-for (const [id, path] of [['fake-people', '/_fake/people?workspace=demo'], ['fake-requests', '/_fake/requests']]) {
-  const link = document.getElementById(id!) as HTMLAnchorElement | null;
-  if (link) {
-    link.href = fake + path;
-    link.textContent = `${fake}${path}`;
+async function linkFakeCustomerIo() {
+  const res = await fetch('/v1/local/demo').catch(() => null);
+  if (!res?.ok) return;
+  const { fakeCustomerIo } = (await res.json()) as { fakeCustomerIo: string };
+  for (const [id, path] of [['fake-people', '/_fake/people?workspace=demo'], ['fake-requests', '/_fake/requests']]) {
+    const link = document.getElementById(id!) as HTMLAnchorElement | null;
+    if (link) {
+      link.href = fakeCustomerIo + path;
+      link.textContent = `${fakeCustomerIo}${path}`;
+    }
   }
 }
+void linkFakeCustomerIo();
 
 function showId() {
   let aid = '';

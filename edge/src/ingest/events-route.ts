@@ -14,6 +14,7 @@ import { readerContext } from '#edge/readers/access.ts';
 import { readerStub } from '#edge/platform/stubs.ts';
 import { anonymousKey } from '#edge/readers/names.ts';
 import { corsHeaders, requestOrigin } from '#edge/platform/cors.ts';
+import { originAllowed } from '#shared/origins.ts';
 
 /** Browser clocks drift; a batch from far in the future is a bug or a forgery. */
 const MAX_CLOCK_SKEW_MS = 24 * 3600 * 1000;
@@ -28,7 +29,7 @@ events.options('/', async (c) => {
   const workspaceId = c.req.query('workspace');
   if (workspaceId) {
     const ws = await edgeWorkspace(c.env, workspaceId);
-    if (!ws || !origin || !ws.allowedOrigins.includes(origin)) return c.body(null, 403);
+    if (!ws || !origin || !originAllowed(origin, ws.allowedOrigins)) return c.body(null, 403);
   }
   return c.body(null, 204, corsHeaders(origin, true));
 });
@@ -49,7 +50,7 @@ events.post('/', async (c) => {
   const ws = await edgeWorkspace(c.env, batch.workspace);
   if (!ws) throw new ClientError(404, `Unknown workspace "${batch.workspace}"`, [{ path: 'workspace', message: 'no such workspace' }]);
   if (!origin) throw new ClientError(403, 'Missing Origin header: events are accepted from the workspace\'s allowed origins only', [{ path: 'Origin', message: 'missing' }]);
-  if (!ws.allowedOrigins.includes(origin)) {
+  if (!originAllowed(origin, ws.allowedOrigins)) {
     throw new ClientError(403, `Origin ${origin} is not allowed for workspace "${ws.id}"`, [{ path: 'Origin', message: `not in the workspace's allowed origins` }]);
   }
   const client = c.req.header('cf-connecting-ip') ?? 'local';
