@@ -120,13 +120,23 @@ export function allowListed(url: string, allowedOrigins: readonly string[]): boo
 
 export const tokenAttribute = (prefix: string) => `${prefix}ptoken`;
 
+/**
+ * What the snippet puts in a URL when the person has no token attribute (added after the backfill,
+ * or their sync failed): Customer.io fails a message whose Liquid names a missing attribute, so the
+ * snippet always carries `| default: 'none'` (single quotes: the URL sits in a double-quoted HTML attribute). The edge answers such a hit as usual and counts nothing.
+ */
+export const NO_TOKEN = 'none';
+
+/** The Liquid that fills the reader token in a template, never failing the email. */
+const tokenLiquid = (prefix: string) => `{{customer.${tokenAttribute(prefix)} | default: '${NO_TOKEN}'}}`;
+
 /** The pixel URL for a template, with Customer.io Liquid placeholders. */
 export function pixelTemplate(edge: string, workspace: string, prefix: string): string {
-  return `${edge.replace(/\/+$/, '')}/o/${workspace}/{{customer.${tokenAttribute(prefix)}}}/{{campaign.id}}/{{delivery_id}}.gif`;
+  return `${edge.replace(/\/+$/, '')}/o/${workspace}/${tokenLiquid(prefix)}/{{campaign.id}}/{{delivery_id}}.gif`;
 }
 
 /** A tracked link for a template: the destination and its category signed once, the reader from Liquid. */
 export function clickTemplate(edge: string, workspace: string, prefix: string, url: string, category: string | null, signature: string): string {
   const q = new URLSearchParams({ u: url, ...(category ? { k: category } : {}), s: signature });
-  return `${edge.replace(/\/+$/, '')}/c/${workspace}/{{customer.${tokenAttribute(prefix)}}}?${q.toString()}&m={{campaign.id}}&d={{delivery_id}}&t={{ 'now' | date: '%s' }}`;
+  return `${edge.replace(/\/+$/, '')}/c/${workspace}/${tokenLiquid(prefix)}?${q.toString()}&m={{campaign.id}}&d={{delivery_id}}&t={{ 'now' | date: '%s' }}`;
 }

@@ -30,7 +30,11 @@ export async function checkWebhookSignature(
   return Math.abs(nowMs / 1000 - Number(timestamp)) > WEBHOOK_MAX_SKEW_S ? 'stale' : 'ok';
 }
 
-const id = z.union([z.string(), z.number()]).transform(String);
+// Customer.io sends `null` for an identifier or a message id the person or message does not have
+// (customer_id, identifiers.id, identifiers.email, campaign_id, broadcast_id, newsletter_id; see the
+// reporting-webhooks OpenAPI description): every field below may be null or absent.
+const id = z.union([z.string(), z.number()]).transform(String).nullish();
+const flag = z.boolean().nullish();
 
 export const reportingEventSchema = z.object({
   event_id: z.string().min(1).max(200),
@@ -38,19 +42,21 @@ export const reportingEventSchema = z.object({
   metric: z.string().min(1).max(100),
   timestamp: z.number().int().positive(),
   data: z.object({
-    delivery_id: z.string().max(200).optional(),
-    customer_id: id.optional(),
-    identifiers: z.object({ id: id.optional(), email: z.string().max(254).optional(), cio_id: id.optional() }).partial().optional(),
-    campaign_id: id.optional(),
-    broadcast_id: id.optional(),
-    newsletter_id: id.optional(),
-    transactional_message_id: id.optional(),
-    href: z.string().max(4096).optional(),
-    proxied: z.boolean().optional(),
-    prefetched: z.boolean().optional(),
-    synthetic: z.boolean().optional(),
-    machine: z.boolean().optional(),
-  }).passthrough().default({}),
+    delivery_id: z.string().max(200).nullish(),
+    customer_id: id,
+    identifiers: z.object({ id, email: z.string().max(254).nullish(), cio_id: id }).partial().nullish(),
+    /** The address an email went to (email events). */
+    recipient: z.string().max(254).nullish(),
+    campaign_id: id,
+    broadcast_id: id,
+    newsletter_id: id,
+    transactional_message_id: id,
+    href: z.string().max(4096).nullish(),
+    proxied: flag,
+    prefetched: flag,
+    synthetic: flag,
+    machine: flag,
+  }).passthrough().nullish(),
 });
 export type ReportingEvent = z.infer<typeof reportingEventSchema>;
 
@@ -67,33 +73,39 @@ const STATUS: Record<string, EmailStatusMetric> = {
   unsubscribed: 'unsubscribed', spammed: 'spammed',
 };
 
-export function campaignOf(data: ReportingEvent['data']): string | undefined {
-  if (data.campaign_id !== undefined) return data.campaign_id;
-  if (data.broadcast_id !== undefined) return data.broadcast_id;
-  if (data.newsletter_id !== undefined) return data.newsletter_id;
-  if (data.transactional_message_id !== undefined) return `t${data.transactional_message_id}`;
+type EventData = NonNullable<ReportingEvent['data']>;
+
+export function campaignOf(data: EventData): string | undefined {
+  if (data.campaign_id) return data.campaign_id;
+  if (data.broadcast_id) return data.broadcast_id;
+  if (data.newsletter_id) return data.newsletter_id;
+  if (data.transactional_message_id) return `t${data.transactional_message_id}`;
   return undefined;
 }
 
 export function webhookReaderEvent(evt: ReportingEvent): WebhookReaderEvent | null {
+  const data: EventData = evt.data ?? {};
+  const campaign = campaignOf(data);
   const base = {
     id: `cio-${evt.event_id}`.slice(0, 64),
     ts: evt.timestamp * 1000,
-    ...(campaignOf(evt.data) ? { campaign: campaignOf(evt.data)! } : {}),
-    ...(evt.data.delivery_id ? { delivery: evt.data.delivery_id } : {}),
+    ...(campaign ? { campaign } : {}),
+    ...(data.delivery_id ? { delivery: data.delivery_id } : {}),
   };
   if (evt.object_type === 'customer') {
     return evt.metric === 'unsubscribed' ? { type: 'email', metric: 'unsubscribed', ...base } : null;
   }
   if (evt.object_type !== 'email') return null;
   if (evt.metric === 'opened') {
-    const d = evt.data;
-    const kind = d.proxied ? 'image_proxy' : d.prefetched ? 'prefetch' : d.synthetic ? 'scanner' : 'human';
-    return { type: 'open', human: kind === 'human', kind, via: 'webhook', ...base };
+    // `synthetic`: Customer.io inferred the open from a click, which "does not necessarily mean that
+    // the open was machine-oriented" (the spec): it stays a human open, of its own kind, unless a
+    // proxy or prefetch flag says otherwise.
+    const kind = data.proxied ? 'image_proxy' : data.prefetched ? 'prefetch' : data.synthetic ? 'synthetic' : 'human';
+    return { type: 'open', human: kind === 'human' || kind === 'synthetic', kind, via: 'webhook', ...base };
   }
   if (evt.metric === 'clicked') {
-    return { type: 'click', human: !evt.data.machine, kind: evt.data.machine ? 'scanner' : 'human', via: 'webhook',
-      ...(evt.data.href ? { url: evt.data.href } : {}), ...base };
+    return { type: 'click', human: !data.machine, kind: data.machine ? 'scanner' : 'human', via: 'webhook',
+      ...(data.href ? { url: data.href } : {}), ...base };
   }
   const status = STATUS[evt.metric];
   return status ? { type: 'email', metric: status, ...base } : null;
@@ -102,8 +114,11 @@ export function webhookReaderEvent(evt: ReportingEvent): WebhookReaderEvent | nu
 /** Reader keys this person may live under, most specific first (README "Identity"). */
 export function readerKeysOf(evt: ReportingEvent): string[] {
   const keys: string[] = [];
-  const email = evt.data.identifiers?.email?.trim().toLowerCase();
-  const userId = evt.data.identifiers?.id ?? evt.data.customer_id;
+  const data: EventData = evt.data ?? {};
+  // A person known by email only has `customer_id` and `identifiers.id` null; the address the
+  // email went to is the last resort for an email event.
+  const email = (data.identifiers?.email ?? (evt.object_type === 'email' ? data.recipient : null))?.trim().toLowerCase();
+  const userId = data.identifiers?.id || data.customer_id;
   if (email) keys.push(`e:${email}`);
   if (userId) keys.push(`u:${userId}`);
   return keys;

@@ -26,7 +26,7 @@ test('a tracked link redirects to its signed destination and counts one click', 
   const made = await request.post(`${EDGE}/v1/admin/workspaces/demo/links`, { headers: ADMIN, data: { url: destination, category: 'crypto' } });
   expect(made.ok()).toBe(true);
   const { link } = await made.json();
-  const href = link.replace('{{customer.sharpsend_ptoken}}', token).replace('{{campaign.id}}', '7').replace('{{delivery_id}}', 'dlv-browser')
+  const href = link.replace("{{customer.sharpsend_ptoken | default: 'none'}}", token).replace('{{campaign.id}}', '7').replace('{{delivery_id}}', 'dlv-browser')
     .replace("{{ 'now' | date: '%s' }}", String(Math.floor(Date.now() / 1000) - 600));
   const tampered = href.replace(encodeURIComponent(destination), encodeURIComponent('https://example.com/'));
 

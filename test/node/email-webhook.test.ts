@@ -54,4 +54,33 @@ describe('reporting webhook events', () => {
     expect(parse({ ...base, object_type: 'sms', metric: 'delivered', data: {} })).toBeNull();
     expect(reportingEventSchema.safeParse({ hello: 1 }).success).toBe(false);
   });
+
+  it('takes null identifiers and message ids as the spec sends them', () => {
+    const evt = reportingEventSchema.parse({ event_id: 'e2', timestamp: 1700000000, object_type: 'email', metric: 'opened',
+      data: { customer_id: null, identifiers: { id: null, email: 'Only@Email.com ', cio_id: 'c1' }, campaign_id: null, broadcast_id: null, newsletter_id: null, delivery_id: 'd2', synthetic: true } });
+    expect(readerKeysOf(evt)).toEqual(['e:only@email.com']);
+    // "does not necessarily mean that the open was machine-oriented": a human open of its own kind.
+    expect(webhookReaderEvent(evt)).toEqual({ type: 'open', id: 'cio-e2', ts: 1700000000_000, human: true, kind: 'synthetic', via: 'webhook', delivery: 'd2' });
+    const noData = reportingEventSchema.parse({ event_id: 'e3', timestamp: 1700000000, object_type: 'customer', metric: 'unsubscribed', data: null });
+    expect(readerKeysOf(noData)).toEqual([]);
+    expect(webhookReaderEvent(noData)).toMatchObject({ type: 'email', metric: 'unsubscribed' });
+  });
+});
+
+// Customer.io's own examples and schema shapes (test/fixtures/customerio-spec, copied from the
+// published OpenAPI description of reporting webhooks, source named in the file).
+describe('the published reporting-webhook examples', () => {
+  const spec = require('../fixtures/customerio-spec/reporting-webhook-examples.json') as { examples: Record<string, unknown> };
+  it('parse, and the ones the edge counts map to a reader event tied to a person', () => {
+    const names = Object.keys(spec.examples);
+    expect(names.length).toBeGreaterThanOrEqual(3);
+    for (const name of names) {
+      const parsed = reportingEventSchema.safeParse(spec.examples[name]);
+      expect(parsed.success, name).toBe(true);
+      const evt = parsed.data!;
+      const mapped = webhookReaderEvent(evt);
+      if (evt.object_type === 'email' && evt.metric === 'sent') expect(mapped, name).toMatchObject({ type: 'email', metric: 'sent' });
+      if (mapped) expect(readerKeysOf(evt).length, name).toBeGreaterThan(0);
+    }
+  });
 });

@@ -6,7 +6,7 @@ import { readerStub } from '#edge/platform/stubs.ts';
 import type { ReaderKey } from '#edge/readers/names.ts';
 import type { EdgeEvent } from '#edge/readers/apply-event.ts';
 import { ulid } from '#edge/platform/ulid.ts';
-import { verifyReaderToken } from '#shared/email/tokens.ts';
+import { NO_TOKEN, verifyReaderToken } from '#shared/email/tokens.ts';
 import type { Classification } from '#shared/email/classify.ts';
 import { countRejected, signingKeys } from './keys.ts';
 
@@ -22,11 +22,13 @@ export interface Hit {
   url?: string;
 }
 
-export type HitOutcome = 'recorded' | 'duplicate' | 'rejected' | 'unknown_workspace';
+export type HitOutcome = 'recorded' | 'duplicate' | 'rejected' | 'no_token' | 'unknown_workspace';
 
 export async function recordHit(env: Env, hit: Hit): Promise<HitOutcome> {
   const ws = await edgeWorkspace(env, hit.workspace);
   if (!ws) return 'unknown_workspace';
+  // The snippet's default for a person without a token: not a forgery, just nobody to count.
+  if (hit.token === NO_TOKEN) return 'no_token';
   const check = await verifyReaderToken(ws.id, hit.token, await signingKeys(env, ws.id));
   if (!check.ok) {
     await countRejected(env, ws.id, `${hit.type}_${check.reason}`);

@@ -3,6 +3,8 @@
  * checked against the workspace's webhook signing secret (stale timestamps refused), then the
  * event goes to the reader's object, where the delivery id keeps it from counting an open or a
  * click the pixel or the link already counted, and the event id makes a replay change nothing.
+ * Only a bad or missing signature, a stale timestamp or an oversized body is refused: every
+ * authentic event gets a 2xx (see below).
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '#edge/env.ts';
@@ -18,6 +20,8 @@ const MAX_BODY = 256 * 1024;
 
 export const webhooks = new Hono<AppEnv>();
 
+const ignored = (reason: string) => ({ ignored: true, reason });
+
 webhooks.post('/customerio/:workspace', async (c) => {
   const ws = await edgeWorkspace(c.env, c.req.param('workspace'));
   if (!ws) throw new ClientError(404, `Unknown workspace "${c.req.param('workspace')}"`, [{ path: 'workspace', message: 'no such workspace' }]);
@@ -32,17 +36,21 @@ webhooks.post('/customerio/:workspace', async (c) => {
     const why = { missing: 'Missing X-CIO-Timestamp or X-CIO-Signature header', stale: 'X-CIO-Timestamp is more than 5 minutes away from now', bad_signature: 'X-CIO-Signature does not match' }[check];
     throw new ClientError(401, why, [{ path: check === 'stale' ? 'X-CIO-Timestamp' : 'X-CIO-Signature', message: check }]);
   }
+  // From here the event is authentic: answer 2xx whatever it holds. After a 4xx Customer.io waits an
+  // hour and holds every later webhook behind the failed one (for up to seven days), so one odd event
+  // would stall the publisher's whole stream. What cannot be counted is ignored, with the reason.
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch (e) {
-    throw new ClientError(400, 'Body is not valid JSON', [{ path: '(body)', message: (e as Error).message }]);
+    return c.json(ignored(`body is not JSON: ${(e as Error).message}`));
   }
   const parsed = reportingEventSchema.safeParse(json);
-  if (!parsed.success) throw new ClientError(400, 'Invalid reporting webhook event', issuesFrom(parsed.error));
+  if (!parsed.success) return c.json(ignored(`not a reporting event the edge reads: ${issuesFrom(parsed.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`));
   const event = webhookReaderEvent(parsed.data);
+  if (!event) return c.json(ignored(`${parsed.data.object_type} ${parsed.data.metric} is not an event the edge counts`));
   const candidates = readerKeysOf(parsed.data) as ReaderKey[];
-  if (!event || candidates.length === 0) return c.json({ ignored: true, reason: event ? 'no id or email in identifiers' : 'not an event the edge counts' });
+  if (candidates.length === 0) return c.json(ignored('the person has no id or email in identifiers (both null)'));
 
   // The reader the edge already knows under one of the person's identifiers; else the first.
   let key = candidates[0]!;
