@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: every check, in the order that fails fastest — types, the build (widget, panel and
 // `wrangler deploy --dry-run`), vitest (Node and workerd projects), then Playwright in Debian's
-// Chromium. Ends with one plain line, `N passed, N failed`, counting every test that ran.
+// Chromium. The widget's size budgets count as one check. Ends with one plain line, `N passed, N failed`, counting every test that ran.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 
@@ -45,6 +45,11 @@ mkdirSync('test-results', { recursive: true });
 const chromium = ensureChromium();
 run('typecheck', 'npm', ['run', '--silent', 'typecheck']);
 const built = run('build (widget, panel, wrangler deploy --dry-run)', 'npm', ['run', '--silent', 'build']);
+// The size budgets are part of the product: a file over its budget fails the suite like a test.
+if (built) {
+  const withinBudget = run('size budgets (bench/size.mjs)', 'node', ['bench/size.mjs']);
+  results[withinBudget ? 'passed' : 'failed'] += 1;
+}
 
 run('vitest (Node and workerd)', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json']);
 const vitest = readJson('test-results/vitest.json');
