@@ -12,7 +12,8 @@ export default defineConfig({
         // Pure logic, the fake Customer.io and customerio-node from Node.
         test: {
           name: 'node',
-          include: ['test/node/**/*.test.ts'],
+          // Pure modules' unit tests sit beside them (never importing cloudflare:*).
+          include: ['test/node/**/*.test.ts', 'edge/src/**/*.test.ts', 'shared/**/*.test.ts'],
           environment: 'node',
         },
       },

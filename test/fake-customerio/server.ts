@@ -108,8 +108,10 @@ async function handle(fake: FakeState, req: IncomingMessage, res: ServerResponse
     }
     // 207 is not an error status: the call goes through and v2 batch refuses its first item.
     if (failure.status !== null && failure.status !== 207) {
-      const injected = errorReply(where, failure.status, 'injected failure');
-      return reply(failure.status === 429 ? { ...injected, headers: { 'retry-after': '1' } } : injected);
+      const injected: Reply = failure.html
+        ? { status: failure.status, raw: { contentType: 'text/html; charset=utf-8', text: `<html><body><h1>${failure.status} injected failure</h1></body></html>` } }
+        : errorReply(where, failure.status, 'injected failure');
+      return reply(failure.status === 429 && !failure.noRetryAfter ? { ...injected, headers: { 'retry-after': '1' } } : injected);
     }
   }
 
@@ -167,6 +169,11 @@ function parseJson(raw: string): { ok: true; value: unknown } | { ok: false } {
 
 function send(res: ServerResponse, r: Reply): void {
   const headers: Record<string, string> = { ...r.headers };
+  if (r.raw) {
+    headers['content-type'] = r.raw.contentType;
+    res.writeHead(r.status, headers).end(r.raw.text);
+    return;
+  }
   if (r.status === 204 || r.body === undefined) {
     res.writeHead(r.status, headers).end();
     return;

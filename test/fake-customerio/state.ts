@@ -252,6 +252,10 @@ export interface FailureRule {
   drop: boolean;
   api: 'track' | 'app' | 'any';
   workspace: string | null;
+  /** Answer with an HTML page instead of JSON, as a load balancer or a gateway error does. */
+  html: boolean;
+  /** A 429 without `Retry-After` (Customer.io does not promise the header on every 429). */
+  noRetryAfter: boolean;
 }
 
 export const DEFAULT_WORKSPACES: FakeWorkspaceConfig[] = [

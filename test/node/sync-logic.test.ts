@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_BATCH_BYTES, operationsFor, packBatch } from '#edge/customerio/batch.ts';
-import { BACKOFF_MAX_MS, backoffMs, callIntervalMs, parseRetryAfter } from '#edge/sync/pacing.ts';
+import { BACKOFF_MAX_MS, backoffMs, parseRetryAfter } from '#edge/sync/pacing.ts';
+import { callIntervalMs } from '#edge/customerio/budget.ts';
 import type { SyncSnapshot } from '#edge/sync/snapshot.ts';
 
 const snapshot = (n: number, over: Partial<SyncSnapshot> = {}): SyncSnapshot => ({
@@ -40,12 +41,13 @@ describe('v2 batch operations', () => {
 });
 
 describe('pacing and backoff', () => {
-  it('spaces each shard so the workspace stays under 90% of its limit', () => {
-    expect(callIntervalMs(100, 4)).toBe(45);
-    expect(callIntervalMs(10, 1)).toBe(112);
+  it('spaces each shard so the sync stays inside its share of the limit', () => {
+    const limits = { trackPerSecond: 100, appPerSecond: 10 };
+    expect(callIntervalMs(limits, 'track', 'sync', 4)).toBe(48);
+    expect(callIntervalMs({ trackPerSecond: 10, appPerSecond: 10 }, 'track', 'sync', 1)).toBe(118);
     // Calls in any one-second window, all shards together: at most 1000/interval per shard.
-    const perSecond = 4 * Math.ceil(1000 / callIntervalMs(100, 4));
-    expect(perSecond).toBeLessThanOrEqual(100);
+    const perSecond = 4 * Math.ceil(1000 / callIntervalMs(limits, 'track', 'sync', 4));
+    expect(perSecond).toBeLessThanOrEqual(90);
   });
 
   it('backs off exponentially with jitter, capped, and never sooner than Retry-After', () => {

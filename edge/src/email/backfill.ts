@@ -12,7 +12,8 @@
 import type { Env } from '#edge/env.ts';
 import type { EdgeWorkspace } from '#edge/workspaces/workspace-object.ts';
 import type { CustomerIoCredentials } from '#shared/workspace.ts';
-import { call, customerIoClients } from '#edge/customerio/client.ts';
+import { type CioPerson, customerIo, describeFailure } from '#edge/customerio/gateway.ts';
+import { callIntervalMs } from '#edge/customerio/budget.ts';
 import type { V2Operation } from '#edge/customerio/batch.ts';
 import { shardOf } from '#edge/readers/names.ts';
 import { type SigningKey, signReaderToken, tokenAttribute } from '#shared/email/tokens.ts';
@@ -36,22 +37,15 @@ export interface BackfillState {
 }
 
 export const BACKFILL_OPS_PREFIX = 'ops:backfill:';
-/** The share of the App API limit the backfill may use. */
-export const APP_SHARE = 0.5;
 /** Operations per outbox row: a row is acked or dead-lettered whole. */
 const OPS_PER_ROW = 50;
-
-/** Matches every person (Customer.io's search needs a filter). */
-export const EVERYONE = { or: [{ attribute: { field: 'email', operator: 'exists' } }, { not: { attribute: { field: 'email', operator: 'exists' } } }] };
 
 export const freshBackfill = (pageSize: number): BackfillState => ({
   status: 'idle', cursor: '', pageSize, pages: 0, people: 0, enqueued: 0, skipped: 0, startedAt: null, finishedAt: null, lastCallAt: 0,
 });
 
-interface Person { id?: string; email?: string; cio_id?: string }
-
 /** The reader key the edge uses for this person (email first, as the server API's identify does). */
-export function readerKeyOf(p: Person): string | null {
+export function readerKeyOf(p: CioPerson): string | null {
   if (p.email) return `e:${p.email.trim().toLowerCase()}`;
   if (p.id) return `u:${p.id}`;
   return null;
@@ -69,21 +63,20 @@ export async function backfillStep(state: BackfillState, deps: StepDeps): Promis
   if (state.status === 'done') return state;
   const { env, workspace, credentials, key } = deps;
   const sleep = deps.sleep ?? pause;
-  const interval = Math.ceil(1000 / (workspace.limits.appPerSecond * APP_SHARE));
+  const interval = callIntervalMs(workspace.limits, 'app', 'backfill');
   const wait = state.lastCallAt + interval - Date.now();
   if (wait > 0) await sleep(wait);
 
-  const clients = customerIoClients(credentials, env.CUSTOMERIO_BASE_URL || undefined);
+  const cio = customerIo(credentials, env.CUSTOMERIO_BASE_URL || undefined);
   const next: BackfillState = { ...state, status: 'running', startedAt: state.startedAt ?? Date.now(), lastCallAt: Date.now() };
   delete next.retryAfterMs;
   delete next.lastError;
-  const outcome = await call(() => clients.app.searchCustomers(EVERYONE as never, { start: state.cursor || undefined, limit: state.pageSize }));
+  const outcome = await cio.searchPeople(state.cursor, state.pageSize);
   if (outcome.kind !== 'ok') {
     const retry = outcome.kind === 'retry' ? (outcome.retryAfterMs ?? interval * 4) : 60_000;
-    return { ...next, retryAfterMs: retry, lastError: `${'status' in outcome ? outcome.status : ''} ${'message' in outcome ? outcome.message : ''}`.trim() };
+    return { ...next, retryAfterMs: retry, lastError: describeFailure(outcome) };
   }
-  const body = outcome.body as { identifiers?: Person[]; next?: string };
-  const people = body.identifiers ?? [];
+  const { people, next: cursor } = outcome.value;
   const byShard = new Map<number, V2Operation[]>();
   let skipped = 0;
   await Promise.all(people.map(async (person) => {
@@ -101,10 +94,10 @@ export async function backfillStep(state: BackfillState, deps: StepDeps): Promis
     const stub = shardStub(env, workspace.id, shard);
     for (let i = 0; i < ops.length; i += OPS_PER_ROW) await stub.enqueueOps(workspace.id, ops.slice(i, i + OPS_PER_ROW), BACKFILL_OPS_PREFIX);
   }
-  const done = !body.next;
+  const done = !cursor;
   return {
     ...next,
-    cursor: body.next ?? '',
+    cursor,
     pages: state.pages + 1,
     people: state.people + people.length,
     enqueued: state.enqueued + people.length - skipped,

@@ -19,8 +19,8 @@ import { sha256Hex, timingSafeEqual } from '#edge/workspaces/secrets.ts';
 import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
 import { resolveReader } from '#edge/readers/access.ts';
 import type { ReaderKey } from '#edge/readers/names.ts';
-import { call } from '#edge/customerio/client.ts';
-import { workspaceClients } from '#edge/customerio/workspace-clients.ts';
+import { workspaceCustomerIo } from '#edge/customerio/workspace-gateway.ts';
+import { describeFailure } from '#edge/customerio/gateway.ts';
 import {
   BEARER_TTL_MS, COOKIE_TTL_MS, SESSION_COOKIE, type Session, claimedWorkspace, csrfToken, issueSession, verifySession,
 } from './session.ts';
@@ -188,14 +188,11 @@ panel.get(`${W}/broadcasts`, async (c) => {
   const ws = c.get('workspace');
   const hit = broadcastCache.get(ws.id);
   if (hit && Date.now() - hit.at < 60_000) return c.json(hit.body);
-  const config = await workspaceClients(c.env, ws.id);
+  const config = await workspaceCustomerIo(c.env, ws.id);
   if (!config) throw new ClientError(409, 'This workspace has no Customer.io credentials');
-  const outcome = await call(() => config.clients.app.listBroadcasts());
-  if (outcome.kind !== 'ok') {
-    return c.json({ broadcasts: [], error: `Customer.io could not list broadcasts (${outcome.kind === 'partial' ? 207 : outcome.status ?? 'no answer'})` });
-  }
-  const raw = (outcome.body as { broadcasts?: Array<{ id: number; name: string; active?: boolean }> }).broadcasts ?? [];
-  const result = { broadcasts: raw.map((b) => ({ id: b.id, name: b.name, active: b.active ?? true })), error: null };
+  const outcome = await config.cio.listBroadcasts();
+  if (outcome.kind !== 'ok') return c.json({ broadcasts: [], error: `Customer.io could not list broadcasts (${describeFailure(outcome)})` });
+  const result = { broadcasts: outcome.value, error: null };
   broadcastCache.set(ws.id, { at: Date.now(), body: result });
   return c.json(result);
 });

@@ -11,12 +11,12 @@ import { DAY_MS } from '#shared/reader.ts';
 import {
   type MembersChange, type ReaderSummary, type SegmentInput, type SegmentRule, cioIdentifier, describeRule, inSegment,
 } from '#shared/panel.ts';
-import type { IdentifierType } from 'customerio-node';
-import { call } from '#edge/customerio/client.ts';
-import { workspaceClients } from '#edge/customerio/workspace-clients.ts';
+import { describeFailure } from '#edge/customerio/gateway.ts';
+import { workspaceCustomerIo } from '#edge/customerio/workspace-gateway.ts';
+import { callIntervalMs } from '#edge/customerio/budget.ts';
 import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
-import { backoffMs, callIntervalMs } from '#edge/sync/pacing.ts';
-import { PANEL_DIRECTORY_APP_SHARE, PANEL_TRACK_SHARE, Pacer } from './pacer.ts';
+import { backoffMs } from '#edge/sync/pacing.ts';
+import { Pacer } from './pacer.ts';
 import { sendQueueStub } from '#edge/platform/stubs.ts';
 
 export interface SegmentView {
@@ -272,25 +272,24 @@ export class ReaderDirectory extends DurableObject<Env> {
 
   private async refreshCio(): Promise<void> {
     const workspace = this.getMeta('workspace');
-    const config = workspace ? await workspaceClients(this.env, workspace) : null;
+    const config = workspace ? await workspaceCustomerIo(this.env, workspace) : null;
     if (!config) {
       this.cio = { at: Date.now(), segments: [], error: 'this workspace has no Customer.io credentials' };
       return;
     }
-    const interval = callIntervalMs(config.workspace.limits.appPerSecond * PANEL_DIRECTORY_APP_SHARE, 1);
+    const interval = callIntervalMs(config.workspace.limits, 'app', 'directory');
     await this.app.slot(interval);
-    const listed = await call(() => config.clients.app.listSegments());
+    const listed = await config.cio.listSegments();
     if (listed.kind !== 'ok') {
-      this.cio = { at: Date.now(), segments: this.cio?.segments ?? [], error: `Customer.io answered ${listed.kind === 'partial' ? 207 : listed.status ?? 'no answer'}: ${listed.kind === 'partial' ? '' : listed.message}` };
+      this.cio = { at: Date.now(), segments: this.cio?.segments ?? [], error: `Customer.io answered ${describeFailure(listed)}` };
       return;
     }
     const ours = new Set(this.sql.exec<{ cio_id: number }>('SELECT cio_id FROM segments WHERE cio_id IS NOT NULL').toArray().map((r) => r.cio_id));
-    const raw = ((listed.body as { segments?: Array<{ id: number; name: string; type?: string }> }).segments ?? []);
-    const segments: CioSegment[] = raw.map((s) => ({ id: s.id, name: s.name, type: s.type ?? 'dynamic', count: null, ours: ours.has(s.id) }));
+    const segments: CioSegment[] = listed.value.map((s) => ({ ...s, count: null, ours: ours.has(s.id) }));
     for (const s of segments.slice(0, MAX_COUNTED_CIO_SEGMENTS)) {
       await this.app.slot(interval);
-      const counted = await call(() => config.clients.app.getSegmentCustomerCount(s.id));
-      if (counted.kind === 'ok') s.count = Number((counted.body as { count?: number }).count ?? 0);
+      const counted = await config.cio.segmentCount(s.id);
+      if (counted.kind === 'ok') s.count = counted.value;
     }
     this.cio = { at: Date.now(), segments, error: null };
   }
@@ -299,11 +298,11 @@ export class ReaderDirectory extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const workspace = this.getMeta('workspace');
-    const config = workspace ? await workspaceClients(this.env, workspace) : null;
+    const config = workspace ? await workspaceCustomerIo(this.env, workspace) : null;
     if (!config) return;
-    const { clients } = config;
-    const appInterval = callIntervalMs(config.workspace.limits.appPerSecond * PANEL_DIRECTORY_APP_SHARE, 1);
-    const trackInterval = callIntervalMs(config.workspace.limits.trackPerSecond * PANEL_TRACK_SHARE, 1);
+    const { cio } = config;
+    const appInterval = callIntervalMs(config.workspace.limits, 'app', 'directory');
+    const trackInterval = callIntervalMs(config.workspace.limits, 'track', 'segmentMirror');
     const readers = this.all();
     const segments = this.sql.exec<Row>('SELECT * FROM segments').toArray();
     let retryAt: number | null = null;
@@ -320,8 +319,8 @@ export class ReaderDirectory extends DurableObject<Env> {
       if (row.deleted) {
         if (cioId !== null) {
           await this.app.slot(appInterval);
-          const outcome = await call(() => clients.app.deleteSegment(cioId!));
-          if (outcome.kind === 'retry') { fail(id, attempts, outcome.message, outcome.retryAfterMs); continue; }
+          const outcome = await cio.deleteSegment(cioId);
+          if (outcome.kind === 'retry') { fail(id, attempts, describeFailure(outcome), outcome.retryAfterMs); continue; }
         }
         this.sql.exec('DELETE FROM mirrored WHERE segment_id = ?', id);
         this.sql.exec('DELETE FROM manual WHERE segment_id = ?', id);
@@ -330,12 +329,12 @@ export class ReaderDirectory extends DurableObject<Env> {
       }
       if (cioId === null) {
         await this.app.slot(appInterval);
-        const created = await call(() => clients.app.createSegment({ name: `SharpSend: ${row.name as string}`, description: (row.description as string) || 'Mirrored from the SharpSend panel' }));
+        const created = await cio.createSegment(`SharpSend: ${row.name as string}`, (row.description as string) || 'Mirrored from the SharpSend panel');
         if (created.kind !== 'ok') {
-          fail(id, attempts, created.kind === 'partial' ? 'unexpected partial answer' : created.message, created.kind === 'retry' ? created.retryAfterMs : null);
+          fail(id, attempts, describeFailure(created), created.kind === 'retry' ? created.retryAfterMs : null);
           continue;
         }
-        cioId = Number((created.body as { segment?: { id?: number } }).segment?.id);
+        cioId = created.value.id;
         this.sql.exec('UPDATE segments SET cio_id = ? WHERE id = ?', cioId, id);
         this.cio = null;
       }
@@ -358,9 +357,7 @@ export class ReaderDirectory extends DurableObject<Env> {
             const chunk = entries.slice(i, i + IDS_PER_CALL);
             const ids = chunk.map(([, ident]) => ident.value);
             await this.track.slot(trackInterval);
-            const outcome = await call(() => action === 'add'
-              ? clients.track.addCustomersToSegment(cioId!, ids, idType as IdentifierType)
-              : clients.track.removeCustomersFromSegment(cioId!, ids, idType as IdentifierType));
+            const outcome = await cio.segmentMembers(action, cioId!, ids, idType);
             if (outcome.kind === 'ok') {
               for (const [key, ident] of chunk) {
                 if (action === 'add') this.sql.exec('INSERT OR REPLACE INTO mirrored (segment_id, key, id_type, value) VALUES (?, ?, ?, ?)', id, key, ident.idType, ident.value);
@@ -368,8 +365,7 @@ export class ReaderDirectory extends DurableObject<Env> {
               }
             } else {
               failed = true;
-              const message = outcome.kind === 'partial' ? 'unexpected partial answer' : `${outcome.status ?? 'network'}: ${outcome.message}`;
-              fail(id, attempts, message, outcome.kind === 'retry' ? outcome.retryAfterMs : null);
+              fail(id, attempts, describeFailure(outcome), outcome.kind === 'retry' ? outcome.retryAfterMs : null);
             }
           }
         }

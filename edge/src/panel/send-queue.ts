@@ -14,14 +14,14 @@ import {
   type AbTestInput, type ArmResult, type ReaderSummary, type Variation, WINNER_RULE, abArm, cioIdentifier, pickWinner, sendKey, variationData,
   type SendRequest,
 } from '#shared/panel.ts';
-import { SendEmailRequest } from 'customerio-node';
-import { type CustomerIoClients, call } from '#edge/customerio/client.ts';
-import { workspaceClients } from '#edge/customerio/workspace-clients.ts';
+import type { CustomerIo, Recipients } from '#edge/customerio/gateway.ts';
+import { workspaceCustomerIo } from '#edge/customerio/workspace-gateway.ts';
+import { callIntervalMs } from '#edge/customerio/budget.ts';
 import type { V2Operation } from '#edge/customerio/batch.ts';
-import { backoffMs, callIntervalMs } from '#edge/sync/pacing.ts';
+import { afterAttempt } from './delivery-state.ts';
 import { ulid } from '#edge/platform/ulid.ts';
 import { shardOf } from '#edge/readers/names.ts';
-import { PANEL_SENDS_APP_SHARE, Pacer } from './pacer.ts';
+import { Pacer } from './pacer.ts';
 import { type Refusal, refuse } from './refusal.ts';
 import { directoryStub, shardStub } from '#edge/platform/stubs.ts';
 
@@ -142,24 +142,21 @@ export class SendQueue extends DurableObject<Env> {
     }));
   }
 
-  private async sendWelcome(clients: CustomerIoClients, row: Row): Promise<void> {
-    const request = new SendEmailRequest({
-      transactional_message_id: JSON.parse(row.message_id as string) as string | number,
+  private async sendWelcome(cio: CustomerIo, row: Row): Promise<void> {
+    const outcome = await cio.sendTransactional({
+      messageId: JSON.parse(row.message_id as string) as string | number,
       to: row.email as string,
       identifiers: { email: row.email as string },
-      message_data: JSON.parse(row.data as string) as Record<string, unknown>,
-    } as ConstructorParameters<typeof SendEmailRequest>[0]);
-    const outcome = await call(() => clients.app.sendEmail(request));
-    const attempts = (row.attempts as number) + 1;
-    if (outcome.kind === 'ok') {
-      const deliveryId = String((outcome.body as { delivery_id?: string }).delivery_id ?? '') || null;
-      this.sql.exec("UPDATE welcomes SET status = 'sent', attempts = ?, delivery_id = ?, error = NULL, sent_at = ? WHERE key = ?", attempts, deliveryId, Date.now(), row.key);
-    } else if (outcome.kind === 'retry' && attempts < MAX_ATTEMPTS) {
-      this.sql.exec("UPDATE welcomes SET status = 'retrying', attempts = ?, next_at = ?, error = ? WHERE key = ?",
-        attempts, Date.now() + backoffMs(attempts, outcome.retryAfterMs), `${outcome.status ?? 'network'}: ${outcome.message}`, row.key);
+      data: JSON.parse(row.data as string) as Record<string, unknown>,
+    });
+    const step = afterAttempt(row.attempts as number, outcome, MAX_ATTEMPTS, Date.now());
+    if (step.status === 'sent') {
+      const deliveryId = outcome.kind === 'ok' ? outcome.value.deliveryId : null;
+      this.sql.exec("UPDATE welcomes SET status = 'sent', attempts = ?, delivery_id = ?, error = NULL, sent_at = ? WHERE key = ?", step.attempts, deliveryId, Date.now(), row.key);
+    } else if (step.status === 'retrying') {
+      this.sql.exec("UPDATE welcomes SET status = 'retrying', attempts = ?, next_at = ?, error = ? WHERE key = ?", step.attempts, step.nextAt, step.error, row.key);
     } else {
-      const message = outcome.kind === 'partial' ? 'unexpected partial answer' : `${outcome.status ?? 'network'}: ${outcome.message}`;
-      this.sql.exec("UPDATE welcomes SET status = 'failed', attempts = ?, error = ? WHERE key = ?", attempts, message, row.key);
+      this.sql.exec("UPDATE welcomes SET status = 'failed', attempts = ?, error = ? WHERE key = ?", step.attempts, step.error, row.key);
     }
   }
 
@@ -262,10 +259,10 @@ export class SendQueue extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const workspace = this.getMeta('workspace');
-    const config = workspace ? await workspaceClients(this.env, workspace) : null;
+    const config = workspace ? await workspaceCustomerIo(this.env, workspace) : null;
     if (!workspace || !config) return;
-    const { clients } = config;
-    const appInterval = callIntervalMs(config.workspace.limits.appPerSecond * PANEL_SENDS_APP_SHARE, 1);
+    const { cio } = config;
+    const appInterval = callIntervalMs(config.workspace.limits, 'app', 'sends');
     const broadcastInterval = config.workspace.limits.broadcastIntervalMs;
     const started = Date.now();
     while (Date.now() - started < DRAIN_BUDGET_MS) {
@@ -277,7 +274,7 @@ export class SendQueue extends DurableObject<Env> {
         const welcome = this.sql.exec<Row>("SELECT * FROM welcomes WHERE status IN ('queued', 'retrying') AND next_at <= ? ORDER BY created_at LIMIT 1", now).toArray()[0];
         if (!welcome) break;
         await this.app.slot(appInterval);
-        await this.sendWelcome(clients, welcome);
+        await this.sendWelcome(cio, welcome);
         continue;
       }
       if (row.mode === 'journey') {
@@ -288,19 +285,16 @@ export class SendQueue extends DurableObject<Env> {
       this.setMeta(`broadcast_next:${row.broadcast_id}`, String(Date.now() + broadcastInterval));
       const audience = JSON.parse(row.audience as string) as Recipient[];
       const variation = JSON.parse(row.variation as string) as Variation;
-      const outcome = await call(() => clients.app.triggerBroadcast(row.broadcast_id as number, variationData(variation), recipientsOf(audience)));
-      const attempts = (row.attempts as number) + 1;
-      if (outcome.kind === 'ok') {
-        const triggerId = Number((outcome.body as { id?: number }).id ?? 0) || null;
-        this.sql.exec("UPDATE sends SET status = 'sent', attempts = ?, trigger_id = ?, error = NULL, sent_at = ? WHERE key = ?", attempts, triggerId, Date.now(), row.key);
-      } else if (outcome.kind === 'retry' && attempts < MAX_ATTEMPTS) {
-        const wait = backoffMs(attempts, outcome.retryAfterMs);
-        if (outcome.status === 429) this.setMeta(`broadcast_next:${row.broadcast_id}`, String(Date.now() + Math.max(wait, broadcastInterval)));
-        this.sql.exec("UPDATE sends SET status = 'retrying', attempts = ?, next_at = ?, error = ? WHERE key = ?",
-          attempts, Date.now() + wait, `${outcome.status ?? 'network'}: ${outcome.message}`, row.key);
+      const outcome = await cio.triggerBroadcast(row.broadcast_id as number, variationData(variation), recipientsOf(audience));
+      const step = afterAttempt(row.attempts as number, outcome, MAX_ATTEMPTS, Date.now());
+      if (step.status === 'sent') {
+        const triggerId = outcome.kind === 'ok' ? outcome.value.triggerId : null;
+        this.sql.exec("UPDATE sends SET status = 'sent', attempts = ?, trigger_id = ?, error = NULL, sent_at = ? WHERE key = ?", step.attempts, triggerId, Date.now(), row.key);
+      } else if (step.status === 'retrying') {
+        if (outcome.kind === 'retry' && outcome.status === 429) this.setMeta(`broadcast_next:${row.broadcast_id}`, String(Date.now() + Math.max(step.waitMs, broadcastInterval)));
+        this.sql.exec("UPDATE sends SET status = 'retrying', attempts = ?, next_at = ?, error = ? WHERE key = ?", step.attempts, step.nextAt, step.error, row.key);
       } else {
-        const message = outcome.kind === 'partial' ? 'unexpected partial answer' : `${outcome.status ?? 'network'}: ${outcome.message}`;
-        this.sql.exec("UPDATE sends SET status = 'failed', attempts = ?, error = ? WHERE key = ?", attempts, message, row.key);
+        this.sql.exec("UPDATE sends SET status = 'failed', attempts = ?, error = ? WHERE key = ?", step.attempts, step.error, row.key);
       }
     }
     await this.wake(true);
@@ -308,7 +302,7 @@ export class SendQueue extends DurableObject<Env> {
 
   /** A journey send: one Customer.io event per recipient, through the outbox shards (their throttle, their retries). */
   private async sendJourney(workspace: string, row: Row): Promise<void> {
-    const config = await workspaceClients(this.env, workspace);
+    const config = await workspaceCustomerIo(this.env, workspace);
     const shards = config?.workspace.sync.shards ?? 4;
     const audience = JSON.parse(row.audience as string) as Recipient[];
     const data = variationData(JSON.parse(row.variation as string) as Variation);
@@ -381,7 +375,7 @@ export class SendQueue extends DurableObject<Env> {
 }
 
 /** One audience form, as Customer.io requires: emails, ids, or per-person rows when they are mixed. */
-function recipientsOf(audience: Recipient[]): Record<string, unknown> {
+function recipientsOf(audience: Recipient[]): Recipients {
   if (audience.every((r) => r.idType === 'email')) return { emails: audience.map((r) => r.value), email_ignore_missing: true };
   if (audience.every((r) => r.idType === 'id')) return { ids: audience.map((r) => r.value), id_ignore_missing: true };
   return { per_user_data: audience.map((r) => ({ [r.idType]: r.value, data: {} })), id_ignore_missing: true, email_ignore_missing: true };

@@ -1,15 +1,8 @@
 /**
- * The throttle maths, pure. Each outbox shard sends at most one call per `callInterval`, so any
- * one-second window holds at most limit x safety calls from the whole workspace; retries back off
- * exponentially with full jitter, never sooner than Customer.io's `Retry-After`.
+ * Retry maths, pure: retries back off exponentially with full jitter, never sooner than
+ * Customer.io's `Retry-After`. How far apart calls are spaced is the budget's
+ * (edge/src/customerio/budget.ts).
  */
-
-/** Head-room under the configured limit: clocks drift and Customer.io counts on its side. */
-export const SAFETY = 0.9;
-
-export function callIntervalMs(limitPerSecond: number, shards: number, safety = SAFETY): number {
-  return Math.ceil((1000 * shards) / (limitPerSecond * safety));
-}
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -9,9 +9,10 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '#edge/env.ts';
 import type { CustomerIoCredentials } from '#shared/workspace.ts';
 import type { EdgeWorkspace } from '#edge/workspaces/workspace-object.ts';
-import { type CustomerIoClients, customerIoClients, sendBatch } from '#edge/customerio/client.ts';
+import { type CustomerIo, customerIo, describeFailure } from '#edge/customerio/gateway.ts';
+import { callIntervalMs } from '#edge/customerio/budget.ts';
 import { type PackedReader, type V2Operation, packBatch } from '#edge/customerio/batch.ts';
-import { backoffMs, callIntervalMs, sleep } from './pacing.ts';
+import { backoffMs, sleep } from './pacing.ts';
 import type { SyncSnapshot } from './snapshot.ts';
 import { ulid } from '#edge/platform/ulid.ts';
 import { addReaderTokens } from '#edge/email/token-attribute.ts';
@@ -37,7 +38,7 @@ const DEFAULT_RESYNC_MS = 5_000;
 
 export class SyncShard extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private config: { at: number; workspace: EdgeWorkspace; clients: CustomerIoClients; signingKey?: { kid: string; key: string } } | null = null;
+  private config: { at: number; workspace: EdgeWorkspace; cio: CustomerIo; signingKey?: { kid: string; key: string } } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -127,9 +128,9 @@ export class SyncShard extends DurableObject<Env> {
       await this.ctx.storage.setAlarm(Date.now() + 60_000);
       return;
     }
-    const { workspace, clients } = config;
+    const { workspace, cio } = config;
     this.setMeta('resync_ms', String(workspace.sync.minResyncMs ?? DEFAULT_RESYNC_MS));
-    const interval = callIntervalMs(workspace.limits.trackPerSecond, workspace.sync.shards);
+    const interval = callIntervalMs(workspace.limits, 'track', 'sync', workspace.sync.shards);
     const started = Date.now();
     while (Date.now() - started < DRAIN_BUDGET_MS) {
       const now = Date.now();
@@ -152,7 +153,7 @@ export class SyncShard extends DurableObject<Env> {
         continue;
       }
       try {
-        await this.sendOnce(workspaceId, rows, clients, workspace, interval);
+        await this.sendOnce(workspaceId, rows, cio, workspace, interval);
       } catch (error) {
         // A reader object unreachable, say: everything is still queued. Keep our own schedule
         // rather than lean on the runtime's alarm retries, which give up after a few.
@@ -166,7 +167,7 @@ export class SyncShard extends DurableObject<Env> {
     if (next !== null) await this.scheduleAt(Math.max(next, Number(this.getMeta('next_send_at') ?? 0)));
   }
 
-  private async sendOnce(workspaceId: string, rows: PendingRow[], clients: CustomerIoClients, workspace: EdgeWorkspace, interval: number): Promise<void> {
+  private async sendOnce(workspaceId: string, rows: PendingRow[], cio: CustomerIo, workspace: EdgeWorkspace, interval: number): Promise<void> {
     const readers = await Promise.all(rows.map(async (row) => ({ row, snapshot: await this.snapshotOf(workspaceId, row) })));
     for (const { row, snapshot } of readers) {
       if (!snapshot) this.sql.exec('DELETE FROM pending WHERE key = ? AND generation = ?', row.key, row.generation);
@@ -180,7 +181,7 @@ export class SyncShard extends DurableObject<Env> {
 
     const ops = batch.flatMap((r) => r.ops);
     this.setMeta('next_send_at', String(Date.now() + interval));
-    const outcome = await sendBatch(clients, ops);
+    const outcome = await cio.batch(ops);
     this.bump('calls');
     this.bump('operations', ops.length);
     this.bump('people', batch.filter((r) => !r.snapshot.key.startsWith('ops:')).length);
@@ -208,7 +209,7 @@ export class SyncShard extends DurableObject<Env> {
     }
 
     this.bump('retries');
-    this.setMeta('last_error', `${outcome.status ?? 'network'}: ${outcome.message}`);
+    this.setMeta('last_error', describeFailure(outcome));
     const now = Date.now();
     if (outcome.kind === 'reject' && outcome.status !== 401 && outcome.status !== 403) {
       // The request itself is wrong: retrying the same content cannot help.
@@ -284,7 +285,7 @@ export class SyncShard extends DurableObject<Env> {
     const stub = workspaceStub(this.env, workspaceId);
     const [workspace, credentials, keys] = await Promise.all([stub.edgeView(), stub.credentials(), stub.signingKeys()]);
     if (!workspace || !credentials) return null;
-    this.config = { at: Date.now(), workspace, clients: customerIoClients(credentials as CustomerIoCredentials, this.env.CUSTOMERIO_BASE_URL || undefined), signingKey: keys[0] };
+    this.config = { at: Date.now(), workspace, cio: customerIo(credentials as CustomerIoCredentials, this.env.CUSTOMERIO_BASE_URL || undefined), signingKey: keys[0] };
     return this.config;
   }
 

@@ -57,6 +57,8 @@ function addFailure(ctx: ControlContext): Reply {
     drop: b.drop === true,
     api,
     workspace: typeof b.workspace === 'string' ? b.workspace : null,
+    html: b.html === true,
+    noRetryAfter: b.noRetryAfter === true,
   };
   ctx.fake.failures.push(rule);
   return ok({ failures: ctx.fake.failures });

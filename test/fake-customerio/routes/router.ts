@@ -7,6 +7,8 @@ export interface Reply {
   status: number;
   /** JSON body; undefined means an empty body. */
   body?: unknown;
+  /** A non-JSON body (an HTML error page), sent as it is instead of `body`. */
+  raw?: { contentType: string; text: string };
   headers?: Record<string, string>;
 }
 
