@@ -84,6 +84,27 @@ describe('panel sending', () => {
     expect(bad.body.issues.map((i: { path: string }) => i.path)).toEqual(expect.arrayContaining(['draftId', 'variations']));
   });
 
+  it('never triggers twice when Customer.io took the trigger but the answer was lost (a 502 after it applied)', async () => {
+    const s = await fastWorkspace();
+    const w = `/workspaces/${s.workspace}`;
+    await seedEngagedReaders(s, [{ email: 'unclear-1@example.com', reads: 1, traits: { tier: 'premium' } }]);
+    const seg = (await panelApi(s, 'POST', `${w}/segments`, { name: 'Premium', rule: tagRule('premium_subscriber') })).body.id;
+    const before = (await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo')).triggers.length;
+    // The next App call (the trigger) is applied, then answered 502: the edge cannot tell it happened.
+    await fake('/failures', { body: { status: 502, count: 1, api: 'app', afterApply: true } });
+    await panelApi(s, 'POST', `${w}/sends`, { draftId: 'draft-unclear-01', broadcastId: 2, variations: [variation('v1', seg, 'Once only')] });
+    const sent = await eventually(async () => {
+      const { body } = await panelApi(s, 'GET', `${w}/sends`);
+      return body.sends[0]?.status === 'sent' ? body.sends[0] : undefined;
+    }, 30_000, 'the send recorded as sent');
+    const { triggers } = await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo');
+    expect(triggers.length - before).toBe(1);
+    // The send found its own trigger in the broadcast's list instead of triggering again.
+    expect(sent.triggerId).toBe(triggers.at(-1)!.id);
+    const { requests } = await fake<{ requests: Array<{ path: string; method: string }> }>('/requests?workspace=demo&api=app');
+    expect(requests.filter((r) => r.method === 'GET' && r.path === '/v1/broadcasts/2/triggers')).toHaveLength(1);
+  });
+
   it('sends a journey event with the variation data to each recipient through the outbox', async () => {
     const s = await fastWorkspace();
     const w = `/workspaces/${s.workspace}`;

@@ -107,7 +107,7 @@ async function handle(fake: FakeState, req: IncomingMessage, res: ServerResponse
       return;
     }
     // 207 is not an error status: the call goes through and v2 batch refuses its first item.
-    if (failure.status !== null && failure.status !== 207) {
+    if (failure.status !== null && failure.status !== 207 && !failure.afterApply) {
       const injected: Reply = failure.html
         ? { status: failure.status, raw: { contentType: 'text/html; charset=utf-8', text: `<html><body><h1>${failure.status} injected failure</h1></body></html>` } }
         : errorReply(where, failure.status, 'injected failure');
@@ -131,7 +131,10 @@ async function handle(fake: FakeState, req: IncomingMessage, res: ServerResponse
   const found = matchRoute(ROUTES[where.base] ?? [], entry.method, where.rest);
   if (!found) return reply(errorReply(where, 404, `no route ${entry.method} ${where.base}${where.rest}`));
   const failFirstItem = failure?.status === 207;
-  reply(found.route.handle({ fake, ws, params: found.params, query: url.searchParams, body: parsed.value, rawBody, now, failFirstItem }));
+  const answer = found.route.handle({ fake, ws, params: found.params, query: url.searchParams, body: parsed.value, rawBody, now, failFirstItem });
+  // The call took effect but the caller hears a failure (a gateway timing out in front of it).
+  if (failure?.afterApply && failure.status !== null) return reply(errorReply(where, failure.status, 'injected failure after the call was applied'));
+  reply(answer);
 }
 
 function errorReply(where: Classified, status: number, message: string): Reply {

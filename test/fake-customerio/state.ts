@@ -256,6 +256,8 @@ export interface FailureRule {
   html: boolean;
   /** A 429 without `Retry-After` (Customer.io does not promise the header on every 429). */
   noRetryAfter: boolean;
+  /** Apply the call, then answer `status` anyway: the caller cannot tell whether it happened. */
+  afterApply: boolean;
 }
 
 export const DEFAULT_WORKSPACES: FakeWorkspaceConfig[] = [

@@ -131,6 +131,12 @@ export class CustomerIo {
     return attempt(() => this.clients.app.triggerBroadcast(broadcastId, data, recipients as never), (b: { id?: number }) => ({ triggerId: Number(b?.id ?? 0) || null }));
   }
 
+  /** The triggers of one broadcast, newest last: how we learn whether an unclear trigger went through. */
+  broadcastTriggers(broadcastId: number): Promise<Outcome<Array<{ id: number; createdAt: number }>>> {
+    return attempt(() => this.clients.app.getBroadcastTriggers(broadcastId), (b: { triggers?: Array<{ id: number; created_at?: number }> }) =>
+      (b?.triggers ?? []).map((t) => ({ id: Number(t.id), createdAt: Number(t.created_at ?? 0) * 1000 })));
+  }
+
   /** One transactional email (the welcome), to one address. */
   sendTransactional(input: { messageId: string | number; to: string; identifiers: { email: string } | { id: string }; data: Record<string, unknown> }): Promise<Outcome<{ deliveryId: string | null }>> {
     const request = new SendEmailRequest({

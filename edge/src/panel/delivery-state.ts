@@ -22,3 +22,22 @@ export function afterAttempt(previousAttempts: number, outcome: { kind: 'ok' } |
   }
   return { status: 'failed', attempts, error: describeFailure(outcome) };
 }
+
+/**
+ * Whether a trigger whose answer was unclear (no answer, a timeout, a 5xx) went through after all.
+ * Customer.io triggers carry no idempotency key, so before trying again we list the broadcast's
+ * triggers: one created from a little before our attempt to the end of its timeout, and not
+ * already recorded by another of our sends, is ours. Triggers of one broadcast are at least the
+ * broadcast interval apart (10 s), so two of ours never share that window.
+ */
+export const UNCLEAR_WINDOW_MS = { before: 2_000, after: 20_000 };
+
+export function findUnclearTrigger(triggers: Array<{ id: number; createdAt: number }>, attemptAt: number, knownTriggerIds: ReadonlySet<number>): number | null {
+  const match = triggers.find((t) => !knownTriggerIds.has(t.id)
+    && t.createdAt >= attemptAt - UNCLEAR_WINDOW_MS.before && t.createdAt <= attemptAt + UNCLEAR_WINDOW_MS.after);
+  return match ? match.id : null;
+}
+
+/** A failure after which the call may have taken effect (Customer.io may have accepted it). */
+export const isUnclear = (outcome: { kind: string; status?: number | null }): boolean =>
+  outcome.kind === 'retry' && (outcome.status === null || outcome.status === undefined || outcome.status >= 500 || outcome.status === 408);

@@ -14,11 +14,12 @@ import {
   type AbTestInput, type ArmResult, type ReaderSummary, type Variation, WINNER_RULE, abArm, cioIdentifier, pickWinner, sendKey, variationData,
   type SendRequest,
 } from '#shared/panel.ts';
-import type { CustomerIo, Recipients } from '#edge/customerio/gateway.ts';
+import { type CustomerIo, type Recipients, describeFailure } from '#edge/customerio/gateway.ts';
+import { backoffMs } from '#edge/sync/pacing.ts';
 import { workspaceCustomerIo } from '#edge/customerio/workspace-gateway.ts';
 import { callIntervalMs } from '#edge/customerio/budget.ts';
 import type { V2Operation } from '#edge/customerio/batch.ts';
-import { afterAttempt } from './delivery-state.ts';
+import { afterAttempt, findUnclearTrigger, isUnclear } from './delivery-state.ts';
 import { ulid } from '#edge/platform/ulid.ts';
 import { shardOf } from '#edge/readers/names.ts';
 import { Pacer } from './pacer.ts';
@@ -94,6 +95,11 @@ export class SendQueue extends DurableObject<Env> {
         created_at INTEGER NOT NULL, sent_at INTEGER);
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
     `);
+    // Added after v2 shipped: when a trigger's last attempt had an unclear answer (storage made
+    // before it has no such column).
+    if (!this.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('sends')").toArray().some((c) => c.name === 'unclear_at')) {
+      this.sql.exec('ALTER TABLE sends ADD COLUMN unclear_at INTEGER');
+    }
   }
 
   // ---- sends -----------------------------------------------------------------------------------
@@ -282,11 +288,19 @@ export class SendQueue extends DurableObject<Env> {
         continue;
       }
       await this.app.slot(appInterval);
+      if (row.unclear_at !== null && row.unclear_at !== undefined) {
+        // The last attempt may have gone through: look before triggering again (no double send).
+        const found = await this.reconcileUnclear(cio, row);
+        if (found !== 'not_sent') continue;
+        await this.app.slot(appInterval);
+      }
       this.setMeta(`broadcast_next:${row.broadcast_id}`, String(Date.now() + broadcastInterval));
       const audience = JSON.parse(row.audience as string) as Recipient[];
       const variation = JSON.parse(row.variation as string) as Variation;
+      const attemptAt = Date.now();
       const outcome = await cio.triggerBroadcast(row.broadcast_id as number, variationData(variation), recipientsOf(audience));
       const step = afterAttempt(row.attempts as number, outcome, MAX_ATTEMPTS, Date.now());
+      this.sql.exec('UPDATE sends SET unclear_at = ? WHERE key = ?', isUnclear(outcome) ? attemptAt : null, row.key);
       if (step.status === 'sent') {
         const triggerId = outcome.kind === 'ok' ? outcome.value.triggerId : null;
         this.sql.exec("UPDATE sends SET status = 'sent', attempts = ?, trigger_id = ?, error = NULL, sent_at = ? WHERE key = ?", step.attempts, triggerId, Date.now(), row.key);
@@ -298,6 +312,30 @@ export class SendQueue extends DurableObject<Env> {
       }
     }
     await this.wake(true);
+  }
+
+  /**
+   * After an unclear answer: did Customer.io take the trigger? If the broadcast's triggers show it,
+   * the send is recorded as sent with that trigger; if the list cannot be read, the send waits and
+   * asks again (never triggering blindly); otherwise it is triggered again.
+   */
+  private async reconcileUnclear(cio: CustomerIo, row: Row): Promise<'sent' | 'wait' | 'not_sent'> {
+    const listed = await cio.broadcastTriggers(row.broadcast_id as number);
+    if (listed.kind !== 'ok') {
+      const waitMs = backoffMs(Math.max(1, row.attempts as number), listed.kind === 'retry' ? listed.retryAfterMs : null);
+      this.sql.exec("UPDATE sends SET status = 'retrying', next_at = ?, error = ? WHERE key = ?", Date.now() + waitMs,
+        `could not check whether the last trigger went through (${describeFailure(listed)}); it is checked again before any new trigger`, row.key);
+      return 'wait';
+    }
+    const known = new Set(this.sql.exec<{ trigger_id: number }>('SELECT trigger_id FROM sends WHERE broadcast_id = ? AND trigger_id IS NOT NULL', row.broadcast_id)
+      .toArray().map((r) => r.trigger_id));
+    const triggerId = findUnclearTrigger(listed.value, row.unclear_at as number, known);
+    if (triggerId === null) {
+      this.sql.exec('UPDATE sends SET unclear_at = NULL WHERE key = ?', row.key);
+      return 'not_sent';
+    }
+    this.sql.exec("UPDATE sends SET status = 'sent', trigger_id = ?, unclear_at = NULL, error = NULL, sent_at = ? WHERE key = ?", triggerId, Date.now(), row.key);
+    return 'sent';
   }
 
   /** A journey send: one Customer.io event per recipient, through the outbox shards (their throttle, their retries). */

@@ -59,6 +59,7 @@ function addFailure(ctx: ControlContext): Reply {
     workspace: typeof b.workspace === 'string' ? b.workspace : null,
     html: b.html === true,
     noRetryAfter: b.noRetryAfter === true,
+    afterApply: b.afterApply === true,
   };
   ctx.fake.failures.push(rule);
   return ok({ failures: ctx.fake.failures });
