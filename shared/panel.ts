@@ -4,6 +4,7 @@
  * the panel import this file (the panel only its types and pure functions, never the schemas).
  */
 import { z } from 'zod';
+import { fnv1a } from './crypto.ts';
 import { type Condition, type Facts, type FactValue, conditionSchema, matches } from './tag-rules.ts';
 
 // ---- readers as the directory knows them --------------------------------------------------------
@@ -151,12 +152,7 @@ export { fillTemplate } from './liquid.ts';
 // ---- A/B tests ------------------------------------------------------------------------------------
 
 /** FNV-1a over `test:reader`, as a fraction in [0, 1): the same reader lands in the same arm every time. */
-export function abBucket(testId: string, key: string): number {
-  let hash = 0x811c9dc5;
-  const text = `${testId}:${key}`;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return (hash >>> 0) / 2 ** 32;
-}
+export const abBucket = (testId: string, key: string): number => fnv1a(`${testId}:${key}`) / 2 ** 32;
 
 /** The arm (0-based) a reader belongs to, or -1 for the rest that later gets the winner. */
 export function abArm(testId: string, key: string, arms: number, testShare: number): number {

@@ -76,3 +76,6 @@ export interface WorkspacePublic {
   createdAt: number;
   updatedAt: number;
 }
+
+/** A tag rule as the panel lists it. */
+export interface TagRuleSummary { tag: string; description: string }

@@ -12,6 +12,8 @@
  * so the click endpoint is never an open redirect.
  */
 import { originAllowed } from '../origins.ts';
+import { b64url, unb64url } from '../encoding.ts';
+import { hmacSha256, sameString } from '../crypto.ts';
 
 export interface SigningKey { kid: string; key: string }
 
@@ -19,46 +21,8 @@ const encoder = new TextEncoder();
 const KID = /^[a-z0-9]{1,12}$/;
 const SIG_BYTES = 16;
 
-export function b64url(bytes: Uint8Array): string {
-  let bin = '';
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-export function unb64url(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
-  try {
-    const bin = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  } catch {
-    return null;
-  }
-}
-
-const hmacKeys = new Map<string, Promise<CryptoKey>>();
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = hmacKeys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-    if (hmacKeys.size > 1000) hmacKeys.clear();
-    hmacKeys.set(secret, key);
-  }
-  return key;
-}
-
-export async function hmacSha256(secret: string, message: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(message)));
-}
-
 async function mac(secret: string, message: string): Promise<string> {
   return b64url((await hmacSha256(secret, message)).slice(0, SIG_BYTES));
-}
-
-/** Constant-time string comparison (both sides are ours to shape, lengths leak nothing useful). */
-export function sameString(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);
-  return diff === 0;
 }
 
 // ---- reader tokens ---------------------------------------------------------------------------

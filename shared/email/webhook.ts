@@ -8,11 +8,11 @@
  * `event_id` in the reader object.
  */
 import { z } from 'zod';
-import { hmacSha256, sameString } from './tokens.ts';
+import { hmacSha256, sameString } from '../crypto.ts';
+import { hex } from '../encoding.ts';
+import { normalizeEmail } from '../email-address.ts';
 
 export const WEBHOOK_MAX_SKEW_S = 300;
-
-const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 
 export async function webhookSignature(secret: string, timestamp: string | number, rawBody: string): Promise<string> {
   return hex(await hmacSha256(secret, `v0:${timestamp}:${rawBody}`));
@@ -117,9 +117,9 @@ export function readerKeysOf(evt: ReportingEvent): string[] {
   const data: EventData = evt.data ?? {};
   // A person known by email only has `customer_id` and `identifiers.id` null; the address the
   // email went to is the last resort for an email event.
-  const email = (data.identifiers?.email ?? (evt.object_type === 'email' ? data.recipient : null))?.trim().toLowerCase();
+  const email = (data.identifiers?.email ?? (evt.object_type === 'email' ? data.recipient : null));
   const userId = data.identifiers?.id || data.customer_id;
-  if (email) keys.push(`e:${email}`);
+  if (email?.trim()) keys.push(`e:${normalizeEmail(email)}`);
   if (userId) keys.push(`u:${userId}`);
   return keys;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { allowListed, b64url, clickTemplate, pixelTemplate, signLink, signReaderToken, unb64url, verifyLink, verifyReaderToken } from '#shared/email/tokens.ts';
+import { allowListed, clickTemplate, pixelTemplate, signLink, signReaderToken, verifyLink, verifyReaderToken } from '#shared/email/tokens.ts';
+import { b64url, unb64url } from '#shared/encoding.ts';
 
 const K1 = { kid: 'k1', key: 'first-secret-key-0123456789abcdef' };
 const K2 = { kid: 'k2', key: 'second-secret-key-0123456789abcdef' };

@@ -3,12 +3,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 
-export interface WranglerDev { url: string; stop(signal?: NodeJS.Signals): Promise<void> }
+export interface WranglerDev {
+  url: string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** What workerd printed on stderr so far (warnings, uncaught errors). */
+  stderr(): string;
+}
 
-export async function startWranglerDev(opts: { port: number; persistTo: string; vars: Record<string, string> }): Promise<WranglerDev> {
+export async function startWranglerDev(opts: { port: number; persistTo: string; vars: Record<string, string>; logLevel?: 'warn' | 'log' }): Promise<WranglerDev> {
   mkdirSync('dist/public', { recursive: true });
   const args = ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--persist-to', opts.persistTo,
-    '--show-interactive-dev-session=false', '--inspector-port', String(opts.port + 10_000), '--log-level', 'warn'];
+    '--show-interactive-dev-session=false', '--inspector-port', String(opts.port + 10_000), '--log-level', opts.logLevel ?? 'warn'];
   for (const [k, v] of Object.entries(opts.vars)) args.push('--var', `${k}:${v}`);
   const child: ChildProcess = spawn('npx', args, {
     detached: true,
@@ -27,7 +32,7 @@ export async function startWranglerDev(opts: { port: number; persistTo: string; 
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited: ${stderr.slice(-2000)}`);
     try {
-      if ((await fetch(`${url}/healthz`)).ok) return { url, stop };
+      if ((await fetch(`${url}/healthz`)).ok) return { url, stop, stderr: () => stderr };
     } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 250));
   }

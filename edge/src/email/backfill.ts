@@ -10,12 +10,12 @@
  * drives steps and watches the shards drain.
  */
 import type { Env } from '#edge/env.ts';
-import type { EdgeWorkspace } from '#edge/workspaces/workspace-object.ts';
+import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
 import type { CustomerIoCredentials } from '#shared/workspace.ts';
 import { type CioPerson, customerIo, describeFailure } from '#edge/customerio/gateway.ts';
 import { callIntervalMs } from '#edge/customerio/budget.ts';
 import type { V2Operation } from '#edge/customerio/batch.ts';
-import { shardOf } from '#edge/readers/names.ts';
+import { emailKey, shardOf } from '#edge/readers/names.ts';
 import { type SigningKey, signReaderToken, tokenAttribute } from '#shared/email/tokens.ts';
 import { allShards, shardStub } from '#edge/platform/stubs.ts';
 import { sleep as pause } from '#edge/sync/pacing.ts';
@@ -46,7 +46,7 @@ export const freshBackfill = (pageSize: number): BackfillState => ({
 
 /** The reader key the edge uses for this person (email first, as the server API's identify does). */
 export function readerKeyOf(p: CioPerson): string | null {
-  if (p.email) return `e:${p.email.trim().toLowerCase()}`;
+  if (p.email) return emailKey(p.email);
   if (p.id) return `u:${p.id}`;
   return null;
 }

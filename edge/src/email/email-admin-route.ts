@@ -8,8 +8,9 @@ import { z } from 'zod';
 import type { AppEnv } from '#edge/env.ts';
 import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
 import { existingWorkspace, requireAdmin } from '#edge/workspaces/admin-auth.ts';
-import { allShards, workspaceStub } from '#edge/platform/stubs.ts';
-import { forgetEmailSecrets } from './keys.ts';
+import { workspaceStub } from '#edge/platform/stubs.ts';
+import { forgetWorkspace } from '#edge/platform/ttl-cache.ts';
+import { forgetWorkspaceEverywhere } from '#edge/workspaces/forget-everywhere.ts';
 import { backfillPending } from './backfill.ts';
 import { clickTemplate, pixelTemplate, signLink, tokenAttribute } from '#shared/email/tokens.ts';
 
@@ -35,9 +36,8 @@ emailAdmin.get('/:id/email', async (c) => {
 emailAdmin.post('/:id/signing-keys', async (c) => {
   const ws = await existingWorkspace(c.env, c.req.param('id'));
   const keys = await workspaceStub(c.env, ws.id).rotateSigningKey();
-  forgetEmailSecrets(ws.id);
   // The outbox shards sign with the newest key from their next send on.
-  await Promise.all(allShards(c.env, ws.id, ws.sync.shards).map((s) => s.forgetConfig()));
+  await forgetWorkspaceEverywhere(c.env, ws.id, ws.sync.shards);
   return c.json({ signingKeys: keys }, 201);
 });
 
@@ -46,7 +46,7 @@ emailAdmin.delete('/:id/signing-keys/:kid', async (c) => {
   const result = await workspaceStub(c.env, ws.id).retireSigningKey(c.req.param('kid'));
   if (result === 'unknown') throw new ClientError(404, `Unknown signing key "${c.req.param('kid')}"`, [{ path: 'kid', message: 'no such key' }]);
   if (result === 'newest') throw new ClientError(409, 'The newest signing key cannot be retired: rotate first', [{ path: 'kid', message: 'is the newest key' }]);
-  forgetEmailSecrets(ws.id);
+  await forgetWorkspaceEverywhere(c.env, ws.id, ws.sync.shards);
   return c.json({ signingKeys: result });
 });
 
@@ -54,7 +54,7 @@ emailAdmin.put('/:id/webhook-secret', async (c) => {
   const ws = await existingWorkspace(c.env, c.req.param('id'));
   const { secret } = parseOr400(z.object({ secret: z.string().min(16, 'must be at least 16 characters').max(500).nullable() }), await readJson(c.req.raw, 4096), 'webhook secret');
   await workspaceStub(c.env, ws.id).setWebhookSecret(secret);
-  forgetEmailSecrets(ws.id);
+  forgetWorkspace(ws.id);
   return c.json({ webhookSecretSet: secret !== null, webhookUrl: `${new URL(c.req.url).origin}/v1/webhooks/customerio/${ws.id}` });
 });
 

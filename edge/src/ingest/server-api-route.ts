@@ -7,9 +7,11 @@ import { Hono } from 'hono';
 import type { AppEnv } from '#edge/env.ts';
 import { identifyCallSchema, readerQuerySchema, trackCallSchema } from '#shared/server-api.ts';
 import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
-import { bearerToken, sha256Hex, timingSafeEqual } from '#edge/workspaces/secrets.ts';
+import { bearerToken } from '#edge/workspaces/secrets.ts';
+import { sameString, sha256Hex } from '#shared/crypto.ts';
+import { normalizeEmail } from '#shared/email-address.ts';
 import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
-import type { EdgeWorkspace } from '#edge/workspaces/workspace-object.ts';
+import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
 import { readerContext, resolveReader } from '#edge/readers/access.ts';
 import { readerStub } from '#edge/platform/stubs.ts';
 import { type ReaderKey, anonymousKey, emailKey, userKey } from '#edge/readers/names.ts';
@@ -27,7 +29,7 @@ serverApi.use('*', async (c, next) => {
   // `ss_sk_<workspace>_<secret>`: the secret has no `_`, so the last `_` ends the workspace id.
   const workspaceId = SECRET_KEY_PATTERN.exec(key)?.[1];
   const ws = workspaceId ? await edgeWorkspace(c.env, workspaceId) : null;
-  if (!ws || !timingSafeEqual(await sha256Hex(key), ws.secretKeyHash)) {
+  if (!ws || !sameString(await sha256Hex(key), ws.secretKeyHash)) {
     throw new ClientError(403, 'This secret key is not valid for any workspace');
   }
   c.set('workspace', ws);
@@ -40,7 +42,7 @@ const MAX_BODY = 64 * 1024;
 serverApi.post('/identify', async (c) => {
   const ws = c.get('workspace');
   const call = parseOr400(identifyCallSchema, await readJson(c.req.raw, MAX_BODY), 'identify call');
-  const email = typeof call.traits.email === 'string' ? call.traits.email.trim().toLowerCase() : undefined;
+  const email = typeof call.traits.email === 'string' ? normalizeEmail(call.traits.email) : undefined;
   const { email: _email, ...traits } = call.traits;
   const target: ReaderKey = email ? emailKey(email) : userKey(call.userId!);
   await readerStub(c.env, ws.id, target).identify(readerContext(ws, target), { userId: call.userId, email, traits });
@@ -96,7 +98,7 @@ serverApi.post('/reader/suppress', async (c) => c.json(await removeReader(c, c.g
 serverApi.post('/reader/unsuppress', async (c) => {
   const ws = c.get('workspace');
   const q = parseOr400(readerQuerySchema, c.req.query(), 'reader query');
-  const identifiers = q.userId ? { id: q.userId } : q.email ? { email: q.email.toLowerCase() } : null;
+  const identifiers = q.userId ? { id: q.userId } : q.email ? { email: normalizeEmail(q.email) } : null;
   if (!identifiers) throw new ClientError(400, 'Invalid reader query', [{ path: 'anonymousId', message: 'an anonymous reader cannot be unsuppressed; give email or userId' }]);
   const key = q.userId ? userKey(q.userId) : emailKey(q.email!);
   const shard = shardFor(c.env, ws.id, key, ws.sync.shards);

@@ -9,18 +9,20 @@ import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import type { AppEnv } from '#edge/env.ts';
-import type { EdgeWorkspace } from '#edge/workspaces/workspace-object.ts';
+import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
 import {
   abTestInputSchema, membersChangeSchema, segmentInputSchema, segmentRuleSchema, sendRequestSchema, sessionRequestSchema,
 } from '#shared/panel.ts';
 import { allowRequest, hasAllowance } from '#edge/platform/flood-guard.ts';
 import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
-import { sha256Hex, timingSafeEqual } from '#edge/workspaces/secrets.ts';
+import { sameString, sha256Hex } from '#shared/crypto.ts';
 import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
 import { resolveReader } from '#edge/readers/access.ts';
 import type { ReaderKey } from '#edge/readers/names.ts';
 import { workspaceCustomerIo } from '#edge/customerio/workspace-gateway.ts';
 import { describeFailure } from '#edge/customerio/gateway.ts';
+import type { BroadcastList, Overview, ReaderDetail, WelcomeList } from '#shared/panel-api.ts';
+import { TtlCache } from '#edge/platform/ttl-cache.ts';
 import {
   BEARER_TTL_MS, COOKIE_TTL_MS, SESSION_COOKIE, type Session, claimedWorkspace, csrfToken, issueSession, verifySession,
 } from './session.ts';
@@ -50,7 +52,7 @@ panel.post('/session', async (c) => {
   const ws = await edgeWorkspace(c.env, input.workspace).catch(() => null);
   const given = await sha256Hex(input.editorKey);
   // One answer for an unknown workspace and a wrong key: the panel does not confirm which workspaces exist.
-  if (!ws?.editorKeyHash || !timingSafeEqual(given, ws.editorKeyHash)) {
+  if (!ws?.editorKeyHash || !sameString(given, ws.editorKeyHash)) {
     allowRequest(failures, SIGN_IN_FAILURES_PER_SECOND, Date.now(), SIGN_IN_FAILURE_BURST);
     throw new ClientError(401, 'Wrong workspace or editor key');
   }
@@ -73,7 +75,7 @@ panel.use('*', async (c, next) => {
   if (!ws || !session || session.mode !== (bearer ? 'bearer' : 'cookie')) throw unauthorized('The panel session is invalid or has expired');
   if (!bearer && !SAFE_METHODS.has(c.req.method)) {
     const given = c.req.header('x-csrf-token') ?? '';
-    if (!timingSafeEqual(given, await csrfToken(c.env.CONFIG_ENCRYPTION_KEY, token))) {
+    if (!sameString(given, await csrfToken(c.env.CONFIG_ENCRYPTION_KEY, token))) {
       throw new ClientError(403, 'Missing or wrong X-CSRF-Token header (the panel gets it at sign-in)');
     }
   }
@@ -112,14 +114,15 @@ panel.get(`${W}/overview`, async (c) => {
   const ws = c.get('workspace');
   const dir = directoryStub(c.env, ws.id);
   const [overview, tagHistory] = await Promise.all([dir.overview(), dir.tagHistory(30)]);
-  return c.json({
+  const answer: Overview = {
     workspace: ws.id,
     customerioConfigured: ws.customerioConfigured,
     tagRules: ws.tagRules.map((r) => ({ tag: r.tag, description: r.description ?? '' })),
     limits: ws.limits,
     ...overview,
     tagHistory,
-  });
+  };
+  return c.json(answer);
 });
 
 panel.get(`${W}/readers`, async (c) => {
@@ -134,7 +137,8 @@ panel.get(`${W}/readers/:key`, async (c) => {
   if (!found) throw new ClientError(404, `No known reader "${key}"`, [{ path: 'key', message: 'not in the directory (readers appear once synced)' }]);
   // Counters and tags as they stand this second; the directory is as of the last sync.
   const live = /^[aeu]:/.test(key) ? await resolveReader(c.env, ws.id, key as ReaderKey) : null;
-  return c.json({ ...found, live });
+  const answer: ReaderDetail = { ...found, live };
+  return c.json(answer);
 });
 
 panel.get(`${W}/segments`, async (c) => c.json({ segments: await directoryStub(c.env, c.get('workspace').id).listSegments() }));
@@ -182,19 +186,19 @@ for (const [path, mode] of [['members', 'add'], ['members/remove', 'remove']] as
 
 // ---- sending -------------------------------------------------------------------------------------
 
-const broadcastCache = new Map<string, { at: number; body: unknown }>();
+/** Customer.io's broadcast list changes rarely; a failed listing is asked again soon. */
+const broadcastCache = new TtlCache<BroadcastList>((r) => (r.error ? 5_000 : 60_000));
 
 panel.get(`${W}/broadcasts`, async (c) => {
   const ws = c.get('workspace');
-  const hit = broadcastCache.get(ws.id);
-  if (hit && Date.now() - hit.at < 60_000) return c.json(hit.body);
-  const config = await workspaceCustomerIo(c.env, ws.id);
-  if (!config) throw new ClientError(409, 'This workspace has no Customer.io credentials');
-  const outcome = await config.cio.listBroadcasts();
-  if (outcome.kind !== 'ok') return c.json({ broadcasts: [], error: `Customer.io could not list broadcasts (${describeFailure(outcome)})` });
-  const result = { broadcasts: outcome.value, error: null };
-  broadcastCache.set(ws.id, { at: Date.now(), body: result });
-  return c.json(result);
+  return c.json(await broadcastCache.get(ws.id, async () => {
+    const config = await workspaceCustomerIo(c.env, ws.id);
+    if (!config) throw new ClientError(409, 'This workspace has no Customer.io credentials');
+    const outcome = await config.cio.listBroadcasts();
+    return outcome.kind === 'ok'
+      ? { broadcasts: outcome.value, error: null }
+      : { broadcasts: [], error: `Customer.io could not list broadcasts (${describeFailure(outcome)})` };
+  }));
 });
 
 panel.post(`${W}/sends`, async (c) => {
@@ -204,7 +208,7 @@ panel.post(`${W}/sends`, async (c) => {
 
 panel.get(`${W}/sends`, async (c) => c.json({ sends: await sendQueueStub(c.env, c.get('workspace').id).list() }));
 
-panel.get(`${W}/welcomes`, async (c) => c.json({
+panel.get(`${W}/welcomes`, async (c) => c.json<WelcomeList>({
   welcomeMessageId: c.get('workspace').welcomeMessageId,
   welcomes: await sendQueueStub(c.env, c.get('workspace').id).welcomes(),
 }));

@@ -7,10 +7,15 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '#edge/env.ts';
+import { forgetWorkspace } from '#edge/platform/ttl-cache.ts';
 import { DAY_MS } from '#shared/reader.ts';
+import { normalizeEmail } from '#shared/email-address.ts';
 import {
   type MembersChange, type ReaderSummary, type SegmentInput, type SegmentRule, cioIdentifier, describeRule, inSegment,
 } from '#shared/panel.ts';
+import type {
+  CioSegment, CioSegmentList, DirectoryOverview, MembersChangeResult, SegmentDetail, SegmentPreview, SegmentView, TagHistory,
+} from '#shared/panel-api.ts';
 import { describeFailure } from '#edge/customerio/gateway.ts';
 import { workspaceCustomerIo } from '#edge/customerio/workspace-gateway.ts';
 import { callIntervalMs } from '#edge/customerio/budget.ts';
@@ -19,27 +24,6 @@ import { backoffMs } from '#edge/sync/pacing.ts';
 import { Pacer } from './pacer.ts';
 import { sendQueueStub } from '#edge/platform/stubs.ts';
 
-export interface SegmentView {
-  id: string;
-  name: string;
-  description: string;
-  rule: SegmentRule | null;
-  ruleText: string;
-  count: number;
-  manualAdds: number;
-  manualRemoves: number;
-  cioSegmentId: number | null;
-  /** Members Customer.io holds (as far as the last successful calls say) and what is still to send. */
-  mirrored: number;
-  pending: number;
-  syncError: string | null;
-  syncedAt: number | null;
-  createdAt: number;
-}
-
-export interface CioSegment { id: number; name: string; type: string; count: number | null; ours: boolean }
-export interface DayPoint { day: number; readers: number }
-export interface TagHistory { days: number[]; tags: Record<string, number[]> }
 
 type Row = Record<string, SqlStorageValue>;
 const SNAPSHOT_EVERY_MS = 5 * 60_000;
@@ -78,6 +62,11 @@ export class ReaderDirectory extends DurableObject<Env> {
       this.sql.exec('ALTER TABLE readers ADD COLUMN signed_up_at INTEGER');
     }
   }
+  /** The workspace changed: this isolate's caches of it (settings, Customer.io gateway) read it afresh. */
+  async forgetWorkspace(id: string): Promise<void> {
+    forgetWorkspace(id);
+  }
+
 
   // ---- feed (sync shards) --------------------------------------------------------------------
 
@@ -153,7 +142,7 @@ export class ReaderDirectory extends DurableObject<Env> {
     return out;
   }
 
-  async overview(now = Date.now()): Promise<{ readers: number; tagCounts: Record<string, number>; activeByDay: DayPoint[]; averageScore: number; segments: number }> {
+  async overview(now = Date.now()): Promise<DirectoryOverview> {
     const readers = this.all();
     const today = Math.floor(now / DAY_MS);
     const active = new Map<number, number>();
@@ -184,7 +173,7 @@ export class ReaderDirectory extends DurableObject<Env> {
     return this.liveSegments().map((s) => this.view(s, readers));
   }
 
-  async segment(id: string): Promise<{ segment: SegmentView; members: ReaderSummary[] } | null> {
+  async segment(id: string): Promise<SegmentDetail | null> {
     const s = this.liveSegments().find((x) => String(x.id) === id);
     if (!s) return null;
     const readers = this.all();
@@ -201,7 +190,7 @@ export class ReaderDirectory extends DurableObject<Env> {
     return this.all().filter((r) => inSegment(r, s.rule, manual));
   }
 
-  async preview(rule: SegmentRule | null): Promise<{ count: number; total: number; sample: ReaderSummary[] }> {
+  async preview(rule: SegmentRule | null): Promise<SegmentPreview> {
     const readers = this.all();
     const matched = readers.filter((r) => inSegment(r, rule, new Map()));
     return { count: matched.length, total: readers.length, sample: matched.sort((a, b) => b.score - a.score).slice(0, 5) };
@@ -236,7 +225,7 @@ export class ReaderDirectory extends DurableObject<Env> {
   }
 
   /** Adds (or removes) readers by email, key, or every reader carrying all the given tags. */
-  async changeMembers(id: string, change: MembersChange, mode: 'add' | 'remove'): Promise<{ changed: string[]; unknown: string[] } | null> {
+  async changeMembers(id: string, change: MembersChange, mode: 'add' | 'remove'): Promise<MembersChangeResult | null> {
     const s = this.liveSegments().find((x) => String(x.id) === id);
     if (!s) return null;
     const readers = this.all();
@@ -245,7 +234,7 @@ export class ReaderDirectory extends DurableObject<Env> {
     const keys = new Set<string>();
     const unknown: string[] = [];
     for (const email of change.emails) {
-      const r = byEmail.get(email.trim().toLowerCase());
+      const r = byEmail.get(normalizeEmail(email));
       if (r) keys.add(r.key);
       else unknown.push(email);
     }
@@ -263,7 +252,7 @@ export class ReaderDirectory extends DurableObject<Env> {
 
   // ---- Customer.io's segments (App API, cached) ------------------------------------------------
 
-  async cioSegments(workspace: string): Promise<{ segments: CioSegment[]; refreshedAt: number | null; error: string | null }> {
+  async cioSegments(workspace: string): Promise<CioSegmentList> {
     this.setMeta('workspace', workspace);
     if (!this.cio) await this.refreshCio();
     else if (Date.now() - this.cio.at > CIO_CACHE_MS) this.ctx.waitUntil(this.refreshCio());

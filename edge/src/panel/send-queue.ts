@@ -10,10 +10,12 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '#edge/env.ts';
+import { forgetWorkspace } from '#edge/platform/ttl-cache.ts';
 import {
   type AbTestInput, type ArmResult, type ReaderSummary, type Variation, WINNER_RULE, abArm, cioIdentifier, pickWinner, sendKey, variationData,
   type SendRequest,
 } from '#shared/panel.ts';
+import type { AbTestView, SendStatus, SendView, WelcomeView } from '#shared/panel-api.ts';
 import { type CustomerIo, type Recipients, describeFailure } from '#edge/customerio/gateway.ts';
 import { backoffMs } from '#edge/sync/pacing.ts';
 import { workspaceCustomerIo } from '#edge/customerio/workspace-gateway.ts';
@@ -26,44 +28,6 @@ import { Pacer } from './pacer.ts';
 import { type Refusal, refuse } from './refusal.ts';
 import { directoryStub, shardStub } from '#edge/platform/stubs.ts';
 
-export type SendStatus = 'queued' | 'retrying' | 'sent' | 'failed';
-
-export interface SendView {
-  key: string;
-  broadcastId: number;
-  mode: 'broadcast' | 'journey';
-  variation: Omit<Variation, 'segmentId'> & { segmentId: string };
-  segmentName: string;
-  recipients: number;
-  status: SendStatus;
-  attempts: number;
-  triggerId: number | null;
-  error: string | null;
-  nextAttemptAt: number | null;
-  abTest: string | null;
-  createdAt: number;
-  sentAt: number | null;
-}
-
-export interface AbTestView {
-  id: string;
-  name: string;
-  segmentId: string;
-  broadcastId: number;
-  mode: 'broadcast' | 'journey';
-  testShare: number;
-  arms: Array<Omit<Variation, 'segmentId'>>;
-  status: 'testing' | 'decided';
-  winner: number | null;
-  rule: string;
-  results: ArmResult[];
-  rest: number | null;
-  sends: SendView[];
-  createdAt: number;
-  decidedAt: number | null;
-}
-
-export interface WelcomeView { email: string; status: SendStatus; attempts: number; deliveryId: string | null; error: string | null; createdAt: number; sentAt: number | null }
 
 type Row = Record<string, SqlStorageValue>;
 interface Recipient { key: string; idType: 'id' | 'email'; value: string }
@@ -101,6 +65,11 @@ export class SendQueue extends DurableObject<Env> {
       this.sql.exec('ALTER TABLE sends ADD COLUMN unclear_at INTEGER');
     }
   }
+  /** The workspace changed: this isolate's caches of it (settings, Customer.io gateway) read it afresh. */
+  async forgetWorkspace(id: string): Promise<void> {
+    forgetWorkspace(id);
+  }
+
 
   // ---- sends -----------------------------------------------------------------------------------
 
@@ -419,10 +388,14 @@ function recipientsOf(audience: Recipient[]): Recipients {
   return { per_user_data: audience.map((r) => ({ [r.idType]: r.value, data: {} })), id_ignore_missing: true, email_ignore_missing: true };
 }
 
+/** The draft id inside a send key made by `sendKey` (`b<broadcast>:<draft>:<variation>`). */
+const draftOf = (key: string): string | null => /^b\d+:([^:]+):/.exec(key)?.[1] ?? null;
+
 function toSendView(row: Row): SendView {
   const status = row.status as SendStatus;
   return {
     key: row.key as string,
+    draftId: (row.ab_test as string | null) ? null : draftOf(row.key as string),
     broadcastId: row.broadcast_id as number,
     mode: row.mode as 'broadcast' | 'journey',
     variation: JSON.parse(row.variation as string) as SendView['variation'],

@@ -4,7 +4,8 @@
  * editor key ends every session at once. The CSRF token is a MAC of the session token: nothing to
  * store, and a page of another origin can read neither.
  */
-import { timingSafeEqual } from '#edge/workspaces/secrets.ts';
+import { hmacSha256, sameString } from '#shared/crypto.ts';
+import { b64url } from '#shared/encoding.ts';
 
 export const SESSION_COOKIE = 'ss_panel';
 export const COOKIE_TTL_MS = 12 * 3600_000;
@@ -14,22 +15,10 @@ export const BEARER_TTL_MS = 3600_000;
 export interface Session { workspace: string; mode: 'cookie' | 'bearer'; expires: number }
 
 const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
-
-function macKey(secret: string | undefined): Promise<CryptoKey> {
-  if (!secret) throw new Error('CONFIG_ENCRYPTION_KEY is not set: run `wrangler secret put CONFIG_ENCRYPTION_KEY`');
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey('raw', encoder.encode(`sharpsend-panel-session|${secret}`), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-    keys.set(secret, key);
-  }
-  return key;
-}
-
-const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-
 async function mac(secret: string | undefined, text: string): Promise<string> {
-  return b64url(new Uint8Array(await crypto.subtle.sign('HMAC', await macKey(secret), encoder.encode(text))));
+  if (!secret) throw new Error('CONFIG_ENCRYPTION_KEY is not set: run `wrangler secret put CONFIG_ENCRYPTION_KEY`');
+  // A key of its own, derived from the encryption key: a session MAC is no use anywhere else.
+  return b64url(await hmacSha256(`sharpsend-panel-session|${secret}`, text));
 }
 
 export async function issueSession(secret: string | undefined, editorKeyHash: string, session: Session): Promise<string> {
@@ -50,7 +39,7 @@ export function claimedWorkspace(token: string): string | null {
 export async function verifySession(secret: string | undefined, editorKeyHash: string | null, token: string, now = Date.now()): Promise<Session | null> {
   const [payload, given] = token.split('.');
   if (!payload || !given || !editorKeyHash) return null;
-  if (!timingSafeEqual(await mac(secret, `${payload}|${editorKeyHash}`), given)) return null;
+  if (!sameString(await mac(secret, `${payload}|${editorKeyHash}`), given)) return null;
   const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as { w: string; m: 'cookie' | 'bearer'; e: number };
   if (claims.e <= now) return null;
   return { workspace: claims.w, mode: claims.m, expires: claims.e };

@@ -1,6 +1,6 @@
 /** Reaching reader objects from the Worker: the context they need and pointer-following reads. */
 import type { Env } from '#edge/env.ts';
-import type { EdgeWorkspace } from '#edge/workspaces/workspace-object.ts';
+import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
 import type { ReaderContext } from './reader-object.ts';
 import type { ReaderView } from '#shared/reader.ts';
 import type { ReaderKey } from './names.ts';

@@ -3,6 +3,7 @@
  * The reader object stores the result and queues the returned moments for Customer.io.
  */
 import type { ReaderEvent } from '#shared/protocol.ts';
+import { normalizeEmail } from '#shared/email-address.ts';
 import { type ReaderState, DAY_MS } from '#shared/reader.ts';
 import { POINTS, addPoints, combine, readPoints } from '#shared/engagement.ts';
 import { type EmailMetric, credit, emptyLedger, mergeLedgers } from '#shared/email/ledger.ts';
@@ -80,7 +81,7 @@ export function applyEvent(prev: ReaderState, event: AnyReaderEvent): { state: R
     }
     case 'signup': {
       const firstSignup = r.signedUpAt === null;
-      r.email = event.email.toLowerCase();
+      r.email = normalizeEmail(event.email);
       r.consent = event.consent;
       if (event.topics.length) r.topics = [...new Set([...r.topics, ...event.topics])].sort();
       if (firstSignup) {

@@ -9,7 +9,8 @@ import { type ReaderState, type ReaderView, type TraitValue, emptyReader, isKnow
 import { type TagRule, evaluateTags } from '#shared/tag-rules.ts';
 import { engagementScore } from '#shared/engagement.ts';
 import { type AnyReaderEvent, type Moment, absorbReader, applyEvent } from './apply-event.ts';
-import { type ReaderKey, shardOf } from './names.ts';
+import { type ReaderKey, emailKey, shardOf } from './names.ts';
+import { normalizeEmail } from '#shared/email-address.ts';
 import { type PersonIdentifiers, personIdentifiers, readerAttributes } from '#edge/customerio/attributes.ts';
 import { ulid } from '#edge/platform/ulid.ts';
 import type { SyncSnapshot, QueuedOp } from '#edge/sync/snapshot.ts';
@@ -84,7 +85,7 @@ export class ReaderObject extends DurableObject<Env> {
       }
       if (event.type === 'signup' && ctx.key.startsWith('a:')) {
         // The anonymous reader becomes a known one: its history and the sign-up move over in one call.
-        const merged = await this.linkTo(ctx, `e:${event.email.trim().toLowerCase()}`, [event]);
+        const merged = await this.linkTo(ctx, emailKey(event.email), [event]);
         result.accepted += merged.accepted;
         result.duplicates += merged.duplicates;
         continue;
@@ -171,7 +172,7 @@ export class ReaderObject extends DurableObject<Env> {
     }
     const now = Date.now();
     if (who.userId) this.state.userId = who.userId;
-    if (who.email) this.state.email = who.email.trim().toLowerCase();
+    if (who.email) this.state.email = normalizeEmail(who.email);
     this.state.traits = { ...this.state.traits, ...who.traits };
     this.state.lastSeen = Math.max(this.state.lastSeen ?? now, now);
     this.state.firstSeen ??= now;

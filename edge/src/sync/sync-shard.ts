@@ -8,7 +8,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '#edge/env.ts';
 import type { CustomerIoCredentials } from '#shared/workspace.ts';
-import type { EdgeWorkspace } from '#edge/workspaces/workspace-object.ts';
+import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
 import { type CustomerIo, customerIo, describeFailure } from '#edge/customerio/gateway.ts';
 import { callIntervalMs } from '#edge/customerio/budget.ts';
 import { type PackedReader, type V2Operation, packBatch } from '#edge/customerio/batch.ts';

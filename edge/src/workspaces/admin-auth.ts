@@ -4,14 +4,15 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv, Env } from '#edge/env.ts';
 import { workspaceIdSchema } from '#shared/protocol.ts';
 import { ClientError, parseOr400 } from '#edge/platform/errors.ts';
-import { bearerToken, timingSafeEqual } from './secrets.ts';
+import { bearerToken } from './secrets.ts';
+import { sameString } from '#shared/crypto.ts';
 import { workspaceStub } from '#edge/platform/stubs.ts';
 
 /** 401 without `Authorization: Bearer <ADMIN_SECRET>`, 403 with a wrong one (or none configured). */
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = bearerToken(c.req.header('authorization'), 'admin secret');
   if (!c.env.ADMIN_SECRET) throw new ClientError(403, 'The admin API is disabled: set the ADMIN_SECRET Worker secret');
-  if (!timingSafeEqual(token, c.env.ADMIN_SECRET)) throw new ClientError(403, 'Wrong admin secret');
+  if (!sameString(token, c.env.ADMIN_SECRET)) throw new ClientError(403, 'Wrong admin secret');
   await next();
 };
 

@@ -9,7 +9,7 @@ import { workspaceInputSchema } from '#shared/workspace.ts';
 import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
 import { existingWorkspace, requireAdmin, workspaceId } from './admin-auth.ts';
 import { allShards, workspaceStub } from '#edge/platform/stubs.ts';
-import { forgetWorkspace } from './config-cache.ts';
+import { forgetWorkspaceEverywhere } from './forget-everywhere.ts';
 import type { DeadLetter, ShardStats } from '#edge/sync/sync-shard.ts';
 import { SECRET_KEY_PATTERN } from '#edge/ingest/server-api-route.ts';
 
@@ -27,8 +27,10 @@ async function save(env: Env, id: string, body: unknown) {
   if (!input.customerio && !(await stub.publicView())) {
     throw new ClientError(400, 'Invalid workspace', [{ path: 'customerio', message: 'is required when creating a workspace' }]);
   }
+  const before = await stub.edgeView();
   const result = await stub.upsert(id, input);
-  forgetWorkspace(id);
+  // New Customer.io keys or limits reach the shards and the panel now, not in 30 s.
+  await forgetWorkspaceEverywhere(env, id, Math.max(before?.sync.shards ?? 0, input.sync.shards));
   return result;
 }
 

@@ -3,26 +3,24 @@
  * CONFIG_ENCRYPTION_KEY Worker secret; API keys that only need checking are stored as SHA-256.
  */
 import { ClientError } from '#edge/platform/errors.ts';
+import { b64, b64url, unb64 } from '#shared/encoding.ts';
 
 const encoder = new TextEncoder();
 
-const b64 = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes));
-const unb64 = (text: string): Uint8Array<ArrayBuffer> => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+// Values, never promises: a request must not await a promise another request started.
+const keyCache = new Map<string, CryptoKey>();
 
-const keyCache = new Map<string, Promise<CryptoKey>>();
-
-function encryptionKey(secret: string | undefined): Promise<CryptoKey> {
+async function encryptionKey(secret: string | undefined): Promise<CryptoKey> {
   if (!secret) {
     // A deployment mistake, not a client's: say exactly what to do.
     throw new Error('CONFIG_ENCRYPTION_KEY is not set: run `wrangler secret put CONFIG_ENCRYPTION_KEY` (32 random bytes, base64)');
   }
-  let key = keyCache.get(secret);
-  if (!key) {
-    const raw = unb64(secret);
-    if (raw.byteLength !== 32) throw new Error('CONFIG_ENCRYPTION_KEY must be 32 bytes, base64-encoded');
-    key = crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
-    keyCache.set(secret, key);
-  }
+  const cached = keyCache.get(secret);
+  if (cached) return cached;
+  const raw = unb64(secret);
+  if (raw.byteLength !== 32) throw new Error('CONFIG_ENCRYPTION_KEY must be 32 bytes, base64-encoded');
+  const key = await crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
+  keyCache.set(secret, key);
   return key;
 }
 
@@ -40,22 +38,8 @@ export async function decryptSecret(sealed: string, secret: string | undefined):
   return new TextDecoder().decode(plain);
 }
 
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', encoder.encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** Compares two strings in time independent of where they differ. */
-export function timingSafeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  let diff = x.byteLength ^ y.byteLength;
-  for (let i = 0; i < Math.max(x.byteLength, y.byteLength); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
-}
-
 export function randomToken(bytes = 24): string {
-  return b64(crypto.getRandomValues(new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return b64url(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
 /** `Authorization: Bearer <token>` or a 401 that says what is missing. */

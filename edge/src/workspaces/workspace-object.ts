@@ -6,7 +6,9 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '#edge/env.ts';
 import type { CustomerIoCredentials, WorkspacePublic, WorkspaceSettings } from '#shared/workspace.ts';
-import { decryptSecret, encryptSecret, randomToken, sha256Hex } from './secrets.ts';
+import { decryptSecret, encryptSecret, randomToken } from './secrets.ts';
+import { sha256Hex } from '#shared/crypto.ts';
+import type { EdgeWorkspace } from './edge-workspace.ts';
 import { type BackfillState, backfillStep, freshBackfill } from '#edge/email/backfill.ts';
 
 interface StoredWorkspace {
@@ -24,12 +26,6 @@ interface StoredWorkspace {
 }
 
 /** What the Worker's hot path needs: no secret in it, only hashes. */
-export interface EdgeWorkspace extends Omit<WorkspacePublic, 'customerio'> {
-  customerioConfigured: boolean;
-  secretKeyHash: string;
-  editorKeyHash: string | null;
-}
-
 export class WorkspaceObject extends DurableObject<Env> {
   private async load(): Promise<StoredWorkspace | undefined> {
     return this.ctx.storage.get<StoredWorkspace>('workspace');

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, randomId, ws } from '../api.ts';
 import { HBars } from '../charts.tsx';
 import { StatusPill } from './Send.tsx';
-import type { AbTest, Broadcast, Segment } from '../types.ts';
+import type { AbTestView as AbTest, Broadcast, BroadcastList, SegmentView as Segment } from '#shared/panel-api.ts';
 
 export function AbTestsPage() {
   const [tests, setTests] = useState<AbTest[]>([]);
@@ -12,7 +12,7 @@ export function AbTestsPage() {
   useEffect(() => {
     load();
     api<{ segments: Segment[] }>('GET', ws('/segments')).then((r) => setSegments(r.segments), () => {});
-    api<{ broadcasts: Broadcast[] }>('GET', ws('/broadcasts')).then((r) => setBroadcasts(r.broadcasts), () => {});
+    api<BroadcastList>('GET', ws('/broadcasts')).then((r) => setBroadcasts(r.broadcasts), () => {});
     const t = setInterval(load, 2000);
     return () => clearInterval(t);
   }, []);

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ws } from '../api.ts';
 import { DayBars, DayLines, HBars } from '../charts.tsx';
-import type { Overview } from '../types.ts';
+import type { Overview } from '#shared/panel-api.ts';
 
 export function OverviewPage() {
   const [data, setData] = useState<Overview | null>(null);

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ws } from '../api.ts';
 import { Score } from '../charts.tsx';
-import type { Reader } from '../types.ts';
+import type { ReaderSummary as Reader } from '#shared/panel.ts';
 
 export const Tags = ({ tags }: { tags: string[] }) => <span class="tags">{tags.map((t) => <span class="tag" key={t}>{t}</span>)}</span>;
 

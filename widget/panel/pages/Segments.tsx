@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ws } from '../api.ts';
 import { HBars, Score } from '../charts.tsx';
 import { Tags } from './Readers.tsx';
-import type { CioSegment, Members, Reader, Segment } from '../types.ts';
+import type { CioSegmentList, SegmentDetail as Members, SegmentPreview, SegmentView as Segment } from '#shared/panel-api.ts';
 import type { SegmentRule } from '#shared/panel.ts';
 
 type Op = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'contains' | 'exists';
@@ -29,7 +29,7 @@ export function toRule(rows: Row[], combine: 'all' | 'any'): SegmentRule | null 
 
 export function SegmentsPage({ selected }: { selected: string | null }) {
   const [segments, setSegments] = useState<Segment[] | null>(null);
-  const [cio, setCio] = useState<{ segments: CioSegment[]; error: string | null } | null>(null);
+  const [cio, setCio] = useState<CioSegmentList | null>(null);
   const [tags, setTags] = useState<string[]>([]);
   const [building, setBuilding] = useState(false);
   const load = () => api<{ segments: Segment[] }>('GET', ws('/segments')).then((r) => setSegments(r.segments), () => {});
@@ -98,7 +98,7 @@ function Builder({ tags, onDone }: { tags: string[]; onDone: () => void }) {
   const [name, setName] = useState('');
   const [combine, setCombine] = useState<'all' | 'any'>('all');
   const [rows, setRows] = useState<Row[]>([newRow('tag')]);
-  const [preview, setPreview] = useState<{ count: number; total: number; sample: Reader[] } | null>(null);
+  const [preview, setPreview] = useState<SegmentPreview | null>(null);
   const [error, setError] = useState('');
   const rule = toRule(rows, combine);
   const ruleJson = JSON.stringify(rule);

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, randomId, ws } from '../api.ts';
 import { fillTemplate } from '#shared/liquid.ts';
-import type { Broadcast, Members, Segment, Send } from '../types.ts';
+import type { Broadcast, BroadcastList, SegmentDetail as Members, SegmentView as Segment, SendView as Send } from '#shared/panel-api.ts';
 
 interface DraftVariation { id: string; segmentId: string; subject: string; preheader: string; body: string; ctaLabel: string; ctaUrl: string }
 interface Draft { draftId: string; broadcastId: number | null; mode: 'broadcast' | 'journey'; eventName: string; variations: DraftVariation[] }
@@ -36,14 +36,14 @@ export function SendPage() {
   const loadSends = () => api<{ sends: Send[] }>('GET', ws('/sends')).then((r) => setSends(r.sends), () => {});
   useEffect(() => {
     localStorage.setItem(DRAFT_KEY, JSON.stringify(draft));
-    api<{ broadcasts: Broadcast[]; error: string | null }>('GET', ws('/broadcasts')).then((r) => { setBroadcasts(r.broadcasts); if (r.error) setError(r.error); }, (e) => setError(e.message));
+    api<BroadcastList>('GET', ws('/broadcasts')).then((r) => { setBroadcasts(r.broadcasts); if (r.error) setError(r.error); }, (e) => setError(e.message));
     api<{ segments: Segment[] }>('GET', ws('/segments')).then((r) => setSegments(r.segments), () => {});
     loadSends();
     const t = setInterval(loadSends, 2000);
     return () => clearInterval(t);
   }, []);
 
-  const mine = sends.filter((s) => s.key.split(':')[1] === draft.draftId);
+  const mine = sends.filter((s) => s.draftId === draft.draftId);
   const update = (i: number, patch: Partial<DraftVariation>) => setDraft({ ...draft, variations: draft.variations.map((v, j) => (j === i ? { ...v, ...patch } : v)) });
   const send = async () => {
     if (busy) return;

@@ -1,0 +1,50 @@
+/**
+ * What every Durable Object's SQL store shares: one ordered migration list, and a small key/value
+ * `meta` table. An object's store names its queries; its constructor only runs `migrate`.
+ *
+ * A migration is SQL that is safe to run on storage made before migrations were counted (CREATE …
+ * IF NOT EXISTS), or `addColumn`, which looks before it alters. The count of steps applied is kept
+ * in `_schema`, so each step runs once per object and a step is never edited once shipped: add one.
+ */
+export type Migration = string | ((sql: SqlStorage) => void);
+
+export function migrate(sql: SqlStorage, steps: readonly Migration[]): void {
+  sql.exec('CREATE TABLE IF NOT EXISTS _schema (id INTEGER PRIMARY KEY CHECK (id = 1), applied INTEGER NOT NULL)');
+  const applied = sql.exec<{ applied: number }>('SELECT applied FROM _schema WHERE id = 1').toArray()[0]?.applied ?? 0;
+  for (let i = applied; i < steps.length; i++) {
+    const step = steps[i]!;
+    if (typeof step === 'string') sql.exec(step);
+    else step(sql);
+  }
+  if (applied < steps.length) sql.exec('INSERT OR REPLACE INTO _schema (id, applied) VALUES (1, ?)', steps.length);
+}
+
+/** A column added after a table shipped; storage that already has it is left alone. */
+export const addColumn = (table: string, column: string, type: string): Migration => (sql) => {
+  const has = sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('${table}')`).toArray().some((c) => c.name === column);
+  if (!has) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+};
+
+export const META_TABLE = 'CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)';
+
+/** The `meta` table (create it with META_TABLE in the object's migrations). */
+export class Meta {
+  constructor(private readonly sql: SqlStorage) {}
+
+  get(k: string): string | null {
+    return this.sql.exec<{ v: string }>('SELECT v FROM meta WHERE k = ?', k).toArray()[0]?.v ?? null;
+  }
+
+  number(k: string, fallback = 0): number {
+    const v = this.get(k);
+    return v === null ? fallback : Number(v);
+  }
+
+  set(k: string, v: string | number): void {
+    this.sql.exec('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)', k, String(v));
+  }
+
+  add(k: string, by: number): void {
+    this.set(k, this.number(k) + by);
+  }
+}

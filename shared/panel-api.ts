@@ -1,0 +1,111 @@
+/**
+ * The panel API's answers: one home for each shape, imported by the Worker's objects and routes
+ * (which produce them) and by the panel app (which reads them). Types only: nothing here runs.
+ * What the API takes (its zod schemas) lives in `panel.ts` beside the rules.
+ */
+import type { ReaderSummary, SegmentRule, Variation, ArmResult } from './panel.ts';
+import type { Limits, TagRuleSummary } from './workspace.ts';
+
+// ---- audience -------------------------------------------------------------------------------------
+
+export interface SegmentView {
+  id: string;
+  name: string;
+  description: string;
+  rule: SegmentRule | null;
+  ruleText: string;
+  count: number;
+  manualAdds: number;
+  manualRemoves: number;
+  cioSegmentId: number | null;
+  /** Members Customer.io holds (as far as the last successful calls say) and what is still to send. */
+  mirrored: number;
+  pending: number;
+  syncError: string | null;
+  syncedAt: number | null;
+  createdAt: number;
+}
+
+/** A segment of Customer.io's own (ours are marked), with its count for the first few. */
+export interface CioSegment { id: number; name: string; type: string; count: number | null; ours: boolean }
+export interface CioSegmentList { segments: CioSegment[]; refreshedAt: number | null; error: string | null }
+
+export interface DayPoint { day: number; readers: number }
+export interface TagHistory { days: number[]; tags: Record<string, number[]> }
+
+/** What the directory counts. */
+export interface DirectoryOverview {
+  readers: number;
+  tagCounts: Record<string, number>;
+  activeByDay: DayPoint[];
+  averageScore: number;
+  segments: number;
+}
+
+/** GET /overview: the directory's figures plus the workspace's settings the panel shows. */
+export interface Overview extends DirectoryOverview {
+  workspace: string;
+  customerioConfigured: boolean;
+  tagRules: TagRuleSummary[];
+  limits: Limits;
+  tagHistory: TagHistory;
+}
+
+/** GET /segments/:id: the segment and its first members by score. */
+export interface SegmentDetail { segment: SegmentView; members: ReaderSummary[] }
+export interface SegmentPreview { count: number; total: number; sample: ReaderSummary[] }
+export interface MembersChangeResult { changed: string[]; unknown: string[] }
+
+/** GET /readers/:key: the directory's summary, the segments it is in, and its live state. */
+export interface ReaderDetail { reader: ReaderSummary; segments: Array<{ id: string; name: string }>; live: unknown }
+
+// ---- sending --------------------------------------------------------------------------------------
+
+export type SendStatus = 'queued' | 'retrying' | 'sent' | 'failed';
+export type SendMode = 'broadcast' | 'journey';
+
+export interface Broadcast { id: number; name: string; active: boolean }
+export interface BroadcastList { broadcasts: Broadcast[]; error: string | null }
+
+export interface SendView {
+  /** The idempotency key: `b<broadcast>:<draft>:<variation>` (see `sendKey`), or `ab:<test>:arm<n>|rest`. */
+  key: string;
+  /** The panel's draft this send came from (null for an A/B test's sends). */
+  draftId: string | null;
+  broadcastId: number;
+  mode: SendMode;
+  variation: Variation;
+  segmentName: string;
+  recipients: number;
+  status: SendStatus;
+  attempts: number;
+  triggerId: number | null;
+  error: string | null;
+  nextAttemptAt: number | null;
+  abTest: string | null;
+  createdAt: number;
+  sentAt: number | null;
+}
+
+export interface AbTestView {
+  id: string;
+  name: string;
+  segmentId: string;
+  broadcastId: number;
+  mode: SendMode;
+  testShare: number;
+  arms: Array<Omit<Variation, 'segmentId'>>;
+  status: 'testing' | 'decided';
+  winner: number | null;
+  rule: string;
+  results: ArmResult[];
+  rest: number | null;
+  sends: SendView[];
+  createdAt: number;
+  decidedAt: number | null;
+}
+
+export interface WelcomeView {
+  email: string; status: SendStatus; attempts: number; deliveryId: string | null; error: string | null; createdAt: number; sentAt: number | null;
+}
+export interface WelcomeList { welcomeMessageId: number | string | null; welcomes: WelcomeView[] }
