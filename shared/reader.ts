@@ -33,6 +33,8 @@ export interface ReaderState {
   mergedInto: string | null;
   /** The last page read, so a reader coming back to the same tab adds time, not another read. */
   lastRead?: { url: string; at: number } | null;
+  /** When each content category was last read: the most recent categories go to Customer.io first. */
+  categoryReadAt?: Record<string, number>;
   /** Opens, clicks and delivery events per delivery and campaign (shared/email/ledger.ts); absent until the first. */
   emailLedger?: EmailLedger;
 }

@@ -88,8 +88,8 @@ export function eventProblems(ev: EventInput, nowMs: number, dataField = 'data')
   const problems: Problem[] = [];
   if (typeof ev.name !== 'string' || ev.name.trim() === '') {
     problems.push({ field: 'name', reason: 'required', message: 'name cannot be blank' });
-  } else if (ev.type !== 'page' && byteLength(ev.name) > LIMITS.eventNameBytes) {
-    // A page view's name is its URL, which may be longer than an event name.
+  } else if (byteLength(ev.name) > LIMITS.eventNameBytes) {
+    // Page views too: Customer.io's 100-byte limit is on every event name.
     problems.push({ field: 'name', reason: 'too_long', message: `event name cannot be longer than ${LIMITS.eventNameBytes} bytes` });
   }
   if (ev.type !== undefined && ev.type !== 'event' && ev.type !== 'page' && ev.type !== 'screen') {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { absorbReader, applyEvent } from '#edge/readers/apply-event.ts';
+import { MAX_EVENT_NAME_BYTES, absorbReader, applyEvent, pageViewName } from '#edge/readers/apply-event.ts';
 import { emptyReader, preferredContent, readerFacts, DAY_MS } from '#shared/reader.ts';
-import { personIdentifiers, readerAttributes } from '#edge/customerio/attributes.ts';
+import { ATTRIBUTE_CAPS, ATTRIBUTE_LIMIT, personIdentifiers, readerAttributes } from '#edge/customerio/attributes.ts';
 import { shardOf } from '#edge/readers/names.ts';
 
 const T0 = Date.UTC(2026, 10, 20, 12);
@@ -81,7 +81,8 @@ describe('what Customer.io receives for a reader', () => {
     r.email = 'a@b.co';
     r.traits = { tier: 'premium' };
     r = applyEvent(r, page(T0, 'crypto')).state;
-    const attrs = readerAttributes(r, ['crypto_enthusiast'], ['crypto_enthusiast', 'high_engagement'], 'ss_', T0);
+    const { attributes: attrs, omitted } = readerAttributes(r, ['crypto_enthusiast'], ['crypto_enthusiast', 'high_engagement'], 'ss_', T0);
+    expect(omitted).toBeNull();
     expect(attrs).toMatchObject({
       email: 'a@b.co',
       ss_tags: ['crypto_enthusiast'],
@@ -118,5 +119,58 @@ describe('a reader coming back to the same tab', () => {
     r = applyEvent(r, at(T0 + 11 * 60_000, 'https://n.example/b')).state;
     r = applyEvent(r, at(T0 + 60 * 60_000, 'https://n.example/b')).state;
     expect(r.counters.reads).toBe(3);
+  });
+});
+
+describe('page view names (Customer.io: event names up to 100 bytes)', () => {
+  it('names a page view by its path and keeps the full URL as an attribute', () => {
+    const url = 'https://n.example/markets/crypto/why-bitcoin-fell?utm_source=newsletter&utm_campaign=42#comments';
+    const { moments } = applyEvent(emptyReader('e:a@b.example'), { ...page(T0, 'crypto'), url });
+    expect(moments[0]!.name).toBe('/markets/crypto/why-bitcoin-fell');
+    expect(moments[0]!.data.url).toBe(url);
+  });
+
+  it('cuts a long path to 100 bytes without splitting a character', () => {
+    const long = `https://n.example/${'é'.repeat(80)}`;
+    const name = pageViewName(long);
+    const bytes = new TextEncoder().encode(name).byteLength;
+    expect(bytes).toBeLessThanOrEqual(MAX_EVENT_NAME_BYTES);
+    expect(bytes).toBeGreaterThan(MAX_EVENT_NAME_BYTES - 2);
+    expect(name).not.toContain('\uFFFD');
+    expect(name.startsWith('/é')).toBe(true);
+  });
+
+  it('keeps a short path whole and reads a URL it cannot parse as text', () => {
+    expect(pageViewName('https://n.example/')).toBe('/');
+    expect(pageViewName('not a url')).toBe('not a url');
+  });
+});
+
+describe('attributes under Customer.io\'s 300 per identify', () => {
+  it('bounds a reader with many categories, tags and traits, keeping the most recently read categories', () => {
+    let r = emptyReader('e:wide@b.co');
+    r.email = 'wide@b.co';
+    // 120 categories read over 120 minutes (cat119 is the newest), 150 tags, 200 traits.
+    for (let i = 0; i < 120; i++) r = applyEvent(r, { ...page(T0 + i * 60_000, `cat${i}`), id: `p${i}` }).state;
+    r.traits = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`trait_${String(i).padStart(3, '0')}`, i]));
+    const tags = Array.from({ length: 100 }, (_, i) => `tag${i}`);
+    const ever = [...tags, ...Array.from({ length: 50 }, (_, i) => `old${i}`)];
+    const { attributes, omitted } = readerAttributes(r, tags, ever, 'ss_', T0 + 3 * 3_600_000, { ptoken: 'x' });
+    expect(Object.keys(attributes).length).toBeLessThanOrEqual(ATTRIBUTE_LIMIT - 1); // room for the token attribute
+    expect(attributes.ss_reads_cat119).toBe(1);
+    expect(attributes.ss_reads_cat0).toBeUndefined();
+    expect(attributes[`ss_reads_cat${120 - ATTRIBUTE_CAPS.categories}`]).toBe(1);
+    expect(attributes.ss_tag_tag0).toBe(true);
+    expect(attributes.ss_tag_old0).toBeUndefined();
+    expect(attributes.ss_ptoken).toBe('x');
+    expect(attributes.trait_000).toBe(0);
+    expect(omitted).toEqual({ categories: 120 - ATTRIBUTE_CAPS.categories, tagFlags: 150 - ATTRIBUTE_CAPS.tagFlags, traits: expect.any(Number) });
+    expect(omitted!.traits).toBeGreaterThanOrEqual(200 - ATTRIBUTE_CAPS.traits);
+  });
+
+  it('leaves out nothing for an ordinary reader', () => {
+    let r = emptyReader('e:a@b.co');
+    for (const c of ['crypto', 'stocks', 'options']) r = applyEvent(r, { ...page(T0, c), id: `p${c}` }).state;
+    expect(readerAttributes(r, ['crypto_enthusiast'], ['crypto_enthusiast'], 'ss_', T0).omitted).toBeNull();
   });
 });

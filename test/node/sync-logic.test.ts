@@ -1,25 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_BATCH_BYTES, operationsFor, packBatch } from '#edge/customerio/batch.ts';
+import { MAX_BATCH_BYTES, mergeOperationsFor, operationsFor, packBatch } from '#edge/customerio/batch.ts';
 import { BACKOFF_MAX_MS, backoffMs, parseRetryAfter } from '#edge/sync/pacing.ts';
 import { callIntervalMs } from '#edge/customerio/budget.ts';
 import type { SyncSnapshot } from '#edge/sync/snapshot.ts';
 
 const snapshot = (n: number, over: Partial<SyncSnapshot> = {}): SyncSnapshot => ({
-  key: `e:r${n}@x.co`, version: 1, identifiers: { email: `r${n}@x.co` }, attributes: { sharpsend_reads: n }, anonymousIds: [], ops: [], ...over,
+  key: `e:r${n}@x.co`, version: 1, identifiers: { email: `r${n}@x.co` }, attributes: { sharpsend_reads: n }, ops: [], ...over,
 });
 
 describe('v2 batch operations', () => {
-  it('orders a reader\'s operations: merges, identify, anonymous merges, then events', () => {
-    const ops = operationsFor(snapshot(1, {
-      anonymousIds: ['anon-1'],
+  it('orders a reader\'s operations: identify, then events; merges apart, for a call of their own', () => {
+    const withMerge = snapshot(1, {
       ops: [
         { seq: 1, kind: 'event', id: '01J0000000000000000000000A', name: 'sharpsend_signed_up', ts: 1_700_000_000_500, data: { consent: true } },
         { seq: 2, kind: 'merge', primary: { email: 'r1@x.co' }, secondary: { id: 'u-1' } },
       ],
-    }));
-    expect(ops.map((o) => o.action)).toEqual(['merge', 'identify', 'identify', 'event']);
-    expect(ops[2]).toMatchObject({ identifiers: { email: 'r1@x.co' }, attributes: { anonymous_id: 'anon-1' } });
-    expect(ops[3]).toMatchObject({ name: 'sharpsend_signed_up', timestamp: 1_700_000_000, id: '01J0000000000000000000000A' });
+    });
+    const ops = operationsFor(withMerge);
+    expect(ops.map((o) => o.action)).toEqual(['identify', 'event']);
+    expect(ops.some((o) => 'anonymous_id' in ((o.attributes as object | undefined) ?? {}))).toBe(false);
+    expect(ops[1]).toMatchObject({ name: 'sharpsend_signed_up', timestamp: 1_700_000_000, id: '01J0000000000000000000000A' });
+    expect(mergeOperationsFor(withMerge)).toEqual([
+      { seq: 2, op: { type: 'person', action: 'merge', primary: { email: 'r1@x.co' }, secondary: { id: 'u-1' } } },
+    ]);
   });
 
   it('packs readers whole and keeps each call under the size limit', () => {

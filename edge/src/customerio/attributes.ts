@@ -23,6 +23,26 @@ export const unixSeconds = (ms: number): number => Math.floor(ms / 1000);
 /** Customer.io caps attribute values at 1000 bytes and names at 150. */
 const safeName = (name: string) => name.replace(/[^a-z0-9_]/gi, '_').slice(0, 100);
 
+/**
+ * Customer.io refuses an identify of more than 300 attributes, and a person holds at most 300: a
+ * reader over it would be refused on every sync. The set is bounded by family, each capped, so an
+ * identify never goes over (README "Attributes sent to Customer.io"):
+ * - core (always): tags, score, preferred content, topics, email, the totals, the dates, the token;
+ * - content categories, three attributes each (reads, engaged minutes, clicks), most recently read first;
+ * - one `tag_<name>` flag per tag: current tags first, then lost ones (`false`), by name;
+ * - the publisher's own traits, by name.
+ * What is left out is counted, and the sync stats show it.
+ */
+export const ATTRIBUTE_LIMIT = 300;
+export const ATTRIBUTE_CAPS = { categories: 40, tagFlags: 60, traits: 100 } as const;
+/** Room kept for attributes added after this mapping (the email token, `sharpsend_ptoken`). */
+const RESERVED = 2;
+
+export interface OmittedAttributes { categories: number; tagFlags: number; traits: number }
+export interface ReaderAttributes { attributes: Record<string, unknown>; omitted: OmittedAttributes | null }
+
+const CATEGORY_COUNTER = /^(reads|engaged_ms|clicks)\.(.+)$/;
+
 export function readerAttributes(
   r: ReaderState,
   tags: readonly string[],
@@ -30,7 +50,7 @@ export function readerAttributes(
   prefix: string,
   now: number,
   extra: Record<string, string | number | boolean> = {},
-): Record<string, unknown> {
+): ReaderAttributes {
   const p = prefix;
   const attrs: Record<string, unknown> = {
     [`${p}tags`]: [...tags],
@@ -39,19 +59,56 @@ export function readerAttributes(
     [`${p}topics`]: r.topics,
   };
   if (r.email) attrs.email = r.email;
-  for (const tag of new Set([...everTags, ...tags])) attrs[`${p}tag_${tag}`] = tags.includes(tag);
+  // engaged time goes out in whole minutes: what people reason about in a segment builder.
+  const counterName = (name: string) => `${p}${safeName(name.replace('engaged_ms', 'engaged_minutes'))}`;
+  const counterValue = (name: string, value: number) => (name.startsWith('engaged_ms') ? Math.floor(value / 60_000) : value);
+  const categories = new Map<string, Array<[string, number]>>();
   for (const [name, value] of Object.entries(r.counters)) {
-    // engaged time goes out in whole minutes: what people reason about in a segment builder.
-    if (name.startsWith('engaged_ms')) attrs[`${p}${safeName(name.replace('engaged_ms', 'engaged_minutes'))}`] = Math.floor(value / 60_000);
-    else attrs[`${p}${safeName(name)}`] = value;
+    const category = CATEGORY_COUNTER.exec(name)?.[2];
+    if (category === undefined) attrs[counterName(name)] = counterValue(name, value);
+    else categories.set(category, [...(categories.get(category) ?? []), [name, value]]);
   }
   if (r.lastSeen !== null) attrs[`${p}last_seen_at`] = unixSeconds(r.lastSeen);
   if (r.firstSeen !== null) attrs[`${p}first_seen_at`] = unixSeconds(r.firstSeen);
   if (r.signedUpAt !== null) attrs[`${p}signed_up_at`] = unixSeconds(r.signedUpAt);
-  for (const [name, value] of Object.entries(r.traits)) {
-    // The publisher's own traits pass through unprefixed: they are the publisher's attributes.
-    if (!(name in attrs) && name !== 'id' && name !== 'email') attrs[name] = value;
-  }
   for (const [name, value] of Object.entries(extra)) attrs[`${p}${name}`] = value;
-  return attrs;
+
+  let room = ATTRIBUTE_LIMIT - RESERVED - Object.keys(attrs).length;
+  const omitted: OmittedAttributes = { categories: 0, tagFlags: 0, traits: 0 };
+
+  const readAt = r.categoryReadAt ?? {};
+  const byRecency = [...categories.keys()].sort((a, b) => (readAt[b] ?? 0) - (readAt[a] ?? 0)
+    || (r.counters[`reads.${b}`] ?? 0) - (r.counters[`reads.${a}`] ?? 0) || a.localeCompare(b));
+  byRecency.forEach((category, i) => {
+    const counters = categories.get(category)!;
+    if (i >= ATTRIBUTE_CAPS.categories || counters.length > room) {
+      omitted.categories++;
+      return;
+    }
+    for (const [name, value] of counters) attrs[counterName(name)] = counterValue(name, value);
+    room -= counters.length;
+  });
+
+  const lost = everTags.filter((t) => !tags.includes(t));
+  [...new Set([...tags, ...lost])].forEach((tag, i) => {
+    if (i >= ATTRIBUTE_CAPS.tagFlags || room <= 0) {
+      omitted.tagFlags++;
+      return;
+    }
+    attrs[`${p}tag_${tag}`] = tags.includes(tag);
+    room--;
+  });
+
+  // The publisher's own traits pass through unprefixed: they are the publisher's attributes.
+  const traits = Object.keys(r.traits).filter((name) => !(name in attrs) && name !== 'id' && name !== 'email').sort();
+  traits.forEach((name, i) => {
+    if (i >= ATTRIBUTE_CAPS.traits || room <= 0) {
+      omitted.traits++;
+      return;
+    }
+    attrs[name] = r.traits[name];
+    room--;
+  });
+  const anyOmitted = omitted.categories + omitted.tagFlags + omitted.traits > 0;
+  return { attributes: attrs, omitted: anyOmitted ? omitted : null };
 }

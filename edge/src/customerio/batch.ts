@@ -10,22 +10,23 @@ export const MAX_BATCH_BYTES = 450 * 1024; // under the documented 500 KB, leavi
 
 export type V2Operation = Record<string, unknown> & { type: 'person'; action: string };
 
-/** Operations for one reader, in the order Customer.io must apply them: merges, identify, events. */
+/**
+ * A reader's identify and events, in the order Customer.io must apply them. Merges are not among
+ * them: Customer.io applies a batch's operations asynchronously, in no promised order, so a merge
+ * packed beside the identify could land after it. Merges go first in a call of their own
+ * (`mergeOperationsFor`), and the identify follows once that call succeeded.
+ */
 export function operationsFor(snapshot: SyncSnapshot): V2Operation[] {
   if (snapshot.raw) return snapshot.raw;
-  const ops: V2Operation[] = [];
-  for (const op of snapshot.ops) {
-    if (op.kind === 'merge') ops.push({ type: 'person', action: 'merge', primary: op.primary, secondary: op.secondary });
-  }
-  ops.push({ type: 'person', action: 'identify', identifiers: snapshot.identifiers, attributes: snapshot.attributes });
-  for (const anonymousId of snapshot.anonymousIds) {
-    ops.push({ type: 'person', action: 'identify', identifiers: snapshot.identifiers, attributes: { anonymous_id: anonymousId } });
-  }
+  const ops: V2Operation[] = [{ type: 'person', action: 'identify', identifiers: snapshot.identifiers, attributes: snapshot.attributes }];
+  // No `anonymous_id` identifies: the edge never sends anonymous activity to Customer.io (anonymous
+  // readers are not people there), so there is nothing for one to merge. Their history reaches the
+  // person through our own merge, as counters and attributes (README "Identity").
   for (const op of snapshot.ops) {
     if (op.kind === 'merge') continue;
     ops.push({
       type: 'person',
-      action: op.kind, // 'event' or 'page' (a page view's name is its URL)
+      action: op.kind, // 'event' or 'page' (a page view's name is its path, `pageViewName`)
       identifiers: snapshot.identifiers,
       id: op.id,
       name: op.name,
@@ -34,6 +35,13 @@ export function operationsFor(snapshot: SyncSnapshot): V2Operation[] {
     });
   }
   return ops;
+}
+
+/** The merges a reader has queued (two people in Customer.io found to be one), with their outbox seq. */
+export function mergeOperationsFor(snapshot: SyncSnapshot): Array<{ seq: number; op: V2Operation }> {
+  return snapshot.ops.flatMap((op) => (op.kind === 'merge'
+    ? [{ seq: op.seq, op: { type: 'person', action: 'merge', primary: op.primary, secondary: op.secondary } as V2Operation }]
+    : []));
 }
 
 const byteLength = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;

@@ -44,6 +44,33 @@ function markActiveDay(r: ReaderState, ts: number): void {
   if (!r.activeDays.includes(day)) r.activeDays = [...r.activeDays, day].sort((a, b) => a - b).slice(-60);
 }
 
+/** Customer.io takes event (and page view) names of at most 100 bytes. */
+export const MAX_EVENT_NAME_BYTES = 100;
+
+/**
+ * A page view's name: the URL's path (a query string or a fragment would split one article into many
+ * names), cut at a character boundary to fit Customer.io's 100 bytes; the full URL goes beside it
+ * as the `url` attribute.
+ */
+export function pageViewName(url: string): string {
+  let path: string;
+  try {
+    const raw = new URL(url).pathname || '/';
+    // Readable in Customer.io's activity log: `/café`, not `/caf%C3%A9`.
+    try { path = decodeURIComponent(raw); } catch { path = raw; }
+  } catch {
+    path = url;
+  }
+  const encoder = new TextEncoder();
+  if (encoder.encode(path).byteLength <= MAX_EVENT_NAME_BYTES) return path;
+  let cut = '';
+  for (const ch of path) {
+    if (encoder.encode(cut + ch).byteLength > MAX_EVENT_NAME_BYTES) break;
+    cut += ch;
+  }
+  return cut;
+}
+
 export function applyEvent(prev: ReaderState, event: AnyReaderEvent): { state: ReaderState; moments: Moment[] } {
   const r: ReaderState = structuredClone(prev);
   const moments: Moment[] = [];
@@ -57,6 +84,7 @@ export function applyEvent(prev: ReaderState, event: AnyReaderEvent): { state: R
       bump(r.counters, 'engaged_ms', event.engagedMs);
       if (!continued) bump(r.counters, 'reads');
       if (event.category) {
+        r.categoryReadAt = { ...r.categoryReadAt, [event.category]: Math.max(r.categoryReadAt?.[event.category] ?? 0, event.ts) };
         if (!continued) bump(r.counters, `reads.${event.category}`);
         bump(r.counters, `engaged_ms.${event.category}`, event.engagedMs);
       }
@@ -64,8 +92,8 @@ export function applyEvent(prev: ReaderState, event: AnyReaderEvent): { state: R
       r.activity = addPoints(r.activity, continued ? points - readPoints(0, event.scrollDepth) : points, event.ts);
       markActiveDay(r, event.ts);
       moments.push({
-        kind: 'page', name: event.url, ts: event.ts,
-        data: { category: event.category ?? null, engaged_ms: event.engagedMs, scroll_depth: event.scrollDepth, title: event.title ?? null },
+        kind: 'page', name: pageViewName(event.url), ts: event.ts,
+        data: { url: event.url, category: event.category ?? null, engaged_ms: event.engagedMs, scroll_depth: event.scrollDepth, title: event.title ?? null },
       });
       break;
     }
@@ -130,6 +158,9 @@ export function absorbReader(into: ReaderState, from: ReaderState): ReaderState 
   r.topics = [...new Set([...r.topics, ...from.topics])].sort();
   r.anonymousIds = [...new Set([...r.anonymousIds, ...from.anonymousIds])];
   r.traits = { ...from.traits, ...r.traits };
+  for (const [category, at] of Object.entries(from.categoryReadAt ?? {})) {
+    r.categoryReadAt = { ...r.categoryReadAt, [category]: Math.max(r.categoryReadAt?.[category] ?? 0, at) };
+  }
   if (from.firstSeen !== null) touch(r, from.firstSeen);
   if (from.lastSeen !== null) touch(r, from.lastSeen);
   if (r.signedUpAt === null) r.signedUpAt = from.signedUpAt;

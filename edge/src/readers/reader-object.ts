@@ -36,8 +36,6 @@ interface Meta {
   queuedShard: number | null;
   /** How Customer.io knows this person, once a sync landed (needed to merge two people). */
   identifiedAs: PersonIdentifiers | null;
-  /** Anonymous ids whose activity Customer.io has not been told to merge yet. */
-  unsentAnonymousIds: string[];
 }
 
 export interface IngestResult { accepted: number; duplicates: number }
@@ -67,7 +65,7 @@ export class ReaderObject extends DurableObject<Env> {
       this.version = row.version;
     } else {
       this.state = emptyReader('');
-      this.meta = { ctx: null, tags: [], everTags: [], queuedShard: null, identifiedAs: null, unsentAnonymousIds: [] };
+      this.meta = { ctx: null, tags: [], everTags: [], queuedShard: null, identifiedAs: null };
     }
   }
 
@@ -136,7 +134,6 @@ export class ReaderObject extends DurableObject<Env> {
       left.mergedInto = targetKey;
       this.state = left;
       this.sql.exec('DELETE FROM outbox');
-      this.meta.unsentAnonymousIds = [];
       await this.commit();
       return result;
     });
@@ -151,7 +148,6 @@ export class ReaderObject extends DurableObject<Env> {
     if (absorbing) {
       this.sql.exec('INSERT INTO merged_from (key, at) VALUES (?, ?)', fromKey, Date.now());
       this.state = absorbReader(this.state, from);
-      this.meta.unsentAnonymousIds = [...new Set([...this.meta.unsentAnonymousIds, ...from.anonymousIds])];
       if (fromIdentifiedAs && this.meta.identifiedAs && JSON.stringify(fromIdentifiedAs) !== JSON.stringify(this.meta.identifiedAs)) {
         // Two people in Customer.io turned out to be one: merge them, ours as primary.
         this.queue({ kind: 'merge', primary: this.meta.identifiedAs, secondary: fromIdentifiedAs });
@@ -197,7 +193,7 @@ export class ReaderObject extends DurableObject<Env> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.state = emptyReader('');
-    this.meta = { ctx: null, tags: [], everTags: [], queuedShard: null, identifiedAs: null, unsentAnonymousIds: [] };
+    this.meta = { ctx: null, tags: [], everTags: [], queuedShard: null, identifiedAs: null };
     return identifiers;
   }
 
@@ -209,23 +205,23 @@ export class ReaderObject extends DurableObject<Env> {
     if (!ctx || !identifiers || this.state.mergedInto) return null;
     const now = Date.now();
     const ops = this.sql.exec<{ seq: number; op: string }>('SELECT seq, op FROM outbox ORDER BY seq LIMIT ?', maxOps).toArray();
+    const { attributes, omitted } = readerAttributes(this.state, this.meta.tags, this.meta.everTags, ctx.attributePrefix, now);
     return {
       key: ctx.key,
       version: this.version,
       identifiers,
-      attributes: readerAttributes(this.state, this.meta.tags, this.meta.everTags, ctx.attributePrefix, now),
-      anonymousIds: this.meta.unsentAnonymousIds.slice(0, 5),
+      attributes,
+      omitted,
       ops: ops.map((row) => ({ seq: row.seq, ...(JSON.parse(row.op) as QueuedOp) })),
       summary: readerSummary(this.state, this.meta.tags, now),
     };
   }
 
   /** The shard's sync landed up to `version`/`lastSeq`. Returns whether there is more to send. */
-  async syncAck(version: number, lastSeq: number, anonymousIdsSent: string[], identifiers: PersonIdentifiers): Promise<boolean> {
+  async syncAck(version: number, lastSeq: number, identifiers: PersonIdentifiers): Promise<boolean> {
     this.sql.exec('DELETE FROM outbox WHERE seq <= ?', lastSeq);
-    this.meta.unsentAnonymousIds = this.meta.unsentAnonymousIds.filter((id) => !anonymousIdsSent.includes(id));
     this.meta.identifiedAs = identifiers;
-    const more = version !== this.version || this.meta.unsentAnonymousIds.length > 0 || this.outboxSize() > 0;
+    const more = version !== this.version || this.outboxSize() > 0;
     if (!more) this.meta.queuedShard = null;
     this.persist();
     return more;

@@ -1,5 +1,5 @@
 /** What a reader hands its outbox shard: its latest state as attributes, plus queued operations. */
-import type { PersonIdentifiers } from '#edge/customerio/attributes.ts';
+import type { OmittedAttributes, PersonIdentifiers } from '#edge/customerio/attributes.ts';
 import type { ReaderSummary } from '#shared/panel.ts';
 
 export type QueuedOp =
@@ -11,8 +11,8 @@ export interface SyncSnapshot {
   version: number;
   identifiers: PersonIdentifiers;
   attributes: Record<string, unknown>;
-  /** Anonymous ids to merge (one identify each: Customer.io takes one `anonymous_id` per call). */
-  anonymousIds: string[];
+  /** Attributes left out to stay under Customer.io's 300 (customerio/attributes.ts), if any. */
+  omitted?: OmittedAttributes | null;
   ops: Array<QueuedOp & { seq: number }>;
   /** The reader as the panel's directory keeps it, written there once this sync lands. */
   summary?: ReaderSummary;

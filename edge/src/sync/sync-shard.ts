@@ -9,11 +9,12 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '#edge/env.ts';
 import type { CustomerIoCredentials } from '#shared/workspace.ts';
 import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
-import { type CustomerIo, customerIo, describeFailure } from '#edge/customerio/gateway.ts';
+import { type CustomerIo, type Failure, customerIo, describeFailure } from '#edge/customerio/gateway.ts';
 import { callIntervalMs } from '#edge/customerio/budget.ts';
-import { type PackedReader, type V2Operation, packBatch } from '#edge/customerio/batch.ts';
+import { type PackedReader, type V2Operation, mergeOperationsFor, packBatch } from '#edge/customerio/batch.ts';
 import { backoffMs, sleep } from './pacing.ts';
 import type { SyncSnapshot } from './snapshot.ts';
+import type { OmittedAttributes } from '#edge/customerio/attributes.ts';
 import { ulid } from '#edge/platform/ulid.ts';
 import { addReaderTokens } from '#edge/email/token-attribute.ts';
 import { directoryStub, readerStub, workspaceStub } from '#edge/platform/stubs.ts';
@@ -27,7 +28,11 @@ interface PendingRow extends Record<string, SqlStorageValue> {
 }
 
 export interface DeadLetter { id: number; key: string; ops: V2Operation[]; error: string; status: number | null; failedAt: number; attempts: number }
-export interface ShardStats { pending: number; deadLetters: number; calls: number; people: number; operations: number; retries: number; lastError: string | null }
+export interface ShardStats {
+  pending: number; deadLetters: number; calls: number; people: number; operations: number; retries: number; lastError: string | null;
+  /** Readers whose last identify left attributes out to stay under Customer.io's 300, with a few examples. */
+  attributesOmitted: { readers: number; examples: Array<{ key: string } & OmittedAttributes> };
+}
 
 /** How long one alarm keeps draining before it hands over to the next (keeps each invocation short). */
 const DRAIN_BUDGET_MS = 20_000;
@@ -50,6 +55,8 @@ export class SyncShard extends DurableObject<Env> {
         error TEXT NOT NULL, status INTEGER, failed_at INTEGER NOT NULL, attempts INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS recent (key TEXT PRIMARY KEY, synced_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS omitted (key TEXT PRIMARY KEY, categories INTEGER NOT NULL, tag_flags INTEGER NOT NULL, traits INTEGER NOT NULL, at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS sent_merges (key TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key, seq));
     `);
   }
 
@@ -114,6 +121,12 @@ export class SyncShard extends DurableObject<Env> {
       pending: count('pending'), deadLetters: count('dead_letters'),
       calls: this.counter('calls'), people: this.counter('people'), operations: this.counter('operations'), retries: this.counter('retries'),
       lastError: this.getMeta('last_error'),
+      attributesOmitted: {
+        readers: count('omitted'),
+        examples: this.sql.exec<{ key: string; categories: number; tag_flags: number; traits: number }>(
+          'SELECT key, categories, tag_flags, traits FROM omitted ORDER BY at DESC LIMIT 5').toArray()
+          .map((r) => ({ key: r.key, categories: r.categories, tagFlags: r.tag_flags, traits: r.traits })),
+      },
     };
   }
 
@@ -174,6 +187,11 @@ export class SyncShard extends DurableObject<Env> {
     }
     const live = readers.filter((r): r is { row: PendingRow; snapshot: SyncSnapshot } => r.snapshot !== null);
     const rowOf = new Map(live.map((r) => [r.snapshot.key, r.row]));
+    // Merges first, in a call of their own; the readers' identifies go in the next call, once
+    // Customer.io took the merges (it applies one batch's operations in no promised order).
+    const merges = live.flatMap(({ snapshot }) => mergeOperationsFor(snapshot)
+      .filter((m) => !this.mergeSent(snapshot.key, m.seq)).map((m) => ({ snapshot, ...m })));
+    if (merges.length) return this.sendMerges(workspaceId, merges, rowOf, cio, workspace, interval);
     await addReaderTokens(live.map((r) => r.snapshot), workspaceId, workspace.attributePrefix, this.config?.signingKey);
     const { batch, oversized } = packBatch(live.map((r) => r.snapshot));
     for (const reader of oversized) await this.deadLetter(workspaceId, reader, rowOf.get(reader.snapshot.key)!, 'an operation is larger than 32 KB', null);
@@ -208,6 +226,11 @@ export class SyncShard extends DurableObject<Env> {
       return;
     }
 
+    await this.failed(workspaceId, batch, rowOf, outcome, workspace);
+  }
+
+  /** A call failed as a whole: a wrong request is dead-lettered, anything else waits and is tried again. */
+  private async failed(workspaceId: string, batch: PackedReader[], rowOf: Map<string, PendingRow>, outcome: Failure, workspace: EdgeWorkspace): Promise<void> {
     this.bump('retries');
     this.setMeta('last_error', describeFailure(outcome));
     const now = Date.now();
@@ -233,6 +256,45 @@ export class SyncShard extends DurableObject<Env> {
     this.setMeta('backoff_until', String(now + pause));
   }
 
+  /**
+   * The merges of this round, alone in one call. Each one Customer.io took is remembered (until
+   * the reader's ack clears it), so a retry of the identify never sends a merge twice. A merge
+   * Customer.io refuses (a 207 item) is dead-lettered on its own; the reader's identify still goes.
+   */
+  private async sendMerges(workspaceId: string, merges: Array<{ snapshot: SyncSnapshot; seq: number; op: V2Operation }>,
+    rowOf: Map<string, PendingRow>, cio: CustomerIo, workspace: EdgeWorkspace, interval: number): Promise<void> {
+    this.setMeta('next_send_at', String(Date.now() + interval));
+    const outcome = await cio.batch(merges.map((m) => m.op));
+    this.bump('calls');
+    this.bump('operations', merges.length);
+    if (outcome.kind === 'ok' || outcome.kind === 'partial') {
+      this.setMeta('backoff_until', '0');
+      merges.forEach((m, index) => {
+        const errors = outcome.kind === 'partial' ? outcome.errors.filter((e) => e.batch_index === index) : [];
+        if (errors.length) {
+          const row = rowOf.get(m.snapshot.key)!;
+          this.sql.exec('INSERT INTO dead_letters (key, ops, error, status, failed_at, attempts) VALUES (?, ?, ?, ?, ?, ?)',
+            row.key, JSON.stringify([m.op]), errors.map((e) => `${e.field ?? ''} ${e.reason ?? ''} ${e.message ?? ''}`.trim()).join('; '), 207, Date.now(), row.attempts + 1);
+        }
+        this.sql.exec('INSERT OR IGNORE INTO sent_merges (key, seq) VALUES (?, ?)', m.snapshot.key, m.seq);
+      });
+      return;
+    }
+    const readers = [...new Set(merges.map((m) => m.snapshot))].map((snapshot) => ({ snapshot, ops: mergeOperationsFor(snapshot).map((m) => m.op), bytes: 0 }));
+    await this.failed(workspaceId, readers, rowOf, outcome, workspace);
+  }
+
+  /** Readers whose last identify left attributes out (the 300 limit): what the sync stats show. */
+  private noteOmitted(key: string, snapshot: SyncSnapshot, now: number): void {
+    const o = snapshot.omitted;
+    if (o) this.sql.exec('INSERT OR REPLACE INTO omitted (key, categories, tag_flags, traits, at) VALUES (?, ?, ?, ?, ?)', key, o.categories, o.tagFlags, o.traits, now);
+    else this.sql.exec('DELETE FROM omitted WHERE key = ?', key);
+  }
+
+  private mergeSent(key: string, seq: number): boolean {
+    return this.sql.exec('SELECT 1 FROM sent_merges WHERE key = ? AND seq = ?', key, seq).toArray().length > 0;
+  }
+
   /** The panel's reader directory learns what Customer.io now holds: one call per batch, never fatal. */
   private async feedDirectory(workspaceId: string, synced: PackedReader[]): Promise<void> {
     const summaries = synced.flatMap((r) => (r.snapshot.summary ? [r.snapshot.summary] : []));
@@ -247,7 +309,7 @@ export class SyncShard extends DurableObject<Env> {
   private async snapshotOf(workspaceId: string, row: PendingRow): Promise<SyncSnapshot | null> {
     if (row.ops !== null) {
       // Ready-made operations carry their own identifiers; wrapped so packing and acks treat them alike.
-      return { key: row.key, version: 0, identifiers: { id: row.key }, attributes: {}, anonymousIds: [], ops: [], raw: JSON.parse(row.ops) as V2Operation[] };
+      return { key: row.key, version: 0, identifiers: { id: row.key }, attributes: {}, ops: [], raw: JSON.parse(row.ops) as V2Operation[] };
     }
     return this.reader(workspaceId, row.key).syncSnapshot();
   }
@@ -256,10 +318,12 @@ export class SyncShard extends DurableObject<Env> {
     let more = false;
     if (row.ops === null) {
       const lastSeq = snapshot.ops.reduce((max, op) => Math.max(max, op.seq), 0);
-      more = await this.reader(workspaceId, row.key).syncAck(snapshot.version, lastSeq, snapshot.anonymousIds, snapshot.identifiers);
+      more = await this.reader(workspaceId, row.key).syncAck(snapshot.version, lastSeq, snapshot.identifiers);
+      this.sql.exec('DELETE FROM sent_merges WHERE key = ? AND seq <= ?', row.key, lastSeq);
     }
     const now = Date.now();
     if (row.ops === null) this.sql.exec('INSERT OR REPLACE INTO recent (key, synced_at) VALUES (?, ?)', row.key, now);
+    if (row.ops === null) this.noteOmitted(row.key, snapshot, now);
     if (more) this.sql.exec('UPDATE pending SET attempts = 0, next_at = ? WHERE key = ?', now + this.resyncMs(), row.key);
     else this.sql.exec('DELETE FROM pending WHERE key = ? AND generation = ?', row.key, row.generation);
   }

@@ -74,8 +74,12 @@ admin.get('/workspaces/:id/sync', async (c) => {
   const perShard = await Promise.all(allShards(c.env, id, ws.sync.shards).map((s) => s.stats()));
   const total = perShard.reduce<Omit<ShardStats, 'lastError'>>(
     (sum, s) => ({ pending: sum.pending + s.pending, deadLetters: sum.deadLetters + s.deadLetters, calls: sum.calls + s.calls,
-      people: sum.people + s.people, operations: sum.operations + s.operations, retries: sum.retries + s.retries }),
-    { pending: 0, deadLetters: 0, calls: 0, people: 0, operations: 0, retries: 0 },
+      people: sum.people + s.people, operations: sum.operations + s.operations, retries: sum.retries + s.retries,
+      attributesOmitted: {
+        readers: sum.attributesOmitted.readers + s.attributesOmitted.readers,
+        examples: [...sum.attributesOmitted.examples, ...s.attributesOmitted.examples].slice(0, 5),
+      } }),
+    { pending: 0, deadLetters: 0, calls: 0, people: 0, operations: 0, retries: 0, attributesOmitted: { readers: 0, examples: [] } },
   );
   return c.json({ workspace: id, limits: ws.limits, ...total, shards: perShard });
 });
