@@ -109,3 +109,9 @@ export interface WelcomeView {
   email: string; status: SendStatus; attempts: number; deliveryId: string | null; error: string | null; createdAt: number; sentAt: number | null;
 }
 export interface WelcomeList { welcomeMessageId: number | string | null; welcomes: WelcomeView[] }
+
+// ---- connection ------------------------------------------------------------------------------------
+
+/** One line of the connection check: passes, or fails with the fix in words. */
+export interface CheckLine { id: string; ok: boolean; label: string; detail: string; fix: string | null }
+export interface ConnectionReport { ok: boolean; checkedAt: number; checks: CheckLine[] }

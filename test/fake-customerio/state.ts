@@ -10,6 +10,8 @@ export interface FakeWorkspaceConfig {
   siteId: string;
   trackKey: string;
   appKey: string;
+  /** The data center the account lives in (`GET /api/v1/accounts/region`); US when not given. */
+  region?: 'us' | 'eu';
 }
 
 export interface Limits {
@@ -263,6 +265,7 @@ export interface FailureRule {
 export const DEFAULT_WORKSPACES: FakeWorkspaceConfig[] = [
   { name: 'demo', siteId: 'demo_site', trackKey: 'demo_track_key', appKey: 'demo_app_key' },
   { name: 'other', siteId: 'other_site', trackKey: 'other_track_key', appKey: 'other_app_key' },
+  { name: 'europe', siteId: 'eu_site', trackKey: 'eu_track_key', appKey: 'eu_app_key', region: 'eu' },
 ];
 
 export const DEFAULT_LIMITS: Limits = { trackPerSecond: 100, appPerSecond: 10, broadcastIntervalMs: 10_000 };

@@ -145,6 +145,13 @@ export class CustomerIo {
     return attempt(() => this.clients.app.sendEmail(request), (b: { delivery_id?: string }) => ({ deliveryId: String(b?.delivery_id ?? '') || null }));
   }
 
+  /** One person's attributes (App API), or null when Customer.io has no such person. */
+  async personAttributes(id: string, idType: 'id' | 'email'): Promise<Outcome<Record<string, string> | null>> {
+    const outcome = await attempt(() => this.clients.app.getAttributes(id, idType as IdentifierType),
+      (b: { customer?: { attributes?: Record<string, string> } }) => b?.customer?.attributes ?? {});
+    return outcome.kind === 'reject' && outcome.status === 404 ? { kind: 'ok', value: null } : outcome;
+  }
+
   /** One page of everyone in the workspace (the backfill): identifiers only. */
   searchPeople(cursor: string, limit: number): Promise<Outcome<{ people: CioPerson[]; next: string }>> {
     // "has an email, or has not": Customer.io's search needs a filter, this one matches everybody.

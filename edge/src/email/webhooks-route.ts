@@ -11,7 +11,7 @@ import type { AppEnv } from '#edge/env.ts';
 import { ClientError, issuesFrom } from '#edge/platform/errors.ts';
 import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
 import { readerContext } from '#edge/readers/access.ts';
-import { readerStub } from '#edge/platform/stubs.ts';
+import { readerStub, workspaceStub } from '#edge/platform/stubs.ts';
 import type { ReaderKey } from '#edge/readers/names.ts';
 import { webhookSecret } from './keys.ts';
 import { checkWebhookSignature, readerKeysOf, reportingEventSchema, webhookReaderEvent } from '#shared/email/webhook.ts';
@@ -21,6 +21,20 @@ const MAX_BODY = 256 * 1024;
 export const webhooks = new Hono<AppEnv>();
 
 const ignored = (reason: string) => ({ ignored: true, reason });
+
+/**
+ * "The last signed webhook received", for the connection check: noted at most once a minute per
+ * workspace and isolate (a send's webhooks come by the thousand).
+ */
+const NOTE_EVERY_MS = 60_000;
+const notedAt = new Map<string, number>();
+async function noteWebhook(env: AppEnv['Bindings'], workspace: string): Promise<void> {
+  const now = Date.now();
+  if (now - (notedAt.get(workspace) ?? 0) < NOTE_EVERY_MS) return;
+  notedAt.set(workspace, now);
+  // Never in the way of the event: a failed note is tried again by the next webhook.
+  await workspaceStub(env, workspace).noteWebhook(now).catch(() => notedAt.delete(workspace));
+}
 
 webhooks.post('/customerio/:workspace', async (c) => {
   const ws = await edgeWorkspace(c.env, c.req.param('workspace'));
@@ -36,6 +50,7 @@ webhooks.post('/customerio/:workspace', async (c) => {
     const why = { missing: 'Missing X-CIO-Timestamp or X-CIO-Signature header', stale: 'X-CIO-Timestamp is more than 5 minutes away from now', bad_signature: 'X-CIO-Signature does not match' }[check];
     throw new ClientError(401, why, [{ path: check === 'stale' ? 'X-CIO-Timestamp' : 'X-CIO-Signature', message: check }]);
   }
+  await noteWebhook(c.env, ws.id);
   // From here the event is authentic: answer 2xx whatever it holds. After a 4xx Customer.io waits an
   // hour and holds every later webhook behind the failed one (for up to seven days), so one odd event
   // would stall the publisher's whole stream. What cannot be counted is ignored, with the reason.

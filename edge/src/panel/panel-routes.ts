@@ -23,6 +23,7 @@ import { workspaceCustomerIo } from '#edge/customerio/workspace-gateway.ts';
 import { describeFailure } from '#edge/customerio/gateway.ts';
 import type { BroadcastList, Overview, ReaderDetail, WelcomeList } from '#shared/panel-api.ts';
 import { TtlCache } from '#edge/platform/ttl-cache.ts';
+import { checkConnection } from '#edge/workspaces/connection-probes.ts';
 import {
   BEARER_TTL_MS, COOKIE_TTL_MS, SESSION_COOKIE, type Session, claimedWorkspace, csrfToken, issueSession, verifySession,
 } from './session.ts';
@@ -124,6 +125,9 @@ panel.get(`${W}/overview`, async (c) => {
   };
   return c.json(answer);
 });
+
+/** The "Connection" card: the same check as the admin API's, for the signed-in workspace. */
+panel.get(`${W}/connection`, async (c) => c.json(await checkConnection(c.env, c.get('workspace'), new URL(c.req.url).origin)));
 
 panel.get(`${W}/readers`, async (c) => {
   const q = parseOr400(z.object({ q: z.string().max(200).default('') }), c.req.query(), 'search');

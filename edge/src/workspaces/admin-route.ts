@@ -10,6 +10,7 @@ import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
 import { existingWorkspace, requireAdmin, workspaceId } from './admin-auth.ts';
 import { allShards, workspaceStub } from '#edge/platform/stubs.ts';
 import { forgetWorkspaceEverywhere } from './forget-everywhere.ts';
+import { checkConnection } from './connection-probes.ts';
 import type { DeadLetter, ShardStats } from '#edge/sync/sync-shard.ts';
 import { SECRET_KEY_PATTERN } from '#edge/ingest/server-api-route.ts';
 
@@ -82,6 +83,12 @@ admin.get('/workspaces/:id/sync', async (c) => {
     { pending: 0, deadLetters: 0, calls: 0, people: 0, operations: 0, retries: 0, attributesOmitted: { readers: 0, examples: [] } },
   );
   return c.json({ workspace: id, limits: ws.limits, ...total, shards: perShard });
+});
+
+/** Checks the workspace's Customer.io connection end to end; each line passes or says how to fix it. */
+admin.post('/workspaces/:id/check', async (c) => {
+  const ws = await existingWorkspace(c.env, workspaceId(c.req.param('id')));
+  return c.json(await checkConnection(c.env, ws, new URL(c.req.url).origin));
 });
 
 admin.get('/workspaces/:id/dead-letters', async (c) => {

@@ -131,6 +131,16 @@ export class WorkspaceObject extends DurableObject<Env> {
     return sealed ? decryptSecret(sealed, this.env.CONFIG_ENCRYPTION_KEY) : null;
   }
 
+  /** An authentic reporting webhook arrived (the webhook route notes it at most once a minute per isolate). */
+  async noteWebhook(at: number): Promise<void> {
+    const last = (await this.ctx.storage.get<number>('last-webhook-at')) ?? 0;
+    if (at > last) await this.ctx.storage.put('last-webhook-at', at);
+  }
+
+  async lastWebhookAt(): Promise<number | null> {
+    return (await this.ctx.storage.get<number>('last-webhook-at')) ?? null;
+  }
+
   /** Pixel and click hits refused (bad token, unknown key…), added up per isolate and flushed here. */
   async countRejected(counts: Record<string, number>): Promise<void> {
     const stats = (await this.ctx.storage.get<Record<string, number>>('email-rejected')) ?? {};

@@ -135,6 +135,9 @@ export const trackV1Routes: Route[] = [
   { method: 'POST', path: '/segments/:segment/add_customers', handle: segmentMembers('add') },
   { method: 'POST', path: '/segments/:segment/remove_customers', handle: segmentMembers('remove') },
   {
-    method: 'GET', path: '/accounts/region', handle: () => ok({ url: 'https://track.customer.io', region: 'us', environment_id: 1 }),
+    method: 'GET', path: '/accounts/region', handle: (ctx) => {
+      const region = ctx.ws.config.region ?? 'us';
+      return ok({ url: region === 'eu' ? 'https://track-eu.customer.io' : 'https://track.customer.io', region, environment_id: 1 });
+    },
   },
 ];

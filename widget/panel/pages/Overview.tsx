@@ -1,15 +1,16 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ws } from '../api.ts';
 import { DayBars, DayLines, HBars } from '../charts.tsx';
-import type { Overview } from '#shared/panel-api.ts';
+import type { Overview, WelcomeList } from '#shared/panel-api.ts';
+import { ConnectionCard } from './ConnectionCard.tsx';
 
 export function OverviewPage() {
   const [data, setData] = useState<Overview | null>(null);
   const [error, setError] = useState('');
-  const [welcomes, setWelcomes] = useState<{ welcomeMessageId: number | string | null; welcomes: Array<{ email: string; status: string; error: string | null; sentAt: number | null }> } | null>(null);
+  const [welcomes, setWelcomes] = useState<WelcomeList | null>(null);
   useEffect(() => {
     api<Overview>('GET', ws('/overview')).then(setData, (e) => setError(e.message));
-    api('GET', ws('/welcomes')).then(setWelcomes, () => {});
+    api<WelcomeList>('GET', ws('/welcomes')).then(setWelcomes, () => {});
   }, []);
   if (error) return <p class="error">{error}</p>;
   if (!data) return <p class="muted">Loading…</p>;
@@ -42,6 +43,7 @@ export function OverviewPage() {
           {top.length ? <DayLines days={data.tagHistory.days} series={top} label="Tag counts per day" /> : <p class="muted">No tags yet.</p>}
         </section>
       </div>
+      <ConnectionCard />
       {welcomes && (
         <section class="card">
           <h2>Welcome emails</h2>
