@@ -45,12 +45,8 @@ export function inSegment(reader: Pick<ReaderSummary, 'key' | 'facts' | 'tags' |
   return rule !== null && matches(rule, segmentFacts(reader));
 }
 
-/** How Customer.io knows a reader: by id when the publisher's backend named it, else by email. */
-export function cioIdentifier(reader: Pick<ReaderSummary, 'email' | 'userId'>): { idType: 'id' | 'email'; value: string } | null {
-  if (reader.userId) return { idType: 'id', value: reader.userId };
-  if (reader.email) return { idType: 'email', value: reader.email };
-  return null;
-}
+/** How Customer.io knows a reader (one rule, shared/identity.ts). */
+export { cioIdentifier } from './identity.ts';
 
 /** Human wording of a rule, for lists and confirmations. */
 export function describeRule(rule: SegmentRule | null): string {

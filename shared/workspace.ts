@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ORIGIN_PATTERN, normalizeOrigin } from './origins.ts';
 import { DEFAULT_ATTRIBUTE_PREFIX } from './constants.ts';
 import { DEFAULT_TAG_RULES, tagRulesSchema } from './tag-rules.ts';
+import type { IdentifierMode } from './identity.ts';
 
 export const originSchema = z
   .string()
@@ -55,6 +56,11 @@ export const workspaceInputSchema = z.object({
   editorKey: z.string().min(12).max(200).optional(),
   /** Transactional message id for the welcome email on sign-up (none: no welcome email). */
   welcomeMessageId: z.union([z.number().int().positive(), z.string().min(1)]).optional(),
+  /**
+   * Whether the Customer.io workspace takes `email` as an identifier. `auto`: yes, until the
+   * connection check or a refused call shows it does not (then `id_only`, remembered).
+   */
+  identifiers: z.enum(['auto', 'email_or_id', 'id_only']).default('auto'),
 });
 
 export type WorkspaceInput = z.input<typeof workspaceInputSchema>;
@@ -73,6 +79,11 @@ export interface WorkspacePublic {
   limits: Limits;
   sync: SyncOptions;
   welcomeMessageId: number | string | null;
+  identifiers: WorkspaceSettings['identifiers'];
+  /** What the edge uses: the setting, or for `auto` what it found out (`email_or_id` until then). */
+  identifierMode: IdentifierMode;
+  /** When the edge found out that email is not an identifier there (null: it did not). */
+  idOnlyDetectedAt: number | null;
   createdAt: number;
   updatedAt: number;
 }

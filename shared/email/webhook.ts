@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { hmacSha256, sameString } from '../crypto.ts';
 import { hex } from '../encoding.ts';
 import { normalizeEmail } from '../email-address.ts';
+import { readerKeyOfId } from '../identity.ts';
 
 export const WEBHOOK_MAX_SKEW_S = 300;
 
@@ -120,6 +121,7 @@ export function readerKeysOf(evt: ReportingEvent): string[] {
   const email = (data.identifiers?.email ?? (evt.object_type === 'email' ? data.recipient : null));
   const userId = data.identifiers?.id || data.customer_id;
   if (email?.trim()) keys.push(`e:${normalizeEmail(email)}`);
-  if (userId) keys.push(`u:${userId}`);
+  // In an id-only workspace an email-only reader's id is `email:<address>` (shared/identity.ts).
+  if (userId && !keys.includes(readerKeyOfId(userId))) keys.push(readerKeyOfId(userId));
   return keys;
 }

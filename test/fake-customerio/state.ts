@@ -12,6 +12,11 @@ export interface FakeWorkspaceConfig {
   appKey: string;
   /** The data center the account lives in (`GET /api/v1/accounts/region`); US when not given. */
   region?: 'us' | 'eu';
+  /**
+   * Whether `email` is an identifier (Customer.io's workspace setting; on unless false). Where it is
+   * off, naming a person by email is refused with EMAIL_DISABLED (validate.ts).
+   */
+  emailIdentifier?: boolean;
 }
 
 export interface Limits {
@@ -266,6 +271,7 @@ export const DEFAULT_WORKSPACES: FakeWorkspaceConfig[] = [
   { name: 'demo', siteId: 'demo_site', trackKey: 'demo_track_key', appKey: 'demo_app_key' },
   { name: 'other', siteId: 'other_site', trackKey: 'other_track_key', appKey: 'other_app_key' },
   { name: 'europe', siteId: 'eu_site', trackKey: 'eu_track_key', appKey: 'eu_app_key', region: 'eu' },
+  { name: 'idonly', siteId: 'idonly_site', trackKey: 'idonly_track_key', appKey: 'idonly_app_key', emailIdentifier: false },
 ];
 
 export const DEFAULT_LIMITS: Limits = { trackPerSecond: 100, appPerSecond: 10, broadcastIntervalMs: 10_000 };

@@ -137,6 +137,17 @@ export function refFromObject(v: unknown, field: string): Ref | Problem {
   return { kind, value: String(v[kind]) };
 }
 
+/**
+ * Customer.io's published specs say that where email is disabled as an identifier people must be
+ * referenced by `id` or `cio_id`; the exact error text is not published, so this wording follows theirs.
+ */
+export const EMAIL_DISABLED = 'email identifiers are disabled in this workspace: reference people by id or cio_id';
+
+/** A reference by email in a workspace that does not take email as an identifier. */
+export function emailRefused(ws: { config: { emailIdentifier?: boolean } }, ref: Ref): Problem | null {
+  return ref.kind === 'email' && ws.config.emailIdentifier === false ? { field: 'identifiers.email', reason: 'invalid', message: EMAIL_DISABLED } : null;
+}
+
 export function isProblem(v: Ref | Problem): v is Problem {
   return 'message' in v;
 }

@@ -2,20 +2,21 @@
  * What a reader looks like in Customer.io: identifiers and the attributes the sync writes.
  * Pure, so the mapping is documented by its tests. Timestamps are Unix seconds, as Customer.io wants.
  *
- * Identity rule (README "Identity"): a reader the publisher's backend named gets `{id: userId}`;
- * a reader known only by a widget sign-up gets `{email}`. When the backend later sends a userId
- * with that email, the same person gets the id (Customer.io's own email→id rule), and where two
- * people already exist in Customer.io they are merged with the email person as primary.
+ * Identity rule (README "Identity", shared/identity.ts): a reader the publisher's backend named gets
+ * `{id: userId}`; a reader known only by a widget sign-up gets `{email}`, or `{id: "email:<address>"}`
+ * in a workspace where email is not an identifier. When the backend later sends a userId with that
+ * email, the same person gets the id (Customer.io's own email→id rule), and where two people
+ * already exist in Customer.io they are merged with the email person as primary.
  */
 import { type ReaderState, preferredContent } from '#shared/reader.ts';
 import { engagementScore } from '#shared/engagement.ts';
+import { type IdentifierMode, cioIdentifier, identifiersOf } from '#shared/identity.ts';
 
 export type PersonIdentifiers = { id: string } | { email: string };
 
-export function personIdentifiers(r: Pick<ReaderState, 'email' | 'userId'>): PersonIdentifiers | null {
-  if (r.userId) return { id: r.userId };
-  if (r.email) return { email: r.email };
-  return null;
+export function personIdentifiers(r: Pick<ReaderState, 'email' | 'userId'>, mode: IdentifierMode = 'email_or_id'): PersonIdentifiers | null {
+  const identifier = cioIdentifier(r, mode);
+  return identifier ? identifiersOf(identifier) : null;
 }
 
 export const unixSeconds = (ms: number): number => Math.floor(ms / 1000);

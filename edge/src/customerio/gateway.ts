@@ -12,6 +12,7 @@ import type { CustomerIoCredentials } from '#shared/workspace.ts';
 import { parseRetryAfter } from '#edge/sync/pacing.ts';
 import { type CustomerIoClients, customerIoClients } from './client.ts';
 import type { V2Operation } from './batch.ts';
+import { EMAIL_IDENTIFIER_REFUSED } from '#shared/identity.ts';
 
 export type Failure =
   /** 429, 5xx, 408 or no answer: worth trying again later. */
@@ -100,6 +101,18 @@ export class CustomerIo {
   /** The account's region (Track credentials): which data center the workspace lives in. */
   region(): Promise<Outcome<{ url: string; region: string }>> {
     return attempt(() => this.clients.track.getAccountRegion(), (b: { url?: string; region?: string }) => ({ url: String(b?.url ?? ''), region: String(b?.region ?? '') }));
+  }
+
+  /**
+   * Whether the workspace takes `email` as an identifier, asked harmlessly: an identify by an address
+   * nobody has, with `_update: true` ("never create"). Accepted: email is an identifier (and nobody
+   * was made); refused with Customer.io's "email … disabled" words: it is not; anything else: unknown.
+   */
+  async emailIdentifierAllowed(): Promise<Outcome<boolean | null>> {
+    const probe = `sharpsend-probe-${crypto.randomUUID()}@example.invalid`;
+    const outcome = await attempt(() => this.clients.track.identify(probe, { _update: true }), () => true);
+    if (outcome.kind === 'reject' && outcome.status === 400) return { kind: 'ok', value: EMAIL_IDENTIFIER_REFUSED.test(outcome.message) ? false : null };
+    return outcome;
   }
 
   // ---- App API ---------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import { type CioPerson, customerIo, describeFailure } from '#edge/customerio/ga
 import { callIntervalMs } from '#edge/customerio/budget.ts';
 import type { V2Operation } from '#edge/customerio/batch.ts';
 import { emailKey, shardOf } from '#edge/readers/names.ts';
+import { readerKeyOfId } from '#shared/identity.ts';
 import { type SigningKey, signReaderToken, tokenAttribute } from '#shared/email/tokens.ts';
 import { allShards, shardStub } from '#edge/platform/stubs.ts';
 import { sleep as pause } from '#edge/sync/pacing.ts';
@@ -47,7 +48,7 @@ export const freshBackfill = (pageSize: number): BackfillState => ({
 /** The reader key the edge uses for this person (email first, as the server API's identify does). */
 export function readerKeyOf(p: CioPerson): string | null {
   if (p.email) return emailKey(p.email);
-  if (p.id) return `u:${p.id}`;
+  if (p.id) return readerKeyOfId(p.id);
   return null;
 }
 

@@ -10,6 +10,7 @@ import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
 import { bearerToken } from '#edge/workspaces/secrets.ts';
 import { sameString, sha256Hex } from '#shared/crypto.ts';
 import { normalizeEmail } from '#shared/email-address.ts';
+import { cioIdentifier, identifiersOf } from '#shared/identity.ts';
 import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
 import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
 import { readerContext, resolveReader } from '#edge/readers/access.ts';
@@ -84,7 +85,7 @@ async function removeReader(c: { env: AppEnv['Bindings'] }, ws: EdgeWorkspace, k
   const identifiers = await readerStub(c.env, ws.id, view.key).erase();
   if (view.key !== key) await readerStub(c.env, ws.id, key).erase();
   await directoryStub(c.env, ws.id).removeReaders([view.key, key]);
-  const cio = identifiers ?? personIdentifiers(view);
+  const cio = identifiers ?? personIdentifiers(view, ws.identifierMode);
   if (cio) {
     const shard = shardFor(c.env, ws.id, view.key, ws.sync.shards);
     await shard.enqueueOps(ws.id, [{ type: 'person', action, identifiers: cio }]);
@@ -98,7 +99,8 @@ serverApi.post('/reader/suppress', async (c) => c.json(await removeReader(c, c.g
 serverApi.post('/reader/unsuppress', async (c) => {
   const ws = c.get('workspace');
   const q = parseOr400(readerQuerySchema, c.req.query(), 'reader query');
-  const identifiers = q.userId ? { id: q.userId } : q.email ? { email: normalizeEmail(q.email) } : null;
+  const named = cioIdentifier({ userId: q.userId ?? null, email: q.email ? normalizeEmail(q.email) : null }, ws.identifierMode);
+  const identifiers = named ? identifiersOf(named) : null;
   if (!identifiers) throw new ClientError(400, 'Invalid reader query', [{ path: 'anonymousId', message: 'an anonymous reader cannot be unsuppressed; give email or userId' }]);
   const key = q.userId ? userKey(q.userId) : emailKey(q.email!);
   const shard = shardFor(c.env, ws.id, key, ws.sync.shards);

@@ -11,6 +11,7 @@ import { engagementScore } from '#shared/engagement.ts';
 import { type AnyReaderEvent, type Moment, absorbReader, applyEvent } from './apply-event.ts';
 import { type ReaderKey, emailKey, shardOf } from './names.ts';
 import { normalizeEmail } from '#shared/email-address.ts';
+import type { IdentifierMode } from '#shared/identity.ts';
 import { type PersonIdentifiers, personIdentifiers, readerAttributes } from '#edge/customerio/attributes.ts';
 import { ulid } from '#edge/platform/ulid.ts';
 import type { SyncSnapshot, QueuedOp } from '#edge/sync/snapshot.ts';
@@ -199,9 +200,10 @@ export class ReaderObject extends DurableObject<Env> {
 
   // ---- sync (called by the outbox shard) ---------------------------------------------------
 
-  async syncSnapshot(maxOps = 50): Promise<SyncSnapshot | null> {
+  /** `mode`: how the workspace's Customer.io knows people (the shard reads it fresh; shared/identity.ts). */
+  async syncSnapshot(maxOps = 50, mode: IdentifierMode = 'email_or_id'): Promise<SyncSnapshot | null> {
     const ctx = this.meta.ctx;
-    const identifiers = personIdentifiers(this.state);
+    const identifiers = personIdentifiers(this.state, mode);
     if (!ctx || !identifiers || this.state.mergedInto) return null;
     const now = Date.now();
     const ops = this.sql.exec<{ seq: number; op: string }>('SELECT seq, op FROM outbox ORDER BY seq LIMIT ?', maxOps).toArray();

@@ -16,6 +16,8 @@ import { backoffMs, sleep } from './pacing.ts';
 import type { SyncSnapshot } from './snapshot.ts';
 import type { OmittedAttributes } from '#edge/customerio/attributes.ts';
 import { ulid } from '#edge/platform/ulid.ts';
+import { EMAIL_IDENTIFIER_REFUSED } from '#shared/identity.ts';
+import { forgetWorkspaceEverywhere } from '#edge/workspaces/forget-everywhere.ts';
 import { addReaderTokens } from '#edge/email/token-attribute.ts';
 import { directoryStub, readerStub, workspaceStub } from '#edge/platform/stubs.ts';
 
@@ -216,6 +218,10 @@ export class SyncShard extends DurableObject<Env> {
           start = end;
         }
       }
+      if ([...failed.values()].some((e) => EMAIL_IDENTIFIER_REFUSED.test(e))) {
+        await this.emailIsNoIdentifier(workspaceId, [...failed.entries()].filter(([, e]) => EMAIL_IDENTIFIER_REFUSED.test(e)).map(([r]) => r), rowOf);
+        for (const [reader, e] of [...failed]) if (EMAIL_IDENTIFIER_REFUSED.test(e)) { failed.delete(reader); batch.splice(batch.indexOf(reader), 1); }
+      }
       // Acks go to different reader objects: in parallel.
       await Promise.all(batch.map((reader) => {
         const row = rowOf.get(reader.snapshot.key)!;
@@ -234,6 +240,7 @@ export class SyncShard extends DurableObject<Env> {
     this.bump('retries');
     this.setMeta('last_error', describeFailure(outcome));
     const now = Date.now();
+    if (outcome.kind === 'reject' && EMAIL_IDENTIFIER_REFUSED.test(outcome.message)) return this.emailIsNoIdentifier(workspaceId, batch, rowOf);
     if (outcome.kind === 'reject' && outcome.status !== 401 && outcome.status !== 403) {
       // The request itself is wrong: retrying the same content cannot help.
       for (const reader of batch) await this.deadLetter(workspaceId, reader, rowOf.get(reader.snapshot.key)!, outcome.message, outcome.status);
@@ -284,6 +291,24 @@ export class SyncShard extends DurableObject<Env> {
     await this.failed(workspaceId, readers, rowOf, outcome, workspace);
   }
 
+  /**
+   * Customer.io said this workspace does not take email as an identifier. The workspace remembers it
+   * (every cache forgets its copy), and these readers go again at once, as `email:<address>` ids
+   * (shared/identity.ts): not dead letters, and no attempt counted against them.
+   */
+  private async emailIsNoIdentifier(workspaceId: string, readers: PackedReader[], rowOf: Map<string, PendingRow>): Promise<void> {
+    const changed = await workspaceStub(this.env, workspaceId).noteIdOnly(Date.now());
+    // Read afresh now: the next snapshot in this very alarm must already use ids.
+    this.config = null;
+    await this.loadConfig(workspaceId);
+    if (changed) {
+      const ws = await workspaceStub(this.env, workspaceId).edgeView();
+      if (ws) await forgetWorkspaceEverywhere(this.env, workspaceId, ws.sync.shards);
+    }
+    this.setMeta('last_error', 'Customer.io does not take email as an identifier in this workspace: email-only readers now go as id "email:<address>"');
+    for (const reader of readers) this.sql.exec('UPDATE pending SET next_at = ? WHERE key = ?', Date.now(), rowOf.get(reader.snapshot.key)!.key);
+  }
+
   /** Readers whose last identify left attributes out (the 300 limit): what the sync stats show. */
   private noteOmitted(key: string, snapshot: SyncSnapshot, now: number): void {
     const o = snapshot.omitted;
@@ -311,7 +336,7 @@ export class SyncShard extends DurableObject<Env> {
       // Ready-made operations carry their own identifiers; wrapped so packing and acks treat them alike.
       return { key: row.key, version: 0, identifiers: { id: row.key }, attributes: {}, ops: [], raw: JSON.parse(row.ops) as V2Operation[] };
     }
-    return this.reader(workspaceId, row.key).syncSnapshot();
+    return this.reader(workspaceId, row.key).syncSnapshot(50, this.config?.workspace.identifierMode);
   }
 
   private async acknowledge(workspaceId: string, snapshot: SyncSnapshot, row: PendingRow): Promise<void> {

@@ -16,6 +16,10 @@ export interface ConnectionProbes {
   region: Probe<{ region: string; url: string }>;
   /** The region the workspace is configured for. */
   configuredRegion: 'us' | 'eu';
+  /** Whether email is an identifier there (null: the answer did not say). */
+  emailIdentifier: Probe<boolean | null>;
+  /** The workspace's `identifiers` setting and the mode the edge uses. */
+  identifiers: { setting: 'auto' | 'email_or_id' | 'id_only'; mode: 'email_or_id' | 'id_only' };
   /** One harmless App API read (the broadcast list). */
   app: Probe<unknown>;
   /** Where Customer.io should send this workspace's reporting webhooks. */
@@ -47,6 +51,18 @@ export function connectionReport(p: ConnectionProbes): ConnectionReport {
   } else {
     line('track', 'Track API credentials', false, describeFailure(p.region), credentialsFix('Track API', p.region));
     line('region', 'Region', false, 'not known: the Track API did not answer', 'fix the Track API credentials first');
+  }
+
+  if (p.emailIdentifier.kind === 'ok' && p.emailIdentifier.value !== null) {
+    const allowed = p.emailIdentifier.value;
+    const conflict = p.identifiers.setting === (allowed ? 'id_only' : 'email_or_id');
+    line('identifiers', 'Identifiers', !conflict,
+      allowed ? 'email is an identifier: readers known only by email go as their email'
+        : 'email is not an identifier in this workspace: readers known only by email go as id "email:<address>"',
+      `set the workspace's identifiers to "auto" (or "${allowed ? 'email_or_id' : 'id_only'}"): Customer.io ${allowed ? 'takes' : 'refuses'} email as an identifier`);
+  } else {
+    line('identifiers', 'Identifiers', false, p.emailIdentifier.kind === 'ok' ? 'Customer.io\'s answer did not say whether email is an identifier' : describeFailure(p.emailIdentifier),
+      `fix the Track API credentials first; until then the edge uses ${p.identifiers.mode === 'id_only' ? 'ids only' : 'email for readers known only by email'}`);
   }
 
   line('app', 'App API key', p.app.kind === 'ok', p.app.kind === 'ok' ? 'App API key accepted' : describeFailure(p.app),

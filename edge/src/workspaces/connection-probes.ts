@@ -11,6 +11,7 @@ import { cioIdentifier } from '#shared/panel.ts';
 import { tokenAttribute } from '#shared/email/tokens.ts';
 import { allShards, directoryStub, workspaceStub } from '#edge/platform/stubs.ts';
 import { sleep } from '#edge/sync/pacing.ts';
+import { forgetWorkspaceEverywhere } from './forget-everywhere.ts';
 import type { ConnectionReport } from '#shared/panel-api.ts';
 import { connectionReport } from './connection-check.ts';
 
@@ -28,11 +29,18 @@ export async function checkConnection(env: Env, ws: EdgeWorkspace, edgeOrigin: s
   const cio = config?.cio;
   const region = cio ? await cio.region() : noCredentials;
   const app = cio ? await cio.listBroadcasts() : noCredentials;
+  const emailIdentifier = cio ? await cio.emailIdentifierAllowed() : noCredentials;
+  let mode = ws.identifierMode;
+  if (emailIdentifier.kind === 'ok' && emailIdentifier.value === false && (await stub.noteIdOnly(Date.now()))) {
+    // Found out here first: every cache of the workspace learns it now.
+    await forgetWorkspaceEverywhere(env, ws.id, ws.sync.shards);
+    mode = 'id_only';
+  }
   const attribute = tokenAttribute(ws.attributePrefix);
   let tokenSample: ConnectionReportInput['tokenSample'] = { attribute, people: [] };
   if (cio) {
     for (const reader of sample) {
-      const ident = cioIdentifier(reader);
+      const ident = cioIdentifier(reader, mode);
       if (!ident) continue;
       await sleep(appGap);
       const got = await cio.personAttributes(ident.value, ident.idType);
@@ -41,7 +49,8 @@ export async function checkConnection(env: Env, ws: EdgeWorkspace, edgeOrigin: s
     }
   }
   return connectionReport({
-    region, configuredRegion: publicView?.customerio.region ?? 'us', app,
+    region, configuredRegion: publicView?.customerio.region ?? 'us', app, emailIdentifier,
+    identifiers: { setting: publicView?.identifiers ?? 'auto', mode },
     webhookUrl: `${edgeOrigin}/v1/webhooks/customerio/${ws.id}`, workspaceId: ws.id,
     webhookSecretSet: email.webhookSecretSet, lastWebhookAt, tokenSample,
     sync: {

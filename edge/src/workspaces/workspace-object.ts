@@ -9,6 +9,7 @@ import type { CustomerIoCredentials, WorkspacePublic, WorkspaceSettings } from '
 import { decryptSecret, encryptSecret, randomToken } from './secrets.ts';
 import { sha256Hex } from '#shared/crypto.ts';
 import type { EdgeWorkspace } from './edge-workspace.ts';
+import type { IdentifierMode } from '#shared/identity.ts';
 import { type BackfillState, backfillStep, freshBackfill } from '#edge/email/backfill.ts';
 
 interface StoredWorkspace {
@@ -21,6 +22,8 @@ interface StoredWorkspace {
   signingKeys: Array<{ kid: string; sealed: string; createdAt: number }>;
   /** Customer.io reporting webhooks' signing secret (sealed), once set through the admin API. */
   webhookSecretSealed?: string | null;
+  /** Set when Customer.io showed that email is not an identifier in this workspace. */
+  idOnlyDetectedAt?: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -55,6 +58,8 @@ export class WorkspaceObject extends DurableObject<Env> {
       editorKeyHash: editorKey ? await sha256Hex(editorKey) : (existing?.editorKeyHash ?? null),
       signingKeys: existing?.signingKeys ?? [{ kid: 'k1', sealed: await seal(randomToken(32)), createdAt: now }],
       webhookSecretSealed: existing?.webhookSecretSealed ?? null,
+      // New Customer.io credentials may be another workspace: what was found out about the old one is forgotten.
+      idOnlyDetectedAt: customerio && customerio.siteId !== existing?.customerio?.siteId ? null : (existing?.idOnlyDetectedAt ?? null),
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
     };
@@ -141,6 +146,20 @@ export class WorkspaceObject extends DurableObject<Env> {
     return (await this.ctx.storage.get<number>('last-webhook-at')) ?? null;
   }
 
+  /**
+   * Customer.io showed that email is not an identifier here (a refused call, the connection check).
+   * Returns whether this changed anything (then every cache of the workspace must forget it).
+   */
+  async noteIdOnly(at: number): Promise<boolean> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const stored = await this.load();
+      if (!stored || stored.idOnlyDetectedAt) return false;
+      stored.idOnlyDetectedAt = at;
+      await this.ctx.storage.put('workspace', stored);
+      return (stored.settings.identifiers ?? 'auto') === 'auto';
+    });
+  }
+
   /** Pixel and click hits refused (bad token, unknown key…), added up per isolate and flushed here. */
   async countRejected(counts: Record<string, number>): Promise<void> {
     const stats = (await this.ctx.storage.get<Record<string, number>>('email-rejected')) ?? {};
@@ -196,6 +215,12 @@ function keyInfo(stored: StoredWorkspace): SigningKeyInfo[] {
   return stored.signingKeys.map((k, i) => ({ kid: k.kid, createdAt: k.createdAt, newest: i === 0 }));
 }
 
+function identifierMode(stored: StoredWorkspace): IdentifierMode {
+  const setting = stored.settings.identifiers ?? 'auto';
+  if (setting !== 'auto') return setting;
+  return stored.idOnlyDetectedAt ? 'id_only' : 'email_or_id';
+}
+
 function toPublic(stored: StoredWorkspace): WorkspacePublic {
   return {
     id: stored.id,
@@ -206,6 +231,9 @@ function toPublic(stored: StoredWorkspace): WorkspacePublic {
     limits: stored.settings.limits,
     sync: stored.settings.sync,
     welcomeMessageId: stored.settings.welcomeMessageId ?? null,
+    identifiers: stored.settings.identifiers ?? 'auto',
+    identifierMode: identifierMode(stored),
+    idOnlyDetectedAt: stored.idOnlyDetectedAt ?? null,
     createdAt: stored.createdAt,
     updatedAt: stored.updatedAt,
   };

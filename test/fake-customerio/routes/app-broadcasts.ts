@@ -9,7 +9,7 @@
 
 import { compileFilter } from '../audience.ts';
 import type { Broadcast, BroadcastTrigger, Person } from '../state.ts';
-import { isPlainObject, LIMITS } from '../validate.ts';
+import { isPlainObject, LIMITS, EMAIL_DISABLED } from '../validate.ts';
 import { appError, intParam, ok, type Reply, type Route, type RouteContext } from './router.ts';
 
 const AUDIENCE_FORMS = ['recipients', 'ids', 'emails', 'per_user_data', 'data_file_url'] as const;
@@ -30,6 +30,7 @@ export function triggerView(t: BroadcastTrigger): Record<string, unknown> {
 function resolveAudience(ctx: RouteContext, body: Record<string, unknown>, form: string | undefined): string[] | string {
   const ws = ctx.ws;
   const lookup = (kind: 'id' | 'email', values: unknown[], ignoreMissing: boolean): string[] | string => {
+    if (kind === 'email' && ws.config.emailIdentifier === false && values.length) return EMAIL_DISABLED;
     const found: Person[] = [];
     const missing: string[] = [];
     for (const v of values) {

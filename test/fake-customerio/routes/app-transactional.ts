@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Delivery } from '../state.ts';
-import { isPlainObject, isProblem, refFromObject, timestampProblems } from '../validate.ts';
+import { isPlainObject, isProblem, refFromObject, timestampProblems, emailRefused } from '../validate.ts';
 import { ok, transactionalError, type Reply, type Route, type RouteContext } from './router.ts';
 
 function send(channel: Delivery['channel']) {
@@ -12,6 +12,8 @@ function send(channel: Delivery['channel']) {
     if (!isPlainObject(body)) return transactionalError(400, 'request body must be a JSON object');
     const ref = refFromObject(body.identifiers, 'identifiers');
     if (isProblem(ref)) return transactionalError(400, ref.message);
+    const refused = emailRefused(ctx.ws, ref);
+    if (refused) return transactionalError(400, refused.message);
     const hasTemplate = body.transactional_message_id !== undefined && body.transactional_message_id !== '';
     if (channel === 'email') {
       if (typeof body.to !== 'string' || body.to === '') return transactionalError(400, 'to is required');

@@ -4,8 +4,7 @@
 import { identify, deletePerson, suppress, unsuppress, trackEvent, trackAnonymous, mergePeople } from '../people.ts';
 import {
   attributeProblems, eventProblems, identifierProblems, idTypeFromQuery, isPlainObject, isProblem,
-  refFromObject, refFromPath, timestampProblems, LIMITS, type Problem, type Ref,
-} from '../validate.ts';
+  refFromObject, refFromPath, timestampProblems, LIMITS, type Problem, type Ref, EMAIL_DISABLED, emailRefused } from '../validate.ts';
 import { intParam, ok, trackError, type Reply, type Route, type RouteContext } from './router.ts';
 
 const fail = (problems: Problem[]): Reply => trackError(400, problems.map((p) => p.message));
@@ -15,7 +14,9 @@ function pathRef(ctx: RouteContext): Ref | Reply {
   const raw = ctx.params.id ?? '';
   const problems = identifierProblems(raw);
   if (problems.length > 0) return fail(problems);
-  return refFromPath(raw);
+  const ref = refFromPath(raw);
+  const refused = emailRefused(ctx.ws, ref);
+  return refused ? fail([refused]) : ref;
 }
 
 const isReply = (v: Ref | Reply): v is Reply => 'status' in v;
@@ -88,6 +89,7 @@ function segmentMembers(action: 'add' | 'remove') {
     if (segment.type !== 'manual') return trackError(400, ['only manual segments can be changed through the API']);
     const idType = idTypeFromQuery(ctx.query.get('id_type'));
     if (idType === null) return trackError(400, ['id_type must be one of id, email, cio_id']);
+    if (idType === 'email' && ctx.ws.config.emailIdentifier === false) return trackError(400, [EMAIL_DISABLED]);
     const ids = isPlainObject(ctx.body) ? ctx.body.ids : undefined;
     if (!Array.isArray(ids) || ids.length === 0) return trackError(400, ['ids must be a non-empty array']);
     if (ids.length > LIMITS.segmentIdsMax) return trackError(400, [`ids cannot contain more than ${LIMITS.segmentIdsMax} items`]);

@@ -4,7 +4,7 @@
 import { identify, deletePerson, suppress, unsuppress, trackEvent, mergePeople } from '../people.ts';
 import type { WorkspaceState } from '../state.ts';
 import {
-  attributeProblems, byteLength, eventProblems, isPlainObject, isProblem, refFromObject, timestampProblems, LIMITS,
+  attributeProblems, byteLength, emailRefused, eventProblems, isPlainObject, isProblem, refFromObject, timestampProblems, LIMITS,
   type Problem, type Ref,
 } from '../validate.ts';
 import { ok, type Reply, type Route, type RouteContext } from './router.ts';
@@ -26,11 +26,15 @@ export function applyOperation(ws: WorkspaceState, op: unknown, now: number): Pr
     if (isProblem(primary)) return primary;
     const secondary = refFromObject(op.secondary, 'secondary');
     if (isProblem(secondary)) return secondary;
+    const refused = emailRefused(ws, primary) ?? emailRefused(ws, secondary);
+    if (refused) return refused;
     mergePeople(ws, primary, secondary, now);
     return null;
   }
   const ref = refFromObject(op.identifiers, 'identifiers');
   if (isProblem(ref)) return ref;
+  const refused = emailRefused(ws, ref);
+  if (refused) return refused;
   return applyPersonAction(ws, ref, op, now);
 }
 
