@@ -16,6 +16,7 @@ const quiet = process.env.SHARPSEND_QUIET === '1';
 export const DEV_ADMIN_SECRET = 'dev-admin-secret';
 const DEV_ENCRYPTION_KEY = 'ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM='; // 32 bytes, dev only
 export const DEMO_SECRET_KEY = 'ss_sk_demo_localdemosecret';
+const DEMO_WEBHOOK_SECRET = 'demo-webhook-signing-secret';
 
 const children = [];
 function run(cmd, args, opts = {}) {
@@ -97,6 +98,18 @@ if (existing.status === 404) {
   }
 }
 if (!res.ok) throw new Error(`Setting up the demo workspace failed: ${res.status} ${await res.text()}`);
+
+// Reporting webhooks, as a real workspace has them: the fake reports what it delivers to this
+// Worker, signed with the demo's secret. The workspace keeps its secret across restarts (set here
+// only when it has none); the fake forgets its side on every start, so it is told again each time.
+const email = await (await fetch(`${edge}/v1/admin/workspaces/demo/email`, { headers: admin })).json();
+if (!email.webhookSecretSet) {
+  await fetch(`${edge}/v1/admin/workspaces/demo/webhook-secret`, { method: 'PUT', headers: admin, body: JSON.stringify({ secret: DEMO_WEBHOOK_SECRET }) });
+}
+await fetch(`${fakeUrl}/_fake/webhooks/demo`, {
+  method: 'PUT', headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ url: `${edge}/v1/webhooks/customerio/demo`, secret: DEMO_WEBHOOK_SECRET }),
+});
 
 console.log(`
 SharpSend edge is running.

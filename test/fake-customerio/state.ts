@@ -4,6 +4,7 @@
 
 import { RateBook } from './rate-limit.ts';
 import type { IdKind, Ref } from './validate.ts';
+import { WebhookSender } from './webhooks.ts';
 
 export interface FakeWorkspaceConfig {
   name: string;
@@ -285,6 +286,8 @@ export class FakeState {
   nextLogSeq = 1;
   failures: FailureRule[] = [];
   rates = new RateBook();
+  /** Reporting webhooks the fake sends for what it delivers (webhooks.ts). */
+  webhooks = new WebhookSender();
 
   constructor(configs: FakeWorkspaceConfig[], limits: Limits) {
     this.workspaceConfigs = configs;
@@ -300,6 +303,7 @@ export class FakeState {
     this.nextLogSeq = 1;
     this.failures = [];
     this.rates = new RateBook();
+    this.webhooks.reset();
     this.seed();
   }
 

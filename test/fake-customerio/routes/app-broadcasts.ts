@@ -9,6 +9,7 @@
 
 import { compileFilter } from '../audience.ts';
 import type { Broadcast, BroadcastTrigger, Person } from '../state.ts';
+import { randomBytes } from 'node:crypto';
 import { isPlainObject, LIMITS, EMAIL_DISABLED } from '../validate.ts';
 import { appError, intParam, ok, type Reply, type Route, type RouteContext } from './router.ts';
 
@@ -106,6 +107,14 @@ function trigger(ctx: RouteContext): Reply {
     body,
   };
   ctx.ws.triggers.push(record);
+  // The fake "sends" at once: each recipient's delivery is reported to the workspace's webhook.
+  for (const cioId of recipients) {
+    const person = ctx.ws.people.get(cioId) ?? null;
+    ctx.fake.webhooks.delivered(ctx.ws, {
+      deliveryId: randomBytes(14).toString('base64url'), person, recipient: person?.email ?? null,
+      source: { kind: 'broadcast', broadcastId: broadcast.id, triggerId: record.id },
+    }, ctx.now);
+  }
   return ok({ id: record.id });
 }
 

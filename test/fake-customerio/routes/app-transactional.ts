@@ -35,6 +35,11 @@ function send(channel: Delivery['channel']) {
       body,
     };
     ctx.ws.deliveries.push(delivery);
+    const person = ctx.ws.find(ref) ?? null;
+    ctx.fake.webhooks.delivered(ctx.ws, {
+      deliveryId: delivery.deliveryId, person, recipient: typeof body.to === 'string' ? body.to : person?.email ?? null,
+      source: { kind: 'transactional', messageId: (body.transactional_message_id as number | string | undefined) ?? 'inline' },
+    }, ctx.now);
     return ok({ delivery_id: delivery.deliveryId, queued_at: delivery.queuedAt });
   };
 }

@@ -202,6 +202,29 @@ export const controlRoutes: Route<ControlContext>[] = [
   { method: 'GET', path: '/deliveries', handle: list((ws) => ({ deliveries: ws.deliveries })) },
   { method: 'GET', path: '/merges', handle: list((ws) => ({ merges: ws.merges })) },
   {
+    // Where a workspace's reporting webhooks go, and the secret they are signed with.
+    method: 'PUT', path: '/webhooks/:workspace', handle: (ctx) => {
+      const ws = workspaceOf(ctx, ctx.params.workspace);
+      if (isReply(ws)) return ws;
+      const b = bodyObj(ctx);
+      if (typeof b.url !== 'string' || !/^https?:\/\//.test(b.url)) return bad('url must be an http(s) URL');
+      if (typeof b.secret !== 'string' || b.secret.length < 16) return bad('secret must be at least 16 characters');
+      ctx.fake.webhooks.targets.set(ws.config.name, { url: b.url, secret: b.secret });
+      return ok({ workspace: ws.config.name, url: b.url });
+    },
+  },
+  { method: 'GET', path: '/webhooks', handle: (ctx) => ok({ pending: ctx.fake.webhooks.pending, sent: ctx.fake.webhooks.log }) },
+  {
+    // Customer.io's own tracking saw an open or a click of a delivery the fake made.
+    method: 'POST', path: '/webhooks/emit', handle: (ctx) => {
+      const b = bodyObj(ctx);
+      if (typeof b.deliveryId !== 'string') return bad('deliveryId is required');
+      if (typeof b.metric !== 'string' || !/^[a-z_]{1,40}$/.test(b.metric)) return bad('metric must be a reporting metric such as opened or clicked');
+      const extra = isPlainObject(b.data) ? b.data : {};
+      return ctx.fake.webhooks.emit(b.deliveryId, b.metric, ctx.now, extra) ? ok({ emitted: b.metric }) : notFound(`no delivery ${b.deliveryId}`);
+    },
+  },
+  {
     method: 'GET', path: '/anonymous', handle: list((ws) => ({
       pending: Object.fromEntries(ws.anonymousEvents), used: [...ws.usedAnonymousIds], invites: ws.inviteEvents,
     })),
