@@ -90,6 +90,8 @@ describe('reads, picks and a sign-up', () => {
 describe('identity: the backend meets the widget', () => {
   it('a userId identified with an email joins the widget reader; two Customer.io people become one', async () => {
     await resetFake();
+    // Customer.io promises no order inside a batch call: the fake applies each one backwards.
+    await fake('/batch-order', { body: { order: 'reverse' } });
     const ws = await createWorkspace();
     // The backend knows user u-42 (no email yet): Customer.io gets person id u-42.
     await serverApi(ws.secretKey, '/identify', { body: { userId: 'u-42', traits: { lifetime_value: 900 } } });

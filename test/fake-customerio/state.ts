@@ -286,6 +286,8 @@ export class FakeState {
   nextLogSeq = 1;
   failures: FailureRule[] = [];
   rates = new RateBook();
+  /** How v2 batch operations are applied: in order, or reversed (Customer.io promises no order). */
+  batchOrder: 'in_order' | 'reverse' = 'in_order';
   /** Reporting webhooks the fake sends for what it delivers (webhooks.ts). */
   webhooks = new WebhookSender();
 
@@ -304,6 +306,7 @@ export class FakeState {
     this.failures = [];
     this.rates = new RateBook();
     this.webhooks.reset();
+    this.batchOrder = 'in_order';
     this.seed();
   }
 

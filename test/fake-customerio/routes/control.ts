@@ -179,6 +179,14 @@ export const controlRoutes: Route<ControlContext>[] = [
       return ok({ limits: ctx.fake.limits });
     },
   },
+  {
+    method: 'POST', path: '/batch-order', handle: (ctx) => {
+      const order = bodyObj(ctx).order;
+      if (order !== 'in_order' && order !== 'reverse') return bad('order must be in_order or reverse');
+      ctx.fake.batchOrder = order;
+      return ok({ order });
+    },
+  },
   { method: 'GET', path: '/rates', handle: rates },
   { method: 'GET', path: '/people', handle: list((ws) => ({ people: ws.peopleInOrder().map((p) => personDebugView(ws, p)) })) },
   { method: 'GET', path: '/people/:workspace/:identifier', handle: person },

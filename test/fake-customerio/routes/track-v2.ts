@@ -97,7 +97,11 @@ function batchRoute(ctx: RouteContext): Reply {
   const batch = isPlainObject(ctx.body) ? ctx.body.batch : undefined;
   if (!Array.isArray(batch)) return v2Error(400, [{ field: 'batch', reason: 'required', message: 'batch must be an array' }]);
   const errors: Array<Problem & { batch_index: number }> = [];
-  batch.forEach((op, index) => {
+  // Customer.io applies a batch's operations asynchronously, in no promised order: `reverse` makes
+  // that visible (a merge packed after an identify lands before it, and the other way round).
+  const order = batch.map((op, index) => ({ op, index }));
+  if (ctx.fake.batchOrder === 'reverse') order.reverse();
+  order.forEach(({ op, index }) => {
     const size = byteLength(JSON.stringify(op) ?? '');
     const problem = size > LIMITS.v2EntityBytes
       ? { field: 'batch', reason: 'too_long' as const, message: `batch item cannot be larger than ${LIMITS.v2EntityBytes} bytes` }
@@ -107,6 +111,7 @@ function batchRoute(ctx: RouteContext): Reply {
     if (problem) errors.push({ batch_index: index, ...problem });
   });
   if (errors.length === 0) return ok();
+  errors.sort((a, b) => a.batch_index - b.batch_index);
   return {
     status: 207,
     body: { errors: errors.map(({ batch_index, reason, field, message }) => ({ batch_index, reason, field, message })) },
