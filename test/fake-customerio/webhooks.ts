@@ -21,7 +21,7 @@ export class WebhookSender {
   targets = new Map<string, WebhookTarget>();
   log: WebhookLogEntry[] = [];
   /** Deliveries by id, so a later `emit` (opened, clicked) reports the same message. */
-  deliveries = new Map<string, { workspace: string; delivery: ReportedDelivery }>();
+  deliveries = new Map<string, { workspace: string; delivery: ReportedDelivery; idOnly: boolean }>();
   private queue: Array<() => Promise<void>> = [];
   private running = 0;
 
@@ -34,7 +34,7 @@ export class WebhookSender {
 
   /** A message went out: `sent` and `delivered` for it, when the workspace has a webhook. */
   delivered(ws: WorkspaceState, delivery: ReportedDelivery, now: number): void {
-    this.deliveries.set(delivery.deliveryId, { workspace: ws.config.name, delivery });
+    this.deliveries.set(delivery.deliveryId, { workspace: ws.config.name, delivery, idOnly: ws.config.emailIdentifier === false });
     for (const metric of ['sent', 'delivered']) this.report(ws.config.name, delivery, metric, now, {});
   }
 
@@ -42,7 +42,9 @@ export class WebhookSender {
   emit(deliveryId: string, metric: string, now: number, extra: Record<string, unknown> = {}): boolean {
     const known = this.deliveries.get(deliveryId);
     if (!known) return false;
-    this.report(known.workspace, known.delivery, metric, now, extra);
+    // A click names its link (the spec requires `href` and `link_id`).
+    const click = metric === 'clicked' ? { href: 'https://example.com/', link_id: 1 } : {};
+    this.report(known.workspace, known.delivery, metric, now, { ...click, ...extra });
     return true;
   }
 
@@ -54,6 +56,11 @@ export class WebhookSender {
   private report(workspace: string, d: ReportedDelivery, metric: string, now: number, extra: Record<string, unknown>): void {
     const target = this.targets.get(workspace);
     if (!target) return;
+    // "If your workspace only supports ID, this object just contains the `id`" (the spec).
+    const idOnly = this.deliveries.get(d.deliveryId)?.idOnly ?? false;
+    const identifiers = idOnly
+      ? { id: d.person?.id ?? null }
+      : { id: d.person?.id ?? null, email: d.person?.email ?? null, cio_id: d.person?.cioId ?? null };
     const source = d.source.kind === 'broadcast'
       ? { broadcast_id: d.source.broadcastId, trigger_id: d.source.triggerId, action_id: 1 }
       : { transactional_message_id: d.source.messageId };
@@ -66,7 +73,7 @@ export class WebhookSender {
         delivery_id: d.deliveryId,
         ...source,
         customer_id: d.person?.id ?? null,
-        identifiers: { id: d.person?.id ?? null, email: d.person?.email ?? null, cio_id: d.person?.cioId ?? null },
+        identifiers,
         recipient: d.recipient,
         subject: 'Message from the fake Customer.io',
         ...extra,

@@ -5,7 +5,19 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createFakeCustomerIo, type FakeCustomerIo } from '../fake-customerio/server.ts';
+import { createRequire } from 'node:module';
 import { checkWebhookSignature, readerKeysOf, reportingEventSchema, webhookReaderEvent } from '#shared/email/webhook.ts';
+
+// Required keys per metric and per message source, from Customer.io's reporting-webhooks spec.
+const spec = createRequire(import.meta.url)('../fixtures/customerio-spec/reporting-webhook-required.json') as {
+  metrics: Record<string, { required: string[]; dataRequired: string[] }>; sources: Record<string, string[]>;
+};
+function expectSpecShape(event: any, source: 'API triggered broadcast' | 'Transactional message') {
+  const rule = spec.metrics[event.metric]!;
+  for (const key of rule.required) expect(event, `${event.metric}: ${key}`).toHaveProperty(key);
+  for (const key of [...rule.dataRequired, ...spec.sources[source]!]) expect(event.data, `${event.metric} data: ${key}`).toHaveProperty(key);
+  expect(event.data.identifiers).toHaveProperty('id');
+}
 
 const SECRET = 'fake-webhook-secret-0123456789';
 let fake: FakeCustomerIo;
@@ -69,6 +81,7 @@ describe('fake reporting webhooks', () => {
     expect(sent.every((s) => s.status === 200)).toBe(true);
     expect(received).toHaveLength(4);
     for (const r of received) expect(await checkWebhookSignature(SECRET, r.timestamp, r.signature, r.body)).toBe('ok');
+    for (const r of received) expectSpecShape(JSON.parse(r.body), 'API triggered broadcast');
     const events = received.map((r) => reportingEventSchema.parse(JSON.parse(r.body)));
     // As the spec shows them: numeric ids, nulls where the person has no id.
     expect(JSON.parse(received[0]!.body).data).toMatchObject({ customer_id: null, identifiers: { id: null, email: 'only-email@example.com' }, broadcast_id: 1, trigger_id: expect.any(Number) });
@@ -78,7 +91,11 @@ describe('fake reporting webhooks', () => {
     expect(webhookReaderEvent(events[0]!)).toMatchObject({ type: 'email', metric: 'sent', delivery: sent[0]!.deliveryId });
     expect((await call('POST', '/_fake/webhooks/emit', undefined, { deliveryId: sent[0]!.deliveryId, metric: 'opened' })).status).toBe(200);
     await settled();
-    const opened = reportingEventSchema.parse(JSON.parse(received.at(-1)!.body));
+    expectSpecShape(JSON.parse(received.at(-1)!.body), 'API triggered broadcast');
+    expect((await call('POST', '/_fake/webhooks/emit', undefined, { deliveryId: sent[0]!.deliveryId, metric: 'clicked' })).status).toBe(200);
+    await settled();
+    expectSpecShape(JSON.parse(received.at(-1)!.body), 'API triggered broadcast');
+    const opened = reportingEventSchema.parse(JSON.parse(received.at(-2)!.body));
     expect(opened).toMatchObject({ metric: 'opened', data: { delivery_id: sent[0]!.deliveryId } });
     expect(webhookReaderEvent(opened)).toMatchObject({ type: 'open', human: true, via: 'webhook' });
   });
@@ -92,6 +109,19 @@ describe('fake reporting webhooks', () => {
     const sent = await settled();
     expect(sent.map((s) => [s.metric, s.deliveryId])).toEqual([['sent', tx.json.delivery_id], ['delivered', tx.json.delivery_id]]);
     expect(JSON.parse(received[0]!.body).data).toMatchObject({ transactional_message_id: 3, recipient: 'tx@example.com' });
+    for (const r of received) expectSpecShape(JSON.parse(r.body), 'Transactional message');
+  });
+
+  it('an id-only workspace reports identifiers with the id alone, as the spec says', async () => {
+    const idonly = `Basic ${Buffer.from('idonly_site:idonly_track_key').toString('base64')}`;
+    await call('PUT', '/_fake/webhooks/idonly', undefined, { url: receiverUrl, secret: SECRET });
+    await call('POST', '/api/v2/batch', idonly, { batch: [{ type: 'person', action: 'identify', identifiers: { id: 'email:a@example.com' }, attributes: { email: 'a@example.com' } }] });
+    expect((await call('POST', '/v1/campaigns/1/triggers', 'Bearer idonly_app_key', { ids: ['email:a@example.com'] })).status).toBe(200);
+    expect((await call('POST', '/v1/campaigns/2/triggers', 'Bearer idonly_app_key', { emails: ['a@example.com'] })).status).toBe(422);
+    await settled();
+    const first = JSON.parse(received[0]!.body);
+    expect(first.data.identifiers).toEqual({ id: 'email:a@example.com' });
+    expect(readerKeysOf(reportingEventSchema.parse(first))).toEqual(['e:a@example.com']);
   });
 
   it('refuses a bad webhook target and an unknown delivery', async () => {
