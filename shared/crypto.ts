@@ -18,6 +18,19 @@ export async function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
+const aesKeys = new Map<string, CryptoKey>();
+
+/** An AES-256-GCM key derived (SHA-256) from this secret text. */
+export async function aesGcmKey(secret: string): Promise<CryptoKey> {
+  const cached = aesKeys.get(secret);
+  if (cached) return cached;
+  const raw = await crypto.subtle.digest('SHA-256', encoder.encode(secret));
+  const key = await crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
+  if (aesKeys.size > 1000) aesKeys.clear();
+  aesKeys.set(secret, key);
+  return key;
+}
+
 export async function hmacSha256(secret: string, message: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(message)));
 }

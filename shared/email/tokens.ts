@@ -2,10 +2,16 @@
  * Signed tokens for email opens and clicks. Pure WebCrypto (workerd and Node alike), no I/O.
  *
  * Reader token (written to Customer.io as the `<prefix>ptoken` person attribute by the sync):
- *     <kid>.<base64url(reader key)>.<base64url(HMAC-SHA256(key, "o1|workspace|kid|readerKey"))[:16 bytes]>
- * The reader key (`e:<email>`, `u:<userId>`) names the reader object, so a pixel hit touches that
- * one object and nothing else. The workspace is signed in, so a token never works for another one.
+ *     <kid>.<base64url(nonce ‖ AES-GCM(encKey, readerKey, aad "o2|workspace|kid"))>
+ * Opaque: the reader key (`e:<email>`, `u:<userId>`) is encrypted, so a pixel or link URL in a log,
+ * a forwarded email or an analytics tool shows no address. The key is derived from the signing
+ * key (one secret per key id); the nonce is derived from the reader key, so the same reader always
+ * gets the same token (the sync rewrites the same value) and two readers never share a nonce.
+ * GCM's tag is the signature: a token cannot be forged, changed or moved to another workspace.
  * The key id is in the token: rotation adds a key and keeps the old ones verifying until retired.
+ *
+ * Tokens made before (`<kid>.<base64url(reader key)>.<mac>`, "o1") keep verifying while their key
+ * is kept: they sit in emails already sent. New tokens are always opaque.
  *
  * Link signature (one per link in a template, the same for every recipient):
  *     <kid>.<base64url(HMAC-SHA256(key, "c1|workspace|kid|category|url"))[:16 bytes]>
@@ -13,7 +19,7 @@
  */
 import { originAllowed } from '../origins.ts';
 import { b64url, unb64url } from '../encoding.ts';
-import { hmacSha256, sameString } from '../crypto.ts';
+import { aesGcmKey, hmacSha256, sameString } from '../crypto.ts';
 
 export interface SigningKey { kid: string; key: string }
 
@@ -27,8 +33,19 @@ async function mac(secret: string, message: string): Promise<string> {
 
 // ---- reader tokens ---------------------------------------------------------------------------
 
+const NONCE_BYTES = 12;
+
 export async function signReaderToken(workspace: string, readerKey: string, key: SigningKey): Promise<string> {
-  return `${key.kid}.${b64url(encoder.encode(readerKey))}.${await mac(key.key, `o1|${workspace}|${key.kid}|${readerKey}`)}`;
+  // One nonce per (workspace, key, reader): a nonce is never used for two different messages.
+  const nonce = (await hmacSha256(`${key.key}|nonce`, `${workspace}|${key.kid}|${readerKey}`)).slice(0, NONCE_BYTES);
+  const sealed = new Uint8Array(await crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv: nonce, additionalData: encoder.encode(`o2|${workspace}|${key.kid}`) },
+    await aesGcmKey(`sharpsend-reader-token|${key.key}`), encoder.encode(readerKey),
+  ));
+  const out = new Uint8Array(NONCE_BYTES + sealed.byteLength);
+  out.set(nonce);
+  out.set(sealed, NONCE_BYTES);
+  return `${key.kid}.${b64url(out)}`;
 }
 
 export type TokenCheck =
@@ -36,20 +53,42 @@ export type TokenCheck =
   | { ok: false; reason: 'malformed' | 'unknown_key' | 'bad_signature' };
 
 const READER_KEY = /^[aeu]:.{1,300}$/s;
+const utf8 = (bytes: Uint8Array): string | null => {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+};
 
 export async function verifyReaderToken(workspace: string, token: string, keys: readonly SigningKey[]): Promise<TokenCheck> {
   const parts = token.split('.');
-  if (parts.length !== 3) return { ok: false, reason: 'malformed' };
-  const [kid, encoded, sig] = parts as [string, string, string];
+  if (parts.length === 3) return verifyLegacyToken(workspace, parts as [string, string, string], keys);
+  if (parts.length !== 2) return { ok: false, reason: 'malformed' };
+  const [kid, encoded] = parts as [string, string];
+  const raw = unb64url(encoded);
+  if (!KID.test(kid) || !raw || raw.byteLength < NONCE_BYTES + 16 + 3) return { ok: false, reason: 'malformed' };
+  const key = keys.find((k) => k.kid === kid);
+  if (!key) return { ok: false, reason: 'unknown_key' };
+  let plain: Uint8Array;
+  try {
+    plain = new Uint8Array(await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: raw.slice(0, NONCE_BYTES), additionalData: encoder.encode(`o2|${workspace}|${kid}`) },
+      await aesGcmKey(`sharpsend-reader-token|${key.key}`), raw.slice(NONCE_BYTES),
+    ));
+  } catch {
+    return { ok: false, reason: 'bad_signature' };
+  }
+  const readerKey = utf8(plain);
+  return readerKey !== null && READER_KEY.test(readerKey) ? { ok: true, readerKey, kid } : { ok: false, reason: 'malformed' };
+}
+
+/** An "o1" token from an email sent before tokens were opaque. */
+async function verifyLegacyToken(workspace: string, [kid, encoded, sig]: [string, string, string], keys: readonly SigningKey[]): Promise<TokenCheck> {
   const raw = unb64url(encoded);
   if (!KID.test(kid) || !raw || sig.length !== 22) return { ok: false, reason: 'malformed' };
-  let readerKey: string;
-  try {
-    readerKey = new TextDecoder('utf-8', { fatal: true }).decode(raw);
-  } catch {
-    return { ok: false, reason: 'malformed' };
-  }
-  if (!READER_KEY.test(readerKey)) return { ok: false, reason: 'malformed' };
+  const readerKey = utf8(raw);
+  if (readerKey === null || !READER_KEY.test(readerKey)) return { ok: false, reason: 'malformed' };
   const key = keys.find((k) => k.kid === kid);
   if (!key) return { ok: false, reason: 'unknown_key' };
   const expected = await mac(key.key, `o1|${workspace}|${kid}|${readerKey}`);
