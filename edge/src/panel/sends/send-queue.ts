@@ -24,8 +24,8 @@ import type { V2Operation } from '#edge/customerio/batch.ts';
 import { afterAttempt, findUnclearTrigger, isUnclear } from './delivery-state.ts';
 import { ulid } from '#edge/platform/ulid.ts';
 import { shardOf } from '#edge/readers/names.ts';
-import { Pacer } from './pacer.ts';
-import { type Refusal, refuse } from './refusal.ts';
+import { Pacer } from '../pacer.ts';
+import { type Refusal, refuse } from '../refusal.ts';
 import { directoryStub, shardStub } from '#edge/platform/stubs.ts';
 
 
