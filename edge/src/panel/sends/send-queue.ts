@@ -16,7 +16,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '#edge/env.ts';
 import { forgetWorkspace } from '#edge/platform/ttl-cache.ts';
 import { type Clock, systemClock } from '#edge/platform/clock.ts';
-import { type AbTestInput, type ArmResult, type ReaderSummary, type Variation, pickWinner, sendKey, variationData, type SendRequest } from '#shared/panel.ts';
+import { type AbTestInput, type ReaderSummary, type Variation, sendKey, variationData, type SendRequest } from '#shared/panel.ts';
 import type { AbTestView, SendMode, SendView, WelcomeView } from '#shared/panel-api.ts';
 import { type CustomerIo, describeFailure } from '#edge/customerio/gateway.ts';
 import { backoffMs } from '#edge/sync/pacing.ts';
@@ -27,7 +27,7 @@ import { directoryStub, shardStub } from '#edge/platform/stubs.ts';
 import { Pacer } from '../pacer.ts';
 import { type Refusal, refuse } from '../refusal.ts';
 import { afterAttempt, findUnclearTrigger, isUnclear } from './delivery-state.ts';
-import { type Baseline, abTestId, armLetter, armSendKey, assignArms, countResults, restOf, restSendKey } from './ab-test.ts';
+import { type Baseline, abTestId, armLetter, armSendKey, assignArms, countResults, decide, restOf, restSendKey } from './ab-test.ts';
 import { audienceOf, recipientsOf, tooManyRecipients } from './recipients.ts';
 import { alarmFor, nextDue, wakeAt } from './schedule.ts';
 import { journeyOps } from './journey.ts';
@@ -132,7 +132,11 @@ export class SendQueue extends DurableObject<Env> {
   async abTest(id: string): Promise<AbTestView | null> {
     const row = this.store.abTest(id);
     if (!row) return null;
-    const results = row.status === 'decided' && row.results ? row.results : await this.results(id, row.arms.length);
+    let results = row.results;
+    if (row.status !== 'decided' || !results) {
+      const baselines = this.store.baselines(id);
+      results = countResults(baselines, await this.countersNow(baselines), row.arms.length);
+    }
     return abTestView(row, results, this.store.sendsOfTest(id));
   }
 
@@ -142,12 +146,12 @@ export class SendQueue extends DurableObject<Env> {
     if (!row) return null;
     if (row.status === 'decided') return this.abTest(id);
     const workspace = this.store.workspace()!;
-    const results = await this.results(id, row.arms.length);
-    const winner = pickWinner(results);
+    const baselines = this.store.baselines(id);
+    const { results, winner } = decide(baselines, await this.countersNow(baselines), row.arms.length);
     if (winner === null) return refuse(409, 'No arm has recipients: there is no winner to pick');
     const members = await this.directory(workspace).members(row.segmentId);
     if (!members) return refuse(409, 'The test\'s segment was deleted: the winner has no audience');
-    const rest = restOf(members, this.store.baselines(id));
+    const rest = restOf(members, baselines);
     const detail = await this.directory(workspace).segment(row.segmentId);
     if (this.store.hasSend(restSendKey(id))) return this.abTest(id);
     this.store.markDecided(id, winner, results, this.clock.now());
@@ -157,12 +161,11 @@ export class SendQueue extends DurableObject<Env> {
     return this.abTest(id);
   }
 
-  /** Each arm's results now: its recipients' counters from the directory against their baselines. */
-  private async results(id: string, armCount: number): Promise<ArmResult[]> {
-    const baselines: Baseline[] = this.store.baselines(id);
+  /** The test's recipients as the directory has them now (their counters against the baselines are the results). */
+  private async countersNow(baselines: readonly Baseline[]): Promise<Map<string, ReaderSummary>> {
     const workspace = this.store.workspace();
     const current = workspace ? await this.directory(workspace).summaries(baselines.map((b) => b.key)) : [];
-    return countResults(baselines, new Map(current.map((r) => [r.key, r])), armCount);
+    return new Map(current.map((r) => [r.key, r]));
   }
 
   // ---- delivery (alarm) ------------------------------------------------------------------------
