@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createWorkspace, eventually, fake } from './helpers.ts';
 import { EDITOR_KEY, type PanelSession, panelApi, seedEngagedReaders, signIn, tagRule } from './panel-helpers.ts';
 import { AHEAD_MS, manualSendQueue } from './send-queue-clock.ts';
+import { SendStore } from '#edge/panel/sends/send-store.ts';
 import { readerContext } from '#edge/readers/access.ts';
 import type { ReaderKey } from '#edge/readers/names.ts';
 import { readerStub, sendQueueStub, workspaceStub } from '#edge/platform/stubs.ts';
@@ -227,6 +228,31 @@ describe('panel sending', () => {
     expect(events).toHaveLength(1);
     expect(JSON.stringify(events[0])).toContain('Journey hello');
     expect((await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo')).triggers).toHaveLength(0);
+  });
+
+  it('hands a large journey send to the outbox in bounded steps, one event per recipient', async () => {
+    const s = await fastWorkspace();
+    const audience = Array.from({ length: 2_500 }, (_, i) => ({ key: `e:big-${i}@example.com`, idType: 'email' as const, value: `big-${i}@example.com` }));
+    const variationOf = { id: 'big', segmentId: 'seg-big', subject: 'To many', preheader: '', blocks: [], cta: null };
+    // Queued as enqueue would (the directory is not needed to show the fan-out).
+    await runInDurableObject(s.queue.stub, async (_queue, state) => {
+      const store = new SendStore(state.storage.sql);
+      store.setWorkspace(s.workspace);
+      store.insertSend({ key: 'b1:draft-big:big', broadcastId: 1, mode: 'journey', eventName: 'big_journey', variation: variationOf, segmentName: 'Big', audience, abTest: null }, s.queue.clock.now());
+      await state.storage.setAlarm(s.queue.clock.now());
+    });
+    expect(await s.queue.runAlarm()).toBe(true);
+    const [sent] = await sends(s);
+    expect(sent).toMatchObject({ status: 'sent', attempts: 1, recipients: 2_500 });
+    const handedOver = await runInDurableObject(s.queue.stub, (_queue, state) => state.storage.sql.exec<{ n: number }>("SELECT handed_over AS n FROM sends WHERE key = 'b1:draft-big:big'").one().n);
+    expect(handedOver).toBe(2_500);
+    const people = await eventually(async () => {
+      const { people } = await fake<{ people: Array<{ email: string; events: Array<{ name: string }> }> }>('/people?workspace=demo');
+      const reached = people.filter((p) => p.events.some((e) => e.name === 'big_journey'));
+      return reached.length >= 2_500 ? reached : undefined;
+    }, 40_000, 'every recipient\'s event');
+    expect(people).toHaveLength(2_500);
+    expect(people.every((p) => p.events.filter((e) => e.name === 'big_journey').length === 1)).toBe(true);
   });
 
   it('splits a segment into arms, picks the arm with more human opens, and sends the winner to the rest', async () => {

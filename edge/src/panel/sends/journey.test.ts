@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { shardOf } from '#edge/readers/names.ts';
-import { OPS_PER_CALL, journeyOps } from './journey.ts';
+import { JOURNEY_STEP, OPS_PER_CALL, journeyOps, journeyStep } from './journey.ts';
 import type { Recipient } from './recipients.ts';
 
 const audience: Recipient[] = Array.from({ length: 260 }, (_, i) => ({ key: `e:j${i}@example.com`, idType: 'email', value: `j${i}@example.com` }));
@@ -31,5 +31,22 @@ describe('a journey send\'s fan-out', () => {
   it('addresses a reader by id when that is what the audience holds', () => {
     const perShard = journeyOps([{ key: 'u:1', idType: 'id', value: 'user-1' }], event, 1, () => 'x');
     expect(perShard.get(0)?.[0]?.[0]?.identifiers).toEqual({ id: 'user-1' });
+  });
+});
+
+describe('a journey send\'s steps', () => {
+  it('hand over JOURNEY_STEP recipients at a time, from where the last step stopped, to the end', () => {
+    const many = Array.from({ length: JOURNEY_STEP * 2 + 5 }, (_, i) => i);
+    const first = journeyStep(many, 0);
+    expect(first).toMatchObject({ handedOver: JOURNEY_STEP, done: false });
+    expect(first.recipients[0]).toBe(0);
+    const second = journeyStep(many, first.handedOver);
+    expect(second.recipients[0]).toBe(JOURNEY_STEP);
+    expect(journeyStep(many, second.handedOver)).toEqual({ recipients: [2000, 2001, 2002, 2003, 2004], handedOver: many.length, done: true });
+  });
+
+  it('are one, done, for a small audience (or an empty one)', () => {
+    expect(journeyStep([1, 2], 0)).toEqual({ recipients: [1, 2], handedOver: 2, done: true });
+    expect(journeyStep([], 0)).toEqual({ recipients: [], handedOver: 0, done: true });
   });
 });

@@ -1,7 +1,9 @@
 /**
  * A journey send fans out as one Customer.io event per recipient, queued in the recipient's outbox
- * shard (its throttle, its retries), in chunks small enough for one shard call each. Pure: the
- * shard count, the time and the id maker are parameters.
+ * shard (its throttle, its retries), in chunks small enough for one shard call each. A large
+ * audience goes in steps of JOURNEY_STEP recipients, each recorded as handed over before the next,
+ * so one step of the alarm does bounded work and a crash repeats at most one step. Pure: the shard
+ * count, the time and the id maker are parameters.
  */
 import type { V2Operation } from '#edge/customerio/batch.ts';
 import { shardOf } from '#edge/readers/names.ts';
@@ -9,6 +11,16 @@ import type { Recipient } from './recipients.ts';
 
 /** Operations handed to a shard per call. */
 export const OPS_PER_CALL = 50;
+
+/** Recipients handed over per step (at most 20 shard calls). */
+export const JOURNEY_STEP = 1_000;
+
+/** The recipients of the next step, after `handedOver` of them went before; `done` once this step is the last. */
+export function journeyStep<T>(audience: readonly T[], handedOver: number): { recipients: T[]; handedOver: number; done: boolean } {
+  const recipients = audience.slice(handedOver, handedOver + JOURNEY_STEP);
+  const next = handedOver + recipients.length;
+  return { recipients, handedOver: next, done: next >= audience.length };
+}
 
 export interface JourneyEvent { sendKey: string; eventName: string; data: Record<string, unknown>; timestamp: number }
 

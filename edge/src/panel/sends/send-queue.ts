@@ -30,7 +30,7 @@ import { afterAttempt, findUnclearTrigger, isUnclear } from './delivery-state.ts
 import { type Baseline, abTestId, armLetter, armSendKey, assignArms, countResults, decide, restOf, restSendKey } from './ab-test.ts';
 import { audienceOf, recipientsOf, tooManyRecipients } from './recipients.ts';
 import { alarmFor, nextDue, wakeAt } from './schedule.ts';
-import { journeyOps } from './journey.ts';
+import { journeyOps, journeyStep } from './journey.ts';
 import { type SendRow, SendStore, type WelcomeRow } from './send-store.ts';
 import { abTestView, sendView, welcomeView } from './views.ts';
 
@@ -241,14 +241,18 @@ export class SendQueue extends DurableObject<Env> {
     return 'sent';
   }
 
-  /** A journey send: one Customer.io event per recipient, through the outbox shards (their throttle, their retries). */
+  /**
+   * One step of a journey send: the next recipients' Customer.io events, through the outbox shards
+   * (their throttle, their retries). The send stays due until every step is handed over.
+   */
   private async sendJourney(workspace: string, row: SendRow, shards: number): Promise<void> {
+    const step = journeyStep(this.store.audience(row.key), row.handedOver);
     const event = { sendKey: row.key, eventName: row.eventName, data: variationData(row.variation), timestamp: Math.floor(this.clock.now() / 1000) };
-    for (const [shard, chunks] of journeyOps(this.store.audience(row.key), event, shards, ulid)) {
+    for (const [shard, chunks] of journeyOps(step.recipients, event, shards, ulid)) {
       const stub = shardStub(this.env, workspace, shard);
       for (const ops of chunks) await stub.enqueueOps(workspace, ops);
     }
-    this.store.markJourneySent(row.key, this.clock.now());
+    this.store.markHandedOver(row.key, step.handedOver, step.done, this.clock.now());
   }
 
   // ---- internals -------------------------------------------------------------------------------

@@ -29,12 +29,14 @@ export const SEND_MIGRATIONS: readonly Migration[] = [
    ${META_TABLE};`,
   // 2: when a trigger's last attempt had an unclear answer (no answer, a 5xx): it is looked up before any new trigger.
   addColumn('sends', 'unclear_at', 'INTEGER'),
+  // 3: how many of a journey send's recipients went to the outbox so far (it goes in bounded steps).
+  addColumn('sends', 'handed_over', 'INTEGER NOT NULL DEFAULT 0'),
 ];
 
 export interface SendRow {
   key: string; broadcastId: number; mode: SendMode; eventName: string; variation: Variation; segmentName: string;
   recipients: number; status: SendStatus; attempts: number; nextAt: number; triggerId: number | null; error: string | null;
-  abTest: string | null; createdAt: number; sentAt: number | null; unclearAt: number | null;
+  abTest: string | null; createdAt: number; sentAt: number | null; unclearAt: number | null; handedOver: number;
 }
 
 export type NewSend = Pick<SendRow, 'key' | 'broadcastId' | 'mode' | 'eventName' | 'variation' | 'segmentName' | 'abTest'> & { audience: Recipient[] };
@@ -51,7 +53,7 @@ export interface AbTestRow {
 
 /** Every column but the audience. */
 const SEND_COLUMNS = `key, broadcast_id, mode, event_name, variation, segment_name, recipients, status, attempts, next_at, trigger_id,
-  error, ab_test, created_at, sent_at, unclear_at`;
+  error, ab_test, created_at, sent_at, unclear_at, handed_over`;
 const PENDING = "status IN ('queued', 'retrying')";
 
 type Row = Record<string, SqlStorageValue>;
@@ -65,7 +67,7 @@ function sendRow(r: Row): SendRow {
     variation: JSON.parse(text(r.variation)) as Variation, segmentName: text(r.segment_name), recipients: num(r.recipients),
     status: text(r.status) as SendStatus, attempts: num(r.attempts), nextAt: num(r.next_at), triggerId: orNull<number>(r.trigger_id),
     error: orNull<string>(r.error), abTest: orNull<string>(r.ab_test), createdAt: num(r.created_at), sentAt: orNull<number>(r.sent_at),
-    unclearAt: orNull<number>(r.unclear_at),
+    unclearAt: orNull<number>(r.unclear_at), handedOver: num(r.handed_over),
   };
 }
 
@@ -196,9 +198,10 @@ export class SendStore {
     this.sql.exec("UPDATE sends SET status = 'retrying', next_at = ?, error = ? WHERE key = ?", nextAt, error, key);
   }
 
-  /** A journey send handed to the outbox shards. */
-  markJourneySent(key: string, now: number): void {
-    this.sql.exec("UPDATE sends SET status = 'sent', attempts = attempts + 1, error = NULL, sent_at = ? WHERE key = ?", now, key);
+  /** A journey send's progress: `handedOver` recipients are in the outbox; once all are, it is sent. */
+  markHandedOver(key: string, handedOver: number, done: boolean, now: number): void {
+    if (!done) this.sql.exec('UPDATE sends SET handed_over = ? WHERE key = ?', handedOver, key);
+    else this.sql.exec("UPDATE sends SET status = 'sent', handed_over = ?, attempts = attempts + 1, error = NULL, sent_at = ? WHERE key = ?", handedOver, now, key);
   }
 
   // ---- welcomes ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ const row: SendRow = {
   key: 'b1:draft-0001:v1', broadcastId: 1, mode: 'broadcast', eventName: 'sharpsend_send',
   variation: { id: 'v1', segmentId: 's1', subject: 'Hi', preheader: '', blocks: [], cta: null } as never, segmentName: 'Premium',
   recipients: 2, status: 'retrying', attempts: 1, nextAt: 5_000, triggerId: null, error: '500: boom', abTest: null,
-  createdAt: 1_000, sentAt: null, unclearAt: 1_200,
+  createdAt: 1_000, sentAt: null, unclearAt: 1_200, handedOver: 0,
 };
 
 describe('a send as the panel sees it', () => {
@@ -16,6 +16,7 @@ describe('a send as the panel sees it', () => {
     const view = sendView(row);
     expect(view).toMatchObject({ key: row.key, draftId: 'draft-0001', nextAttemptAt: 5_000, error: '500: boom', attempts: 1 });
     expect(view).not.toHaveProperty('unclearAt');
+    expect(view).not.toHaveProperty('handedOver');
     expect(sendView({ ...row, status: 'sent', abTest: 'ab_x' })).toMatchObject({ draftId: null, nextAttemptAt: null });
   });
 });
