@@ -4,6 +4,7 @@ import { createWorkspace, eventually, fake } from './helpers.ts';
 import { EDITOR_KEY, type PanelSession, panelApi, seedEngagedReaders, signIn, tagRule } from './panel-helpers.ts';
 import { AHEAD_MS, manualSendQueue } from './send-queue-clock.ts';
 import { SendStore } from '#edge/panel/sends/send-store.ts';
+import type { SendView } from '#shared/panel-api.ts';
 import { readerContext } from '#edge/readers/access.ts';
 import type { ReaderKey } from '#edge/readers/names.ts';
 import { readerStub, sendQueueStub, workspaceStub } from '#edge/platform/stubs.ts';
@@ -23,7 +24,7 @@ async function fastWorkspace(): Promise<PanelSession & { queue: Awaited<ReturnTy
   return { ...(await signIn(ws.id)), secretKey: ws.secretKey, queue };
 }
 
-async function sends(s: PanelSession): Promise<Array<{ key: string; status: string; attempts: number; error: string | null; triggerId: number | null; nextAttemptAt: number | null; variation: { id: string } }>> {
+async function sends(s: PanelSession): Promise<SendView[]> {
   return (await panelApi(s, 'GET', `/workspaces/${s.workspace}/sends`)).body.sends;
 }
 
