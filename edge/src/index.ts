@@ -21,7 +21,7 @@ export { ReaderObject } from '#edge/readers/reader-object.ts';
 export { WorkspaceObject } from '#edge/workspaces/workspace-object.ts';
 export { SyncShard } from '#edge/sync/sync-shard.ts';
 export { ReaderDirectory } from '#edge/panel/reader-directory.ts';
-export { SendQueue } from '#edge/panel/send-queue.ts';
+export { SendQueue } from '#edge/panel/sends/send-queue.ts';
 
 const app = new Hono<AppEnv>();
 

@@ -1,18 +1,36 @@
-import { env } from 'cloudflare:test';
+import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { createWorkspace, eventually, fake } from './helpers.ts';
 import { EDITOR_KEY, type PanelSession, panelApi, seedEngagedReaders, signIn, tagRule } from './panel-helpers.ts';
+import { AHEAD_MS, manualSendQueue } from './send-queue-clock.ts';
+import { SendStore } from '#edge/panel/sends/send-store.ts';
+import type { SendView } from '#shared/panel-api.ts';
 import { readerContext } from '#edge/readers/access.ts';
 import type { ReaderKey } from '#edge/readers/names.ts';
 import { readerStub, sendQueueStub, workspaceStub } from '#edge/platform/stubs.ts';
 
 interface Trigger { id: number; broadcast_id: number; audience: string; recipients: string[]; data: Record<string, unknown>; body: Record<string, unknown> }
 
-/** A workspace whose broadcasts may be triggered once a second (the fake agrees), so the tests stay short. */
-async function fastWorkspace(): Promise<PanelSession> {
-  await fake('/reset', { body: { broadcastIntervalMs: 1000 } });
+/**
+ * A workspace whose broadcasts may be triggered once a second, with its send queue on a manual
+ * clock: the test moves the clock and runs each alarm. The fake's own (real-time) limit per
+ * broadcast is kept below the 400 ms by which the queue spaces its real App calls, so what the
+ * tests see is the queue's pacing by its clock, not the fake's.
+ */
+async function fastWorkspace(): Promise<PanelSession & { queue: Awaited<ReturnType<typeof manualSendQueue>> }> {
+  await fake('/reset', { body: { broadcastIntervalMs: 300, clockOffsetMs: AHEAD_MS } });
   const ws = await createWorkspace({ editorKey: EDITOR_KEY, limits: { broadcastIntervalMs: 1000 } as never });
-  return { ...(await signIn(ws.id)), secretKey: ws.secretKey };
+  const queue = await manualSendQueue(ws.id);
+  return { ...(await signIn(ws.id)), secretKey: ws.secretKey, queue };
+}
+
+async function sends(s: PanelSession): Promise<SendView[]> {
+  return (await panelApi(s, 'GET', `/workspaces/${s.workspace}/sends`)).body.sends;
+}
+
+async function appRequests(method: string, path: string): Promise<number> {
+  const { requests } = await fake<{ requests: Array<{ path: string; method: string }> }>('/requests?workspace=demo&api=app');
+  return requests.filter((r) => r.method === method && r.path === path).length;
 }
 
 async function cioEmails(): Promise<Map<string, string>> {
@@ -44,14 +62,22 @@ describe('panel sending', () => {
     expect(first.status).toBe(202);
     expect(second.status).toBe(202);
     expect(first.body.sends.map((x: { recipients: number }) => x.recipients)).toEqual([2, 1]);
-    const sent = await eventually(async () => {
-      const { body } = await panelApi(s, 'GET', `${w}/sends`);
-      return body.sends.length === 2 && body.sends.every((x: { status: string }) => x.status === 'sent') ? body.sends : undefined;
-    }, 30_000, 'both sends sent');
+    // The first alarm triggers v1; v2 is for the same broadcast and waits out its interval on the queue's clock.
+    const { queue } = s;
+    expect(await queue.runAlarm()).toBe(true);
+    expect((await sends(s)).map((x) => [x.variation.id, x.status]).sort()).toEqual([['v1', 'sent'], ['v2', 'queued']]);
+    expect(await queue.alarmAt()).toBe(queue.clock.now() + 1000);
+    queue.clock.advance(999);
+    await queue.runAlarm(); // woken early: nothing goes
+    expect((await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo')).triggers).toHaveLength(1);
+    queue.clock.advance(1);
+    await queue.runAlarm();
+    const sent = await sends(s);
+    expect(sent.length === 2 && sent.every((x) => x.status === 'sent')).toBe(true);
     expect(sent.every((x: { triggerId: number | null }) => typeof x.triggerId === 'number')).toBe(true);
     const again = await panelApi(s, 'POST', `${w}/sends`, request);
     expect(again.body.sends.map((x: { status: string }) => x.status)).toEqual(['sent', 'sent']);
-    await new Promise((r) => setTimeout(r, 1500));
+    expect(await queue.alarmAt()).toBeNull(); // nothing left to wake for
 
     const { triggers } = await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo');
     expect(triggers).toHaveLength(2);
@@ -73,12 +99,12 @@ describe('panel sending', () => {
     const seg = (await panelApi(s, 'POST', `${w}/segments`, { name: 'Premium', rule: tagRule('premium_subscriber') })).body.id;
     const res = await panelApi(s, 'POST', `${w}/sends`, { draftId: 'draft-fail-0001', broadcastId: 999, variations: [variation('v1', seg, 'Nowhere')] });
     expect(res.status).toBe(202);
-    const failed = await eventually(async () => {
-      const { body } = await panelApi(s, 'GET', `${w}/sends`);
-      return body.sends[0]?.status === 'failed' ? body.sends[0] : undefined;
-    }, 20_000, 'the failure');
-    expect(failed.error).toMatch(/404/);
-    expect(failed.attempts).toBe(1);
+    await s.queue.runAlarm();
+    const [failed] = await sends(s);
+    expect(failed!.status).toBe('failed');
+    expect(failed!.error).toMatch(/404/);
+    expect(failed!.attempts).toBe(1);
+    expect(await s.queue.alarmAt()).toBeNull(); // a refusal is not retried
     const bad = await panelApi(s, 'POST', `${w}/sends`, { draftId: 'x', broadcastId: 1, variations: [] });
     expect(bad.status).toBe(400);
     expect(bad.body.issues.map((i: { path: string }) => i.path)).toEqual(expect.arrayContaining(['draftId', 'variations']));
@@ -91,18 +117,96 @@ describe('panel sending', () => {
     const seg = (await panelApi(s, 'POST', `${w}/segments`, { name: 'Premium', rule: tagRule('premium_subscriber') })).body.id;
     const before = (await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo')).triggers.length;
     // The next App call (the trigger) is applied, then answered 502: the edge cannot tell it happened.
-    await fake('/failures', { body: { status: 502, count: 1, api: 'app', afterApply: true } });
+    await fake('/failures', { body: { status: 502, count: 1, api: 'app', path: '/v1/campaigns/', afterApply: true } });
     await panelApi(s, 'POST', `${w}/sends`, { draftId: 'draft-unclear-01', broadcastId: 2, variations: [variation('v1', seg, 'Once only')] });
-    const sent = await eventually(async () => {
-      const { body } = await panelApi(s, 'GET', `${w}/sends`);
-      return body.sends[0]?.status === 'sent' ? body.sends[0] : undefined;
-    }, 30_000, 'the send recorded as sent');
+    // The trigger's time must compare with the fake's created_at, as it would with Customer.io's.
+    s.queue.catchUp();
+    await s.queue.runAlarm();
+    const [unclear] = await sends(s);
+    expect(unclear).toMatchObject({ status: 'retrying', attempts: 1, triggerId: null });
+    expect(unclear!.error).toMatch(/502/);
+    s.queue.clock.set((await s.queue.alarmAt())!);
+    await s.queue.runAlarm();
+    const [sent] = await sends(s);
+    expect(sent!.status).toBe('sent');
     const { triggers } = await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo');
     expect(triggers.length - before).toBe(1);
     // The send found its own trigger in the broadcast's list instead of triggering again.
-    expect(sent.triggerId).toBe(triggers.at(-1)!.id);
-    const { requests } = await fake<{ requests: Array<{ path: string; method: string }> }>('/requests?workspace=demo&api=app');
-    expect(requests.filter((r) => r.method === 'GET' && r.path === '/v1/broadcasts/2/triggers')).toHaveLength(1);
+    expect(sent!.triggerId).toBe(triggers.at(-1)!.id);
+    expect(await appRequests('GET', '/v1/broadcasts/2/triggers')).toBe(1);
+    expect(await appRequests('POST', '/v1/campaigns/2/triggers')).toBe(1);
+    expect(await s.queue.alarmAt()).toBeNull();
+  });
+
+  it('retries a 500 after backoff on its clock, once the broadcast\'s triggers show it did not go through', async () => {
+    const s = await fastWorkspace();
+    const w = `/workspaces/${s.workspace}`;
+    await seedEngagedReaders(s, [{ email: 'retry-500@example.com', reads: 1, traits: { tier: 'premium' } }]);
+    const seg = (await panelApi(s, 'POST', `${w}/segments`, { name: 'Premium', rule: tagRule('premium_subscriber') })).body.id;
+    await fake('/failures', { body: { status: 500, count: 1, api: 'app', path: '/v1/campaigns/' } });
+    await panelApi(s, 'POST', `${w}/sends`, { draftId: 'draft-retry-500', broadcastId: 1, variations: [variation('v1', seg, 'After a 500')] });
+    const attemptAt = s.queue.clock.now();
+    await s.queue.runAlarm();
+    const [retrying] = await sends(s);
+    expect(retrying).toMatchObject({ status: 'retrying', attempts: 1 });
+    expect(retrying!.error).toMatch(/^500/);
+    // The first retry waits 0.5-1 s (exponential backoff with jitter), and no less than the
+    // broadcast's interval (1 s) since the last trigger; the queue wakes for it.
+    const wait = retrying!.nextAttemptAt! - attemptAt;
+    expect(wait).toBeGreaterThanOrEqual(500);
+    expect(wait).toBeLessThanOrEqual(1000);
+    const retryAt = Math.max(retrying!.nextAttemptAt!, attemptAt + 1000);
+    expect(await s.queue.alarmAt()).toBe(retryAt);
+
+    s.queue.clock.set(retryAt - 1);
+    await s.queue.runAlarm(); // a moment early: nothing is called
+    expect(await appRequests('POST', '/v1/campaigns/1/triggers')).toBe(1);
+    expect(await appRequests('GET', '/v1/broadcasts/1/triggers')).toBe(0);
+
+    s.queue.clock.advance(1);
+    await s.queue.runAlarm();
+    const [sent] = await sends(s);
+    expect(sent).toMatchObject({ status: 'sent', attempts: 2, error: null });
+    // A 500 may have been applied: the broadcast's triggers were read first, then it was triggered once more.
+    expect(await appRequests('GET', '/v1/broadcasts/1/triggers')).toBe(1);
+    expect(await appRequests('POST', '/v1/campaigns/1/triggers')).toBe(2);
+    const { triggers } = await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo');
+    expect(triggers).toHaveLength(1);
+    expect(sent!.triggerId).toBe(triggers[0]!.id);
+  });
+
+  it('waits out a 429\'s Retry-After, and so does every other send of that broadcast', async () => {
+    const s = await fastWorkspace();
+    const w = `/workspaces/${s.workspace}`;
+    await seedEngagedReaders(s, [{ email: 'retry-429@example.com', reads: 1, traits: { tier: 'premium' } }]);
+    const seg = (await panelApi(s, 'POST', `${w}/segments`, { name: 'Premium', rule: tagRule('premium_subscriber') })).body.id;
+    await fake('/failures', { body: { status: 429, count: 1, api: 'app', path: '/v1/campaigns/', retryAfter: 30 } });
+    await panelApi(s, 'POST', `${w}/sends`, { draftId: 'draft-retry-429', broadcastId: 1, variations: [variation('v1', seg, 'First'), variation('v2', seg, 'Second')] });
+    const attemptAt = s.queue.clock.now();
+    await s.queue.runAlarm();
+    const byVariation = async () => new Map((await sends(s)).map((x) => [x.variation.id, x]));
+    let now = await byVariation();
+    expect(now.get('v1')).toMatchObject({ status: 'retrying', attempts: 1, nextAttemptAt: attemptAt + 30_000 });
+    expect(now.get('v1')!.error).toMatch(/^429/);
+    // v2 was due and its broadcast's interval is 1 s, but Customer.io asked for 30 s: it waits too.
+    expect(now.get('v2')).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(await s.queue.alarmAt()).toBe(attemptAt + 30_000);
+
+    s.queue.clock.set(attemptAt + 29_999);
+    await s.queue.runAlarm();
+    expect(await appRequests('POST', '/v1/campaigns/1/triggers')).toBe(1);
+
+    s.queue.clock.advance(1);
+    await s.queue.runAlarm();
+    now = await byVariation();
+    expect(now.get('v1')).toMatchObject({ status: 'sent', attempts: 2 });
+    expect(now.get('v2')!.status).toBe('queued'); // the broadcast's interval again
+    expect(await appRequests('GET', '/v1/broadcasts/1/triggers')).toBe(0); // a 429 is a clear refusal: nothing to look up
+    s.queue.clock.advance(1000);
+    await s.queue.runAlarm();
+    now = await byVariation();
+    expect(now.get('v2')).toMatchObject({ status: 'sent', attempts: 1 });
+    expect((await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo')).triggers.map((t) => t.data.subject)).toEqual(['First', 'Second']);
   });
 
   it('sends a journey event with the variation data to each recipient through the outbox', async () => {
@@ -113,6 +217,10 @@ describe('panel sending', () => {
     const request = { draftId: 'draft-journey-1', broadcastId: 1, mode: 'journey', eventName: 'newsletter_variation', variations: [variation('j1', seg, 'Journey hello')] };
     await panelApi(s, 'POST', `${w}/sends`, request);
     await panelApi(s, 'POST', `${w}/sends`, request);
+    await s.queue.runAlarm();
+    expect((await sends(s)).map((x) => [x.status, x.attempts])).toEqual([['sent', 1]]);
+    expect(await s.queue.alarmAt()).toBeNull();
+    // From here the outbox shards carry the event, on their own (real-time) alarms.
     const person = await eventually(async () => {
       const p = await fake<{ events: Array<{ name: string; data?: Record<string, unknown>; attributes?: Record<string, unknown> }> }>('/people/demo/journey-1@example.com');
       return p.events.some((e) => e.name === 'newsletter_variation') ? p : undefined;
@@ -121,6 +229,31 @@ describe('panel sending', () => {
     expect(events).toHaveLength(1);
     expect(JSON.stringify(events[0])).toContain('Journey hello');
     expect((await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo')).triggers).toHaveLength(0);
+  });
+
+  it('hands a large journey send to the outbox in bounded steps, one event per recipient', async () => {
+    const s = await fastWorkspace();
+    const audience = Array.from({ length: 2_500 }, (_, i) => ({ key: `e:big-${i}@example.com`, idType: 'email' as const, value: `big-${i}@example.com` }));
+    const variationOf = { id: 'big', segmentId: 'seg-big', subject: 'To many', preheader: '', blocks: [], cta: null };
+    // Queued as enqueue would (the directory is not needed to show the fan-out).
+    await runInDurableObject(s.queue.stub, async (_queue, state) => {
+      const store = new SendStore(state.storage.sql);
+      store.setWorkspace(s.workspace);
+      store.insertSend({ key: 'b1:draft-big:big', broadcastId: 1, mode: 'journey', eventName: 'big_journey', variation: variationOf, segmentName: 'Big', audience, abTest: null }, s.queue.clock.now());
+      await state.storage.setAlarm(s.queue.clock.now());
+    });
+    expect(await s.queue.runAlarm()).toBe(true);
+    const [sent] = await sends(s);
+    expect(sent).toMatchObject({ status: 'sent', attempts: 1, recipients: 2_500 });
+    const handedOver = await runInDurableObject(s.queue.stub, (_queue, state) => state.storage.sql.exec<{ n: number }>("SELECT handed_over AS n FROM sends WHERE key = 'b1:draft-big:big'").one().n);
+    expect(handedOver).toBe(2_500);
+    const people = await eventually(async () => {
+      const { people } = await fake<{ people: Array<{ email: string; events: Array<{ name: string }> }> }>('/people?workspace=demo');
+      const reached = people.filter((p) => p.events.some((e) => e.name === 'big_journey'));
+      return reached.length >= 2_500 ? reached : undefined;
+    }, 40_000, 'every recipient\'s event');
+    expect(people).toHaveLength(2_500);
+    expect(people.every((p) => p.events.filter((e) => e.name === 'big_journey').length === 1)).toBe(true);
   });
 
   it('splits a segment into arms, picks the arm with more human opens, and sends the winner to the rest', async () => {
@@ -139,6 +272,11 @@ describe('panel sending', () => {
     const test = created.body;
     const armSizes = test.results.map((r: { recipients: number }) => r.recipients);
     expect(armSizes.every((n: number) => n > 0)).toBe(true);
+    // Both arms go to broadcast 2: arm B one broadcast interval after arm A.
+    await s.queue.runAlarm();
+    s.queue.clock.advance(1000);
+    await s.queue.runAlarm();
+    expect((await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo')).triggers.map((t) => t.data.variation)).toEqual(['a', 'b']);
 
     // Human opens for arm B's recipients only (as the pixel records them), one machine open for arm A.
     const ws = (await workspaceStub(env, s.workspace).edgeView())!;
@@ -163,13 +301,11 @@ describe('panel sending', () => {
     expect(decided.body.rest).toBe(restSize);
     await panelApi(s, 'POST', `${w}/ab-tests/${test.id}/decide`); // twice: still one send to the rest
 
-    const triggers = await eventually(async () => {
-      const { triggers } = await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo');
-      return triggers.length >= 3 ? triggers : undefined;
-    }, 30_000, 'three triggers');
-    await new Promise((r) => setTimeout(r, 1500));
-    const all = (await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo')).triggers;
-    expect(all).toHaveLength(3);
+    s.queue.clock.advance(1000);
+    await s.queue.runAlarm();
+    expect(await s.queue.alarmAt()).toBeNull();
+    const triggers = (await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo')).triggers;
+    expect(triggers).toHaveLength(3);
     const emails = await cioEmails();
     const tested = new Set([...baseline.get(0)!, ...baseline.get(1)!].map((k) => k.slice(2)));
     const rest = triggers.find((t) => t.recipients.every((c) => !tested.has(emails.get(c)!)) && t.recipients.length === restSize)!;
@@ -182,7 +318,6 @@ async function runArmKeys(workspace: string, testId: string): Promise<Map<number
   const stub = sendQueueStub(env, workspace);
   const test = (await stub.abTest(testId))!;
   const out = new Map<number, string[]>();
-  const { runInDurableObject } = await import('cloudflare:test');
   await runInDurableObject(stub, async (_instance, state) => {
     for (const row of state.storage.sql.exec<{ key: string; arm: number }>('SELECT key, arm FROM ab_baseline WHERE test_id = ?', test.id).toArray()) {
       out.set(row.arm, [...(out.get(row.arm) ?? []), row.key]);

@@ -63,7 +63,7 @@ export async function createFakeCustomerIo(options: FakeCustomerIoOptions = {}):
 }
 
 async function handle(fake: FakeState, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const now = Date.now();
+  const now = fake.now();
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const rawBody = await readBody(req);
   const parsed = parseJson(rawBody);
@@ -84,7 +84,7 @@ async function handle(fake: FakeState, req: IncomingMessage, res: ServerResponse
   fake.log.push(entry);
   const reply = (r: Reply): void => {
     entry.status = r.status;
-    if (ws && (where.api === 'track' || where.api === 'app')) fake.rates.noteOutcome(ws.config.name, where.api, Date.now(), r.status);
+    if (ws && (where.api === 'track' || where.api === 'app')) fake.rates.noteOutcome(ws.config.name, where.api, fake.now(), r.status);
     send(res, r);
   };
 
@@ -99,7 +99,7 @@ async function handle(fake: FakeState, req: IncomingMessage, res: ServerResponse
   // Every authenticated request counts toward the "received" peak, whatever happens next.
   if (ws) fake.rates.noteReceived(ws.config.name, where.api, now);
 
-  const failure = takeFailure(fake, where, ws);
+  const failure = takeFailure(fake, where, ws, url.pathname);
   if (failure) {
     if (failure.latencyMs > 0) await new Promise((r) => setTimeout(r, failure.latencyMs));
     if (failure.drop) {
@@ -111,7 +111,7 @@ async function handle(fake: FakeState, req: IncomingMessage, res: ServerResponse
       const injected: Reply = failure.html
         ? { status: failure.status, raw: { contentType: 'text/html; charset=utf-8', text: `<html><body><h1>${failure.status} injected failure</h1></body></html>` } }
         : errorReply(where, failure.status, 'injected failure');
-      return reply(failure.status === 429 && !failure.noRetryAfter ? { ...injected, headers: { 'retry-after': '1' } } : injected);
+      return reply(failure.status === 429 && !failure.noRetryAfter ? { ...injected, headers: { 'retry-after': String(failure.retryAfterSeconds) } } : injected);
     }
   }
 
@@ -142,9 +142,9 @@ function errorReply(where: Classified, status: number, message: string): Reply {
 }
 
 /** The first queued failure rule matching this call; consumes one of its uses. */
-function takeFailure(fake: FakeState, where: Classified, ws: WorkspaceState | null): FailureRule | null {
+function takeFailure(fake: FakeState, where: Classified, ws: WorkspaceState | null, path: string): FailureRule | null {
   const index = fake.failures.findIndex((f) =>
-    (f.api === 'any' || f.api === where.api) && (f.workspace === null || f.workspace === ws?.config.name));
+    (f.api === 'any' || f.api === where.api) && (f.workspace === null || f.workspace === ws?.config.name) && (f.path === null || path.startsWith(f.path)));
   const rule = fake.failures[index];
   if (!rule) return null;
   rule.remaining--;

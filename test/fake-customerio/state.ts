@@ -260,10 +260,14 @@ export interface FailureRule {
   drop: boolean;
   api: 'track' | 'app' | 'any';
   workspace: string | null;
+  /** Only calls whose path starts with this (`/v1/campaigns/` for broadcast triggers); null: any. */
+  path: string | null;
   /** Answer with an HTML page instead of JSON, as a load balancer or a gateway error does. */
   html: boolean;
   /** A 429 without `Retry-After` (Customer.io does not promise the header on every 429). */
   noRetryAfter: boolean;
+  /** The `Retry-After` (whole seconds) an injected 429 carries. */
+  retryAfterSeconds: number;
   /** Apply the call, then answer `status` anyway: the caller cannot tell whether it happened. */
   afterApply: boolean;
 }
@@ -290,6 +294,12 @@ export class FakeState {
   batchOrder: 'in_order' | 'reverse' = 'in_order';
   /** Reporting webhooks the fake sends for what it delivers (webhooks.ts). */
   webhooks = new WebhookSender();
+  /**
+   * How far the fake's clock runs ahead of real time (0 unless a reset asks). A test whose object
+   * runs on a manual clock ahead of real time lines the fake up with it, so the times the fake
+   * stamps (trigger created_at) compare with the object's as they would in production.
+   */
+  clockOffsetMs = 0;
 
   constructor(configs: FakeWorkspaceConfig[], limits: Limits) {
     this.workspaceConfigs = configs;
@@ -298,9 +308,10 @@ export class FakeState {
     this.seed();
   }
 
-  /** Clear everything and restore the seeds; limits go back to the start-up ones unless overridden. */
-  reset(limits?: Partial<Limits>): void {
+  /** Clear everything and restore the seeds; limits go back to the start-up ones unless overridden, the clock to real time unless offset. */
+  reset(limits?: Partial<Limits>, clockOffsetMs = 0): void {
     this.limits = { ...this.initialLimits, ...limits };
+    this.clockOffsetMs = clockOffsetMs;
     this.log = [];
     this.nextLogSeq = 1;
     this.failures = [];
@@ -310,13 +321,18 @@ export class FakeState {
     this.seed();
   }
 
+  /** The fake's time: every route, limit and rate reads it. */
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
   workspace(name: string): WorkspaceState | undefined {
     return this.workspaces.get(name);
   }
 
   private seed(): void {
     this.workspaces.clear();
-    const now = Date.now();
+    const now = this.now();
     for (const config of this.workspaceConfigs) this.workspaces.set(config.name, new WorkspaceState(config, now));
   }
 }

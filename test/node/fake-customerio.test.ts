@@ -407,6 +407,32 @@ describe('failure injection', () => {
     await expect(app('GET', '/segments')).rejects.toThrow();
     expect((await app('GET', '/segments')).status).toBe(200);
   });
+
+  it('targets calls by path prefix, and gives an injected 429 the Retry-After asked for', async () => {
+    await control('POST', '/failures', { status: 429, count: 1, api: 'app', path: '/v1/campaigns/', retryAfter: 30 });
+    expect((await app('GET', '/segments')).status).toBe(200);
+    const refused = await app('POST', '/campaigns/1/triggers', { emails: ['nobody@x.com'], email_ignore_missing: true });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('30');
+    expect((await control('POST', '/failures', { status: 500, path: 'campaigns' })).status).toBe(400);
+    expect((await control('POST', '/failures', { status: 429, retryAfter: 0 })).status).toBe(400);
+  });
+});
+
+describe('the fake\'s clock', () => {
+  it('runs clockOffsetMs ahead of real time after a reset that asks, and back at real time after one that does not', async () => {
+    const hour = 3_600_000;
+    expect((await control('POST', '/reset', { clockOffsetMs: hour })).json.clockOffsetMs).toBe(hour);
+    const { id } = (await app('POST', '/campaigns/1/triggers', { emails: ['nobody@x.com'], email_ignore_missing: true })).json;
+    const created = (await app('GET', `/campaigns/1/triggers/${id}`)).json.created_at * 1000;
+    expect(Math.abs(created - (Date.now() + hour))).toBeLessThan(2_000);
+    const log = (await control('GET', '/requests?api=app')).json.requests;
+    expect(log[0].at - Date.now()).toBeGreaterThan(hour - 2_000);
+    await control('POST', '/reset');
+    await app('POST', '/campaigns/1/triggers', { emails: ['nobody@x.com'], email_ignore_missing: true });
+    expect(Math.abs((await control('GET', '/requests?api=app')).json.requests[0].at - Date.now())).toBeLessThan(2_000);
+    expect((await control('POST', '/reset', { clockOffsetMs: 1.5 })).status).toBe(400);
+  });
 });
 
 describe('control surface', () => {

@@ -16,6 +16,7 @@ export interface ControlContext {
   now: number;
 }
 
+const YEAR_MS = 365 * 24 * 3600_000;
 const bad = (message: string): Reply => ({ status: 400, body: { error: message } });
 const notFound = (message: string): Reply => ({ status: 404, body: { error: message } });
 
@@ -50,6 +51,9 @@ function addFailure(ctx: ControlContext): Reply {
   const api = b.api ?? 'any';
   if (api !== 'track' && api !== 'app' && api !== 'any') return bad('api must be track, app or any');
   if (b.status === undefined && b.latencyMs === undefined && b.drop !== true) return bad('give status, latencyMs or drop');
+  if (b.path !== undefined && (typeof b.path !== 'string' || !b.path.startsWith('/'))) return bad('path must be a path prefix starting with /');
+  const retryAfter = b.retryAfter ?? 1;
+  if (typeof retryAfter !== 'number' || !Number.isInteger(retryAfter) || retryAfter < 1) return bad('retryAfter must be a positive whole number of seconds');
   const rule: FailureRule = {
     status: typeof b.status === 'number' ? b.status : null,
     remaining: count,
@@ -57,8 +61,10 @@ function addFailure(ctx: ControlContext): Reply {
     drop: b.drop === true,
     api,
     workspace: typeof b.workspace === 'string' ? b.workspace : null,
+    path: typeof b.path === 'string' ? b.path : null,
     html: b.html === true,
     noRetryAfter: b.noRetryAfter === true,
+    retryAfterSeconds: retryAfter,
     afterApply: b.afterApply === true,
   };
   ctx.fake.failures.push(rule);
@@ -159,8 +165,10 @@ export const controlRoutes: Route<ControlContext>[] = [
     method: 'POST', path: '/reset', handle: (ctx) => {
       const limits = limitsFrom(bodyObj(ctx));
       if (typeof limits === 'string') return bad(limits);
-      ctx.fake.reset(limits);
-      return ok({ limits: ctx.fake.limits });
+      const offset = bodyObj(ctx).clockOffsetMs ?? 0;
+      if (typeof offset !== 'number' || !Number.isInteger(offset) || Math.abs(offset) > YEAR_MS) return bad('clockOffsetMs must be an integer of at most a year either way');
+      ctx.fake.reset(limits, offset);
+      return ok({ limits: ctx.fake.limits, clockOffsetMs: ctx.fake.clockOffsetMs });
     },
   },
   { method: 'POST', path: '/failures', handle: addFailure },

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { draftOf, sendView } from './views.ts';
+import type { SendRow } from './send-store.ts';
+
+const row: SendRow = {
+  key: 'b1:draft-0001:v1', broadcastId: 1, mode: 'broadcast', eventName: 'sharpsend_send',
+  variation: { id: 'v1', segmentId: 's1', subject: 'Hi', preheader: '', blocks: [], cta: null } as never, segmentName: 'Premium',
+  recipients: 2, status: 'retrying', attempts: 1, nextAt: 5_000, triggerId: null, error: '500: boom', abTest: null,
+  createdAt: 1_000, sentAt: null, unclearAt: 1_200, handedOver: 0,
+};
+
+describe('a send as the panel sees it', () => {
+  it('names its draft (none for an A/B test\'s send) and shows the next attempt only while retrying', () => {
+    expect(draftOf('b12:draft-0001:v1')).toBe('draft-0001');
+    expect(draftOf('ab:ab_x:arm0')).toBeNull();
+    const view = sendView(row);
+    expect(view).toMatchObject({ key: row.key, draftId: 'draft-0001', nextAttemptAt: 5_000, error: '500: boom', attempts: 1 });
+    expect(view).not.toHaveProperty('unclearAt');
+    expect(view).not.toHaveProperty('handedOver');
+    expect(sendView({ ...row, status: 'sent', abTest: 'ab_x' })).toMatchObject({ draftId: null, nextAttemptAt: null });
+  });
+});

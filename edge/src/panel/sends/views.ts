@@ -1,0 +1,43 @@
+/** The send queue's rows as the panel reads them (`shared/panel-api.ts`). Pure. */
+import { type ArmResult, WINNER_RULE } from '#shared/panel.ts';
+import type { AbTestView, SendView, WelcomeView } from '#shared/panel-api.ts';
+import { isRestSendKey } from './ab-test.ts';
+import type { AbTestRow, SendRow, WelcomeRow } from './send-store.ts';
+
+/** The draft id inside a send key made by `sendKey` (`b<broadcast>:<draft>:<variation>`). */
+export const draftOf = (key: string): string | null => /^b\d+:([^:]+):/.exec(key)?.[1] ?? null;
+
+export function sendView(row: SendRow): SendView {
+  return {
+    key: row.key,
+    draftId: row.abTest ? null : draftOf(row.key),
+    broadcastId: row.broadcastId,
+    mode: row.mode,
+    variation: row.variation,
+    segmentName: row.segmentName,
+    recipients: row.recipients,
+    status: row.status,
+    attempts: row.attempts,
+    triggerId: row.triggerId,
+    error: row.error,
+    nextAttemptAt: row.status === 'retrying' ? row.nextAt : null,
+    abTest: row.abTest,
+    createdAt: row.createdAt,
+    sentAt: row.sentAt,
+  };
+}
+
+export function welcomeView(row: WelcomeRow): WelcomeView {
+  return { email: row.email, status: row.status, attempts: row.attempts, deliveryId: row.deliveryId, error: row.error, createdAt: row.createdAt, sentAt: row.sentAt };
+}
+
+/** A test with its results (counted now while it runs, as decided once it is) and its sends. */
+export function abTestView(row: AbTestRow, results: ArmResult[], sends: SendRow[]): AbTestView {
+  const views = sends.map(sendView);
+  return {
+    id: row.id, name: row.name, segmentId: row.segmentId, broadcastId: row.broadcastId, mode: row.mode, testShare: row.testShare,
+    arms: row.arms, status: row.status, winner: row.winner, rule: WINNER_RULE, results,
+    rest: views.find((s) => isRestSendKey(s.key))?.recipients ?? null,
+    sends: views, createdAt: row.createdAt, decidedAt: row.decidedAt,
+  };
+}
