@@ -85,9 +85,11 @@ describe('POST /v1/server/batch', () => {
     const ws = await createWorkspace();
     const t = tag();
     const email = `dup.${t}@example.com`;
+    // Segment's timestamp: when it happened (here two days ago), carried to Customer.io.
+    const paidAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 2 * 86_400_000).toISOString();
     const calls = [
       { type: 'identify', userId: `d-${t}`, traits: { email, visits: 1 }, messageId: `id-${t}` },
-      { type: 'track', userId: `d-${t}`, event: 'paid', messageId: `tr-${t}` },
+      { type: 'track', userId: `d-${t}`, event: 'paid', messageId: `tr-${t}`, timestamp: paidAt },
       { type: 'identify', userId: `d-${t}`, traits: { email, visits: 2 }, messageId: `id-${t}` },
       { type: 'track', userId: `d-${t}`, event: 'paid', messageId: `tr-${t}` },
     ];
@@ -97,7 +99,9 @@ describe('POST /v1/server/batch', () => {
     // Only the first identify's traits hold: the repeat (visits: 2) was not applied.
     expect(((await (await serverApi(ws.secretKey, `/reader?email=${email}`)).json()) as any).traits.visits).toBe(1);
     const person = await personIn(email, (p) => p.events.some((e: any) => e.name === 'paid'));
-    expect(person.events.filter((e: any) => e.name === 'paid')).toHaveLength(1);
+    const paid = person.events.filter((e: any) => e.name === 'paid');
+    expect(paid).toHaveLength(1);
+    expect(paid[0].timestamp).toBe(Date.parse(paidAt) / 1000);
     // A new messageId is a new call.
     expect(await (await batch(ws.secretKey, { batch: [{ ...calls[0], messageId: `id2-${t}`, traits: { email, visits: 3 } }] })).json())
       .toEqual({ accepted: 1, duplicates: 0, rejected: [] });

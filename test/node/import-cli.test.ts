@@ -4,6 +4,8 @@
 // row is counted twice. The pure helpers (mapping, messageIds, packing) are checked first.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -212,5 +214,33 @@ describe('npm run import', () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('Accepted: 2');
     expect(ok.stdout).toMatch(/line 3: not valid JSON/);
+  }, 30_000);
+
+  it('retries a 429 and a 503 from the edge, waiting as long as Retry-After says', async () => {
+    const secretKey = await createWorkspace('importer3');
+    // In front of the real edge: the first two batch requests are turned away, the rest pass through.
+    const seen: number[] = [];
+    const proxy = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      seen.push(Date.now());
+      if (seen.length === 1) return res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' }).end('{"error":"slow down","issues":[]}');
+      if (seen.length === 2) return res.writeHead(503, { 'content-type': 'text/html' }).end('<h1>busy</h1>');
+      const upstream = await fetch(`${edge!.url}${req.url}`, { method: req.method, headers: { authorization: req.headers.authorization! }, body: Buffer.concat(chunks) });
+      res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const file = join(dir, 'retry.csv');
+      writeFileSync(file, 'email,plan\nr1@example.com,pro\nr2@example.com,free\n');
+      const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const run = await runImport(['--workspace', 'importer3', '--file', file, '--edge', url, '--secret-key', secretKey]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain('Accepted: 2');
+      expect(seen).toHaveLength(3);
+      expect(seen[1]! - seen[0]!).toBeGreaterThanOrEqual(950); // Retry-After: 1
+    } finally {
+      proxy.close();
+    }
   }, 30_000);
 });
