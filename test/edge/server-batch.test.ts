@@ -102,6 +102,9 @@ describe('POST /v1/server/batch', () => {
     const paid = person.events.filter((e: any) => e.name === 'paid');
     expect(paid).toHaveLength(1);
     expect(paid[0].timestamp).toBe(Date.parse(paidAt) / 1000);
+    // The single identify call dedupes by messageId the same way.
+    const again = await serverApi(ws.secretKey, '/identify', { body: { userId: `d-${t}`, traits: { email, visits: 9 }, messageId: `id-${t}` } });
+    expect(((await again.json()) as any).traits.visits).toBe(1);
     // A new messageId is a new call.
     expect(await (await batch(ws.secretKey, { batch: [{ ...calls[0], messageId: `id2-${t}`, traits: { email, visits: 3 } }] })).json())
       .toEqual({ accepted: 1, duplicates: 0, rejected: [] });
@@ -145,6 +148,12 @@ describe('POST /v1/server/batch', () => {
     const res = await batch(ws.secretKey, { batch: odd });
     expect(res.status).toBe(202);
     expect(((await res.json()) as any).rejected.map((r: any) => r.index)).toEqual(odd.map((_, i) => i));
+    // The single track call takes the same timestamp rule.
+    for (const timestamp of ['tomorrow', new Date(Date.now() - 40 * 86_400_000).toISOString(), new Date(Date.now() + 3 * 86_400_000).toISOString()]) {
+      const single = await serverApi(ws.secretKey, '/track', { body: { userId: 'u', event: 'e', timestamp } });
+      expect(single.status, timestamp).toBe(400);
+      expect(((await single.json()) as any).issues[0].path).toBe('timestamp');
+    }
   });
 
   it('needs the workspace secret key: 401 without one, 403 with a wrong one', async () => {
