@@ -181,6 +181,14 @@ async function send(calls) {
 
 // ---- the run ------------------------------------------------------------------------------------
 
+let stopping = false;
+process.on('SIGINT', () => {
+  if (stopping) process.exit(130); // second Ctrl+C: quit now; the state file holds the last settled batch
+  stopping = true;
+  process.stderr.write(`${progress.drawn ? '\n' : ''}Stopping after the batches in flight… (Ctrl+C again to quit at once)\n`);
+  progress.drawn = false;
+});
+
 let state = loadState();
 const resumed = state.lastLine > 0;
 
@@ -188,6 +196,7 @@ let total = 0;
 let skipped = 0;
 try {
   for await (const row of rows()) {
+    if (stopping) break; // Ctrl+C while counting a big file: nothing sent yet, nothing to wait for
     total++;
     if (row.line <= state.lastLine) skipped++;
   }
@@ -210,13 +219,6 @@ function draw(final = false) {
   progress.drawn = process.stderr.isTTY;
 }
 
-let stopping = false;
-process.on('SIGINT', () => {
-  if (stopping) process.exit(130); // second Ctrl+C: quit now; the state file holds the last settled batch
-  stopping = true;
-  process.stderr.write(`${progress.drawn ? '\n' : ''}Stopping after the batches in flight… (Ctrl+C again to quit at once)\n`);
-  progress.drawn = false;
-});
 
 /** Batches sent, oldest first: the state advances only over batches that settled in order. */
 const inflight = [];
