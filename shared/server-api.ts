@@ -28,6 +28,8 @@ export const trackCallSchema = z
     event: z.string().min(1).refine(maxBytes(100), 'must be at most 100 bytes'),
     properties: z.record(z.string(), z.json()).default({}),
     messageId: z.string().min(1).max(100).optional(),
+    /** When it happened (ISO 8601, Segment's field); now when absent. */
+    timestamp: z.iso.datetime({ offset: true }).optional(),
   })
   .refine((v) => v.userId || v.anonymousId, { message: 'userId or anonymousId is required', path: ['userId'] });
 
@@ -38,5 +40,34 @@ export const readerQuerySchema = z
     message: 'give exactly one of email, userId or anonymousId', path: ['email'],
   });
 
+/**
+ * POST /v1/server/batch, Segment's batch shape: `{ batch: [{ type: 'identify' | 'track', …the
+ * single call's fields }] }`. Each call is checked on its own (a bad one is refused by index, the
+ * rest still count), so the envelope only requires the array; the limits match Segment's.
+ */
+export const MAX_BATCH_CALLS = 1000;
+export const MAX_BATCH_BYTES = 500 * 1024;
+export const serverBatchSchema = z.object({ batch: z.array(z.unknown()).min(1, 'must contain at least one call') });
+export const batchCallTypeSchema = z.object({
+  type: z.enum(['identify', 'track'], { error: 'must be "identify" or "track"' }),
+});
+
+export interface BatchRejection { index: number; issues: { path: string; message: string }[] }
+/** The 202 answer of POST /v1/server/batch. */
+export interface BatchResult { accepted: number; duplicates: number; rejected: BatchRejection[] }
+
 export type IdentifyCall = z.infer<typeof identifyCallSchema>;
 export type TrackCall = z.infer<typeof trackCallSchema>;
+
+/** Clocks drift, but a call from the far future is a bug; older than the dedupe window could count twice. */
+const MAX_CLOCK_SKEW_MS = 24 * 3600 * 1000;
+export const MAX_TRACK_AGE_MS = 30 * 24 * 3600 * 1000;
+
+/** When a track call happened, or the issue with its `timestamp` (pure: `now` is given). */
+export function trackTime(call: Pick<TrackCall, 'timestamp'>, now: number): { ts: number } | { issue: { path: string; message: string } } {
+  if (call.timestamp === undefined) return { ts: now };
+  const ts = Date.parse(call.timestamp);
+  if (ts > now + MAX_CLOCK_SKEW_MS) return { issue: { path: 'timestamp', message: 'is more than 24 hours in the future' } };
+  if (ts < now - MAX_TRACK_AGE_MS) return { issue: { path: 'timestamp', message: 'is older than 30 days (replays could not be told apart)' } };
+  return { ts };
+}

@@ -1,11 +1,12 @@
 /**
  * /v1/server/*: the publisher backend's API, authenticated by the workspace's secret key
  * (`ss_sk_<workspace>_…`, Bearer). Identify makes a reader known (and merges what it proves to be
- * one person), track records an event, and a reader can be read, deleted or suppressed.
+ * one person), track records an event, batch carries many of both (an import), and a reader can be
+ * read, deleted or suppressed.
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '#edge/env.ts';
-import { identifyCallSchema, readerQuerySchema, trackCallSchema } from '#shared/server-api.ts';
+import { identifyCallSchema, readerQuerySchema, trackCallSchema, trackTime } from '#shared/server-api.ts';
 import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
 import { bearerToken } from '#edge/workspaces/secrets.ts';
 import { sameString, sha256Hex } from '#shared/crypto.ts';
@@ -13,11 +14,12 @@ import { normalizeEmail } from '#shared/email-address.ts';
 import { cioIdentifier, identifiersOf } from '#shared/identity.ts';
 import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
 import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
-import { readerContext, resolveReader } from '#edge/readers/access.ts';
+import { resolveReader } from '#edge/readers/access.ts';
 import { readerStub } from '#edge/platform/stubs.ts';
 import { type ReaderKey, anonymousKey, emailKey, userKey } from '#edge/readers/names.ts';
 import { personIdentifiers } from '#edge/customerio/attributes.ts';
-import { ulid } from '#edge/platform/ulid.ts';
+import { identifyReader, trackEvent, trackEvents, trackTarget } from '#edge/ingest/server-calls.ts';
+import { serverBatch } from '#edge/ingest/server-batch.ts';
 import { directoryStub, shardFor } from '#edge/platform/stubs.ts';
 
 export const SECRET_KEY_PATTERN = /^ss_sk_([a-z0-9][a-z0-9_-]*)_([A-Za-z0-9-]{12,})$/;
@@ -39,30 +41,32 @@ serverApi.use('*', async (c, next) => {
 
 const MAX_BODY = 64 * 1024;
 
-
 serverApi.post('/identify', async (c) => {
   const ws = c.get('workspace');
   const call = parseOr400(identifyCallSchema, await readJson(c.req.raw, MAX_BODY), 'identify call');
-  const email = typeof call.traits.email === 'string' ? normalizeEmail(call.traits.email) : undefined;
-  const { email: _email, ...traits } = call.traits;
-  const target: ReaderKey = email ? emailKey(email) : userKey(call.userId!);
-  await readerStub(c.env, ws.id, target).identify(readerContext(ws, target), { userId: call.userId, email, traits });
-  // What this call proves to be one person is merged into the target once (forward pointers after).
-  const aliases: ReaderKey[] = [];
-  if (email && call.userId) aliases.push(userKey(call.userId));
-  if (call.anonymousId) aliases.push(anonymousKey(call.anonymousId));
-  for (const alias of aliases) await readerStub(c.env, ws.id, alias).linkTo(readerContext(ws, alias), target);
+  const { target } = await identifyReader(c.env, ws, call);
   return c.json(await resolveReader(c.env, ws.id, target));
 });
 
 serverApi.post('/track', async (c) => {
   const ws = c.get('workspace');
   const call = parseOr400(trackCallSchema, await readJson(c.req.raw, MAX_BODY), 'track call');
-  const key: ReaderKey = call.userId ? userKey(call.userId) : anonymousKey(call.anonymousId!);
-  const result = await readerStub(c.env, ws.id, key).ingest(readerContext(ws, key), [{
-    type: 'track', id: call.messageId ?? ulid(), anonymousId: call.anonymousId ?? 'server', ts: Date.now(),
-    name: call.event, properties: call.properties,
-  }]);
+  const when = trackTime(call, Date.now());
+  if ('issue' in when) throw new ClientError(400, 'Invalid track call', [when.issue]);
+  return c.json(await trackEvents(c.env, ws, trackTarget(call), [trackEvent(call, when.ts)]), 202);
+});
+
+/** Segment's batch: many identify/track calls, each meaning what the single call means. */
+serverApi.post('/batch', async (c) => {
+  const { failed, ...result } = await serverBatch(c.env, c.get('workspace'), c.req.raw);
+  if (failed.length) {
+    // Stored calls count once when re-sent (by messageId), so the whole batch can simply be retried.
+    return c.json({
+      error: `${failed.length} call(s) could not be stored; send the batch again`,
+      issues: failed.map((index) => ({ path: `batch.${index}`, message: 'not stored (the reader was unavailable)' })),
+      ...result,
+    }, 503, { 'retry-after': '1' });
+  }
   return c.json(result, 202);
 });
 

@@ -161,13 +161,20 @@ export class ReaderObject extends DurableObject<Env> {
     return result;
   }
 
-  /** The publisher's backend names this reader (Segment-style identify). */
-  async identify(ctx: ReaderContext, who: { userId?: string; email?: string; traits: Record<string, TraitValue> }): Promise<void> {
+  /**
+   * The publisher's backend names this reader (Segment-style identify). A `messageId` already seen
+   * here counts once (a re-sent import batch), through the same seen-id table as events.
+   */
+  async identify(ctx: ReaderContext, who: { userId?: string; email?: string; traits: Record<string, TraitValue> }, messageId?: string): Promise<IngestResult> {
     this.remember(ctx);
     if (this.state.mergedInto) {
-      return this.target(this.state.mergedInto as ReaderKey).identify({ ...ctx, key: this.state.mergedInto as ReaderKey }, who);
+      return this.target(this.state.mergedInto as ReaderKey).identify({ ...ctx, key: this.state.mergedInto as ReaderKey }, who, messageId);
     }
     const now = Date.now();
+    // Prefixed so an identify's id never shadows an event id. Checked and marked before any await.
+    const seenId = messageId ? `identify:${messageId}` : null;
+    if (seenId && this.seen(seenId)) return { accepted: 0, duplicates: 1 };
+    if (seenId) this.markSeen(seenId, now);
     if (who.userId) this.state.userId = who.userId;
     if (who.email) this.state.email = normalizeEmail(who.email);
     this.state.traits = { ...this.state.traits, ...who.traits };
@@ -175,6 +182,7 @@ export class ReaderObject extends DurableObject<Env> {
     this.state.firstSeen ??= now;
     this.recomputeTags(now);
     await this.commit();
+    return { accepted: 1, duplicates: 0 };
   }
 
   async view(now = Date.now()): Promise<ReaderView | null> {
