@@ -7,7 +7,7 @@
 import {
   type BatchRejection, type IdentifyCall, type TrackCall, batchCallTypeSchema, identifyCallSchema, trackCallSchema, trackTime,
 } from '#shared/server-api.ts';
-import { normalizeEmail } from '#shared/email-address.ts';
+import { anonymousKey, emailKey, userKey } from '#edge/readers/names.ts';
 import { issuesFrom } from '#edge/platform/errors.ts';
 
 export type PlannedCall =
@@ -25,9 +25,9 @@ export interface BatchPlan {
 /** Who a call is about, for grouping: userId first (identify and track share it), then email, then anonymous id. */
 function personOf(planned: PlannedCall): string {
   const { call } = planned;
-  if (call.userId) return `u:${call.userId}`;
-  if (planned.type === 'identify') return `e:${normalizeEmail(String(planned.call.traits.email))}`;
-  return `a:${planned.call.anonymousId}`;
+  if (call.userId) return userKey(call.userId);
+  if (planned.type === 'identify') return emailKey(String(planned.call.traits.email));
+  return anonymousKey(planned.call.anonymousId!);
 }
 
 function check(item: unknown, index: number, now: number): PlannedCall | BatchRejection {
