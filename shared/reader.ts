@@ -33,11 +33,17 @@ export interface ReaderState {
   mergedInto: string | null;
   /** The last page read, so a reader coming back to the same tab adds time, not another read. */
   lastRead?: { url: string; at: number } | null;
+  /** Companies (Customer.io objects) the reader belongs to, by `<objectTypeId>:<groupId>` (server API group call). */
+  groups?: Record<string, ReaderGroup>;
   /** When each content category was last read: the most recent categories go to Customer.io first. */
   categoryReadAt?: Record<string, number>;
   /** Opens, clicks and delivery events per delivery and campaign (shared/email/ledger.ts); absent until the first. */
   emailLedger?: EmailLedger;
 }
+
+export interface ReaderGroup { objectTypeId: string; groupId: string; traits: Record<string, TraitValue>; at: number }
+
+export const groupKey = (objectTypeId: string, groupId: string) => `${objectTypeId}:${groupId}`;
 
 export interface ReaderView extends ReaderState {
   known: boolean;
@@ -80,6 +86,13 @@ export function readerFacts(r: ReaderState, now: number): Facts {
   if (r.email) facts.email = r.email;
   for (const [name, value] of Object.entries(r.traits)) {
     if (value !== null) facts[`trait.${name}`] = value;
+  }
+  // The companies' traits: `group.<trait>` (where two groups share a trait, the latest joined wins)
+  // and `groups`, the group ids.
+  const groups = Object.values(r.groups ?? {}).sort((a, b) => a.at - b.at);
+  if (groups.length) facts.groups = groups.map((g) => g.groupId);
+  for (const g of groups) {
+    for (const [name, value] of Object.entries(g.traits)) if (value !== null) facts[`group.${name}`] = value;
   }
   return facts;
 }

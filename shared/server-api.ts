@@ -33,6 +33,23 @@ export const trackCallSchema = z
   })
   .refine((v) => v.userId || v.anonymousId, { message: 'userId or anonymousId is required', path: ['userId'] });
 
+/**
+ * Segment's group call: the reader belongs to a company (a Customer.io object). `objectTypeId` is
+ * the Customer.io object type ("1" is a workspace's first type, usually Companies); `remove: true`
+ * ends the reader's relation to the object (the object stays).
+ */
+export const groupCallSchema = z
+  .object({
+    userId: userId.optional(),
+    anonymousId: anonymousId.optional(),
+    groupId: z.string().min(1).refine(maxBytes(150), 'must be at most 150 bytes'),
+    traits: z.record(traitName, traitValue).refine((t) => Object.keys(t).length <= 100, 'at most 100 traits').default({}),
+    objectTypeId: z.string().regex(/^[1-9][0-9]{0,8}$/, 'must be a Customer.io object type id such as "1"').default('1'),
+    remove: z.boolean().default(false),
+    messageId: z.string().min(1).max(100).optional(),
+  })
+  .refine((v) => v.userId || v.anonymousId, { message: 'userId or anonymousId is required', path: ['userId'] });
+
 /** Exactly one way to name a reader. */
 export const readerQuerySchema = z
   .object({ email: z.email().optional(), userId: userId.optional(), anonymousId: anonymousId.optional() })
@@ -58,6 +75,7 @@ export interface BatchResult { accepted: number; duplicates: number; rejected: B
 
 export type IdentifyCall = z.infer<typeof identifyCallSchema>;
 export type TrackCall = z.infer<typeof trackCallSchema>;
+export type GroupCall = z.infer<typeof groupCallSchema>;
 
 /** Clocks drift, but a call from the far future is a bug; older than the dedupe window could count twice. */
 const MAX_CLOCK_SKEW_MS = 24 * 3600 * 1000;

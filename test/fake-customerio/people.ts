@@ -147,6 +147,8 @@ export function mergePeople(ws: WorkspaceState, primaryRef: Ref, secondaryRef: R
   primary.events.sort((a, b) => a.timestamp - b.timestamp || a.receivedAt - b.receivedAt);
   primary.devices.push(...secondary.devices);
   for (const segment of ws.segmentsOf(secondary)) segment.members.add(primary.cioId);
+  // Relationships move to the primary too (the merge keeps everything of the secondary).
+  for (const object of ws.objects.values()) if (object.relationships.delete(secondary.cioId)) object.relationships.add(primary.cioId);
   const { id, email } = secondary;
   ws.delete(secondary);
   // Identifiers the primary lacks are taken over once the secondary no longer holds them.

@@ -58,6 +58,16 @@ export interface Person {
   updatedAt: number;
 }
 
+export interface FakeObject {
+  objectTypeId: string;
+  objectId: string;
+  attributes: Record<string, unknown>;
+  /** cio_ids of the related people. */
+  relationships: Set<string>;
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface Segment {
   id: number;
   name: string;
@@ -136,6 +146,8 @@ export class WorkspaceState {
   nextTriggerId = 1;
   deliveries: Delivery[] = [];
   merges: MergeRecord[] = [];
+  /** Custom objects (companies…) by `<object_type_id>:<object_id>`, with the people related to them. */
+  objects = new Map<string, FakeObject>();
 
   constructor(config: FakeWorkspaceConfig, now: number) {
     this.config = config;

@@ -8,7 +8,7 @@ import { unixSeconds } from './attributes.ts';
 export const MAX_OPERATION_BYTES = 32 * 1024;
 export const MAX_BATCH_BYTES = 450 * 1024; // under the documented 500 KB, leaving room for the envelope
 
-export type V2Operation = Record<string, unknown> & { type: 'person'; action: string };
+export type V2Operation = Record<string, unknown> & { type: 'person' | 'object'; action: string };
 
 /**
  * A reader's identify and events, in the order Customer.io must apply them. Merges are not among
@@ -24,6 +24,15 @@ export function operationsFor(snapshot: SyncSnapshot): V2Operation[] {
   // person through our own merge, as counters and attributes (README "Identity").
   for (const op of snapshot.ops) {
     if (op.kind === 'merge') continue;
+    if (op.kind === 'object') {
+      // A company: the object identified (made or updated) with this person related, or the relation ended.
+      ops.push({
+        type: 'object', action: op.action, identifiers: { object_type_id: op.objectTypeId, object_id: op.objectId },
+        ...(op.action === 'identify' ? { attributes: op.attributes } : {}),
+        cio_relationships: [{ identifiers: snapshot.identifiers }],
+      } as unknown as V2Operation);
+      continue;
+    }
     ops.push({
       type: 'person',
       action: op.kind, // 'event' or 'page' (a page view's name is its path, `pageViewName`)

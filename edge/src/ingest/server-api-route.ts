@@ -6,7 +6,7 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '#edge/env.ts';
-import { identifyCallSchema, readerQuerySchema, trackCallSchema, trackTime } from '#shared/server-api.ts';
+import { groupCallSchema, identifyCallSchema, readerQuerySchema, trackCallSchema, trackTime } from '#shared/server-api.ts';
 import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
 import { bearerToken } from '#edge/workspaces/secrets.ts';
 import { sameString, sha256Hex } from '#shared/crypto.ts';
@@ -18,7 +18,7 @@ import { resolveReader } from '#edge/readers/access.ts';
 import { readerStub } from '#edge/platform/stubs.ts';
 import { type ReaderKey, anonymousKey, emailKey, userKey } from '#edge/readers/names.ts';
 import { personIdentifiers } from '#edge/customerio/attributes.ts';
-import { identifyReader, trackEvent, trackEvents, trackTarget } from '#edge/ingest/server-calls.ts';
+import { groupReader, identifyReader, trackEvent, trackEvents, trackTarget } from '#edge/ingest/server-calls.ts';
 import { serverBatch } from '#edge/ingest/server-batch.ts';
 import { directoryStub, shardFor } from '#edge/platform/stubs.ts';
 
@@ -54,6 +54,12 @@ serverApi.post('/track', async (c) => {
   const when = trackTime(call, Date.now());
   if ('issue' in when) throw new ClientError(400, 'Invalid track call', [when.issue]);
   return c.json(await trackEvents(c.env, ws, trackTarget(call), [trackEvent(call, when.ts)]), 202);
+});
+
+/** Segment's group call: the reader joins (or, with `remove: true`, leaves) a company, a Customer.io object. */
+serverApi.post('/group', async (c) => {
+  const call = parseOr400(groupCallSchema, await readJson(c.req.raw, MAX_BODY), 'group call');
+  return c.json(await groupReader(c.env, c.get('workspace'), call), 202);
 });
 
 /** Segment's batch: many identify/track calls, each meaning what the single call means. */

@@ -4,7 +4,7 @@
  * these functions, so an imported subscriber is exactly a subscriber identified one by one.
  */
 import type { Env } from '#edge/env.ts';
-import type { IdentifyCall, TrackCall } from '#shared/server-api.ts';
+import type { GroupCall, IdentifyCall, TrackCall } from '#shared/server-api.ts';
 import { normalizeEmail } from '#shared/email-address.ts';
 import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
 import { readerContext } from '#edge/readers/access.ts';
@@ -52,4 +52,11 @@ export function trackEvent(call: TrackCall, ts: number): AnyReaderEvent {
 /** Track calls of one reader, in order, in one RPC (the reader dedupes by event id). */
 export function trackEvents(env: Env, ws: EdgeWorkspace, key: ReaderKey, events: AnyReaderEvent[]): Promise<IngestResult> {
   return readerStub(env, ws.id, key).ingest(readerContext(ws, key), events);
+}
+
+/** Group: the reader (by userId, else anonymous id) joins or leaves a company. One reader RPC. */
+export function groupReader(env: Env, ws: EdgeWorkspace, call: GroupCall): Promise<IngestResult> {
+  const key: ReaderKey = call.userId ? userKey(call.userId) : anonymousKey(call.anonymousId!);
+  return readerStub(env, ws.id, key).group(readerContext(ws, key),
+    { objectTypeId: call.objectTypeId, groupId: call.groupId, traits: call.traits, remove: call.remove }, call.messageId);
 }

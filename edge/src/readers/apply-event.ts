@@ -158,6 +158,7 @@ export function absorbReader(into: ReaderState, from: ReaderState): ReaderState 
   r.topics = [...new Set([...r.topics, ...from.topics])].sort();
   r.anonymousIds = [...new Set([...r.anonymousIds, ...from.anonymousIds])];
   r.traits = { ...from.traits, ...r.traits };
+  if (from.groups) r.groups = { ...from.groups, ...r.groups };
   for (const [category, at] of Object.entries(from.categoryReadAt ?? {})) {
     r.categoryReadAt = { ...r.categoryReadAt, [category]: Math.max(r.categoryReadAt?.[category] ?? 0, at) };
   }

@@ -5,7 +5,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '#edge/env.ts';
-import { type ReaderState, type ReaderView, type TraitValue, emptyReader, isKnown, readerFacts } from '#shared/reader.ts';
+import { type ReaderState, type ReaderView, type TraitValue, emptyReader, groupKey, isKnown, readerFacts } from '#shared/reader.ts';
 import { type TagRule, evaluateTags } from '#shared/tag-rules.ts';
 import { engagementScore } from '#shared/engagement.ts';
 import { type AnyReaderEvent, type Moment, absorbReader, applyEvent } from './apply-event.ts';
@@ -149,6 +149,13 @@ export class ReaderObject extends DurableObject<Env> {
     if (absorbing) {
       this.sql.exec('INSERT INTO merged_from (key, at) VALUES (?, ?)', fromKey, Date.now());
       this.state = absorbReader(this.state, from);
+      // Companies the absorbed reader joined before it was ever a person in Customer.io: their
+      // relations go from this person now (a person who was synced carries them through the merge).
+      if (!fromIdentifiedAs && isKnown(this.state)) {
+        for (const g of Object.values(from.groups ?? {})) {
+          this.queue({ kind: 'object', action: 'identify', objectTypeId: g.objectTypeId, objectId: g.groupId, attributes: g.traits });
+        }
+      }
       if (fromIdentifiedAs && this.meta.identifiedAs && JSON.stringify(fromIdentifiedAs) !== JSON.stringify(this.meta.identifiedAs)) {
         // Two people in Customer.io turned out to be one: merge them, ours as primary.
         this.queue({ kind: 'merge', primary: this.meta.identifiedAs, secondary: fromIdentifiedAs });
@@ -180,6 +187,36 @@ export class ReaderObject extends DurableObject<Env> {
     this.state.traits = { ...this.state.traits, ...who.traits };
     this.state.lastSeen = Math.max(this.state.lastSeen ?? now, now);
     this.state.firstSeen ??= now;
+    this.recomputeTags(now);
+    await this.commit();
+    return { accepted: 1, duplicates: 0 };
+  }
+
+  /**
+   * The backend says this reader belongs to a company (`remove`: no longer). The company's traits
+   * are kept on the reader (tag rules read them as `group.<trait>`) and, once the reader is a person
+   * in Customer.io, the object and the relation go there through the sync.
+   */
+  async group(ctx: ReaderContext, change: { objectTypeId: string; groupId: string; traits: Record<string, TraitValue>; remove: boolean }, messageId?: string): Promise<IngestResult> {
+    this.remember(ctx);
+    if (this.state.mergedInto) {
+      return this.target(this.state.mergedInto as ReaderKey).group({ ...ctx, key: this.state.mergedInto as ReaderKey }, change, messageId);
+    }
+    const now = Date.now();
+    const seenId = messageId ? `group:${messageId}` : null;
+    if (seenId && this.seen(seenId)) return { accepted: 0, duplicates: 1 };
+    if (seenId) this.markSeen(seenId, now);
+    const key = groupKey(change.objectTypeId, change.groupId);
+    const groups = { ...this.state.groups };
+    if (change.remove) delete groups[key];
+    else groups[key] = { objectTypeId: change.objectTypeId, groupId: change.groupId, traits: { ...groups[key]?.traits, ...change.traits }, at: now };
+    this.state.groups = groups;
+    if (isKnown(this.state)) {
+      this.queue({
+        kind: 'object', action: change.remove ? 'delete_relationships' : 'identify',
+        objectTypeId: change.objectTypeId, objectId: change.groupId, attributes: groups[key]?.traits ?? {},
+      });
+    }
     this.recomputeTags(now);
     await this.commit();
     return { accepted: 1, duplicates: 0 };

@@ -1,10 +1,13 @@
 /** What a reader hands its outbox shard: its latest state as attributes, plus queued operations. */
 import type { OmittedAttributes, PersonIdentifiers } from '#edge/customerio/attributes.ts';
 import type { ReaderSummary } from '#shared/panel.ts';
+import type { V2Operation } from '#edge/customerio/batch.ts';
 
 export type QueuedOp =
   | { kind: 'event' | 'page'; id: string; name: string; ts: number; data: Record<string, unknown> }
-  | { kind: 'merge'; primary: PersonIdentifiers; secondary: PersonIdentifiers };
+  | { kind: 'merge'; primary: PersonIdentifiers; secondary: PersonIdentifiers }
+  /** The reader joined (`identify`: the object made or updated, the relation added) or left a company. */
+  | { kind: 'object'; action: 'identify' | 'delete_relationships'; objectTypeId: string; objectId: string; attributes: Record<string, unknown> };
 
 export interface SyncSnapshot {
   key: string;
@@ -17,5 +20,5 @@ export interface SyncSnapshot {
   /** The reader as the panel's directory keeps it, written there once this sync lands. */
   summary?: ReaderSummary;
   /** Ready-made operations that belong to no reader any more (a deletion, a replayed dead letter). */
-  raw?: Array<Record<string, unknown> & { type: 'person'; action: string }>;
+  raw?: V2Operation[];
 }

@@ -218,6 +218,14 @@ export const controlRoutes: Route<ControlContext>[] = [
   { method: 'GET', path: '/deliveries', handle: list((ws) => ({ deliveries: ws.deliveries })) },
   { method: 'GET', path: '/merges', handle: list((ws) => ({ merges: ws.merges })) },
   {
+    method: 'GET', path: '/objects', handle: list((ws) => ({
+      objects: [...ws.objects.values()].map((o) => ({
+        objectTypeId: o.objectTypeId, objectId: o.objectId, attributes: o.attributes,
+        people: [...o.relationships].map((cioId) => ws.people.get(cioId)).filter((p) => p !== undefined).map(identifiersOf),
+      })),
+    })),
+  },
+  {
     // Where a workspace's reporting webhooks go, and the secret they are signed with.
     method: 'PUT', path: '/webhooks/:workspace', handle: (ctx) => {
       const ws = workspaceOf(ctx, ctx.params.workspace);

@@ -17,8 +17,9 @@ const v2Error = (status: number, problems: Problem[]): Reply => ({
 /** Validate and apply one operation; returns the problem that stopped it, or null when applied. */
 export function applyOperation(ws: WorkspaceState, op: unknown, now: number): Problem | null {
   if (!isPlainObject(op)) return { field: 'type', reason: 'invalid', message: 'operation must be an object' };
-  // Objects and delivery events are valid in the real API; the fake accepts them without modelling them.
-  if (op.type === 'object' || op.type === 'delivery') return null;
+  if (op.type === 'object') return applyObjectOperation(ws, op, now);
+  // Delivery events are valid in the real API; the fake accepts them without modelling them.
+  if (op.type === 'delivery') return null;
   if (op.type !== 'person') return { field: 'type', reason: 'invalid', message: 'type must be one of person, object, delivery' };
 
   if (op.action === 'merge') {
@@ -36,6 +37,62 @@ export function applyOperation(ws: WorkspaceState, op: unknown, now: number): Pr
   const refused = emailRefused(ws, ref);
   if (refused) return refused;
   return applyPersonAction(ws, ref, op, now);
+}
+
+/**
+ * Objects (the spec's `object` operations): identify makes or updates one and relates the people in
+ * `cio_relationships`; `delete_relationships` ends those relations; `delete` removes the object.
+ * Object type ids are string-formatted integers from "1". People named in a relationship who do not
+ * exist are skipped (the spec does not say; UNCONFIRMED).
+ */
+function applyObjectOperation(ws: WorkspaceState, op: Record<string, unknown>, now: number): Problem | null {
+  const ids = op.identifiers;
+  if (!isPlainObject(ids) || typeof ids.object_type_id !== 'string' || !/^[1-9][0-9]*$/.test(ids.object_type_id)) {
+    return { field: 'identifiers.object_type_id', reason: 'invalid', message: 'object_type_id must be a string-formatted integer such as "1"' };
+  }
+  if (typeof ids.object_id !== 'string' || ids.object_id === '' || byteLength(ids.object_id) > 150) {
+    return { field: 'identifiers.object_id', reason: 'invalid', message: 'object_id must be a non-empty string of at most 150 bytes' };
+  }
+  const key = `${ids.object_type_id}:${ids.object_id}`;
+  const related: string[] = [];
+  if (op.cio_relationships !== undefined) {
+    if (!Array.isArray(op.cio_relationships)) return { field: 'cio_relationships', reason: 'invalid', message: 'cio_relationships must be an array' };
+    for (const [i, rel] of op.cio_relationships.entries()) {
+      const ref = refFromObject(isPlainObject(rel) ? rel.identifiers : undefined, `cio_relationships[${i}].identifiers`);
+      if (isProblem(ref)) return ref;
+      const refused = emailRefused(ws, ref);
+      if (refused) return refused;
+      const person = ws.find(ref);
+      if (person) related.push(person.cioId);
+    }
+  }
+  switch (op.action) {
+    case 'identify': {
+      const attributes = op.attributes ?? {};
+      if (!isPlainObject(attributes)) return { field: 'attributes', reason: 'invalid', message: 'attributes must be an object' };
+      const problem = attributeProblems(attributes)[0];
+      if (problem) return problem;
+      const existing = ws.objects.get(key);
+      const object = existing ?? { objectTypeId: ids.object_type_id, objectId: ids.object_id, attributes: {}, relationships: new Set<string>(), createdAt: now, updatedAt: now };
+      object.attributes = { ...object.attributes, ...attributes };
+      object.updatedAt = now;
+      for (const cioId of related) object.relationships.add(cioId);
+      ws.objects.set(key, object);
+      return null;
+    }
+    case 'add_relationships':
+    case 'delete_relationships': {
+      const object = ws.objects.get(key);
+      if (!object) return { field: 'identifiers', reason: 'invalid', message: 'object not found' };
+      for (const cioId of related) (op.action === 'add_relationships' ? object.relationships.add(cioId) : object.relationships.delete(cioId));
+      return null;
+    }
+    case 'delete':
+      ws.objects.delete(key);
+      return null;
+    default:
+      return { field: 'action', reason: 'invalid', message: 'object action must be one of identify, add_relationships, delete_relationships, delete' };
+  }
 }
 
 function applyPersonAction(ws: WorkspaceState, ref: Ref, op: Record<string, unknown>, now: number): Problem | null {
