@@ -48,6 +48,18 @@ describe('connection check', () => {
     expect(after.ok).toBe(true);
   });
 
+  it('names a wrong region when the credentials are saved', async () => {
+    await resetFake();
+    const put = (id: string, region: 'us' | 'eu') => SELF.fetch(`${EDGE}/v1/admin/workspaces/${id}`, {
+      method: 'PUT', headers: { ...ADMIN, 'content-type': 'application/json' },
+      body: JSON.stringify({ allowedOrigins: ['https://news.example.com'], customerio: { siteId: 'eu_site', trackKey: 'eu_track_key', appKey: 'eu_app_key', region } }),
+    });
+    const wrong = (await (await put('regionws1', 'us')).json()) as any;
+    expect(wrong.warnings).toEqual([{ path: 'customerio.region', message: expect.stringMatching(/EU region.*set customerio.region to "eu"/) }]);
+    const right = (await (await put('regionws2', 'eu')).json()) as any;
+    expect(right.warnings).toBeUndefined();
+  });
+
   it('names the wrong region and a refused key, each with its fix', async () => {
     await resetFake();
     const eu = await createWorkspace({ customerio: { siteId: 'eu_site', trackKey: 'eu_track_key', appKey: 'eu_app_key', region: 'us' } });

@@ -5,7 +5,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv, Env } from '#edge/env.ts';
-import { workspaceInputSchema } from '#shared/workspace.ts';
+import { type CustomerIoCredentials, workspaceInputSchema } from '#shared/workspace.ts';
+import { customerIo, describeFailure } from '#edge/customerio/gateway.ts';
 import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
 import { existingWorkspace, requireAdmin, workspaceId } from './admin-auth.ts';
 import { allShards, workspaceStub } from '#edge/platform/stubs.ts';
@@ -32,7 +33,24 @@ async function save(env: Env, id: string, body: unknown) {
   const result = await stub.upsert(id, input);
   // New Customer.io keys or limits reach the shards and the panel now, not in 30 s.
   await forgetWorkspaceEverywhere(env, id, Math.max(before?.sync.shards ?? 0, input.sync.shards));
-  return result;
+  const warnings = input.customerio ? await regionWarnings(env, input.customerio) : [];
+  return warnings.length ? { ...result, warnings } : result;
+}
+
+/**
+ * New credentials are asked for the account's region at once (one harmless Track call): a workspace
+ * set to the wrong region would have every call refused, so the answer names that as the problem.
+ * Saved all the same (Customer.io may just be unreachable now); the connection check says more.
+ */
+async function regionWarnings(env: Env, credentials: CustomerIoCredentials): Promise<Array<{ path: string; message: string }>> {
+  const outcome = await customerIo(credentials, env.CUSTOMERIO_BASE_URL || undefined).region();
+  if (outcome.kind !== 'ok') {
+    return [{ path: 'customerio', message: `Customer.io did not confirm these credentials (${describeFailure(outcome)}); run POST /v1/admin/workspaces/{id}/check` }];
+  }
+  const actual = outcome.value.region.toLowerCase();
+  return actual && actual !== credentials.region
+    ? [{ path: 'customerio.region', message: `this Customer.io account is in the ${actual.toUpperCase()} region, not ${credentials.region.toUpperCase()}: set customerio.region to "${actual}"` }]
+    : [];
 }
 
 /** PUT: the settings as given (what is left out takes its default; keys left out are kept). */
