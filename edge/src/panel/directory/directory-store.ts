@@ -261,7 +261,7 @@ export class DirectoryStore {
     this.sql.exec("INSERT INTO daily (day, name, value) SELECT ?, 'tag:' || tag, readers FROM tag_counts WHERE readers > 0", day);
     this.sql.exec("INSERT OR REPLACE INTO daily (day, name, value) VALUES (?, 'readers', ?)", day, this.readerCount());
     this.sql.exec('DELETE FROM daily WHERE day < ?', day - 400);
-    this.sql.exec('DELETE FROM active_days WHERE day < ? OR readers = 0', day - 400);
+    // active_days is never pruned: one row a day is small, and a reader's old days still leave it on removal.
   }
 
   // ---- segments ------------------------------------------------------------------------------
