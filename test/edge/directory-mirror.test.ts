@@ -34,7 +34,7 @@ describe('segment mirror', () => {
     await stepByHand(stub);
     const readers = Array.from({ length: 3300 }, (_, i) => reader(i, i < 3000));
     for (let i = 0; i < readers.length; i += 500) await stub.upsertReaders(ws.id, readers.slice(i, i + 500));
-    const segment = await stub.createSegment(ws.id, { name: `Mirror ${ws.id}`, description: '', rule: { fact: 'tags', op: 'contains', value: 'mirror_me' } });
+    await stub.createSegment(ws.id, { name: `Mirror ${ws.id}`, description: '', rule: { fact: 'tags', op: 'contains', value: 'mirror_me' } });
     const calls = async () => (await fake<{ requests: Call[] }>('/requests?workspace=demo&path_prefix=/api/v1/segments/')).requests;
 
     // Alarm 1 finishes the evaluation, creates the segment in Customer.io and sends the first call (the ids).

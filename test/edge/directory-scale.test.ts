@@ -117,7 +117,7 @@ describe('reader directory at 50,000 readers', () => {
     await stub().updateSegment(a.id, { name: 'A', description: '', rule: ruleA2 });
     await settle();
 
-    const rules = new Map([[a.id, ruleA2], [b.id, ruleB], [c.id, null]]);
+    const rules = new Map<string, SegmentRule | null>([[a.id, ruleA2], [b.id, ruleB], [c.id, null]]);
     const segments = await stub().listSegments();
     for (const s of segments) {
       const expected = truth(rules.get(s.id)!, s.id);
