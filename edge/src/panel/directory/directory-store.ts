@@ -89,6 +89,8 @@ export interface SegmentRow {
   membersCount: number; mirroredCount: number; evalCursor: string | null; evalDone: number; evalTotal: number; retryAt: number | null;
 }
 
+export type RuleReader = Pick<ReaderSummary, 'key' | 'email' | 'userId' | 'tags' | 'score' | 'facts'>;
+
 /** What an upsert compares against: the stored reader's counted parts and identifier. */
 export interface StoredCore { tags: string[]; activeDays: number[]; score: number; counted: boolean; email: string | null; userId: string | null }
 
@@ -172,6 +174,15 @@ export class DirectoryStore {
   readersAfter(cursor: string, limit: number): Array<ReaderSummary & { counted: boolean }> {
     return this.sql.exec<Row>('SELECT * FROM readers WHERE key > ? ORDER BY key LIMIT ?', cursor, limit).toArray()
       .map((row) => ({ ...toSummary(row), counted: row.counted === 1 }));
+  }
+
+  /** The same walk, reading only what rules and the mirror look at (no counters, traits or days to parse). */
+  ruleReadersAfter(cursor: string, limit: number): RuleReader[] {
+    return this.sql.exec<Row>('SELECT key, email, user_id, tags, score, facts FROM readers WHERE key > ? ORDER BY key LIMIT ?', cursor, limit).toArray()
+      .map((row) => ({
+        key: row.key as string, email: (row.email as string | null) ?? null, userId: (row.user_id as string | null) ?? null,
+        tags: JSON.parse(row.tags as string) as string[], score: row.score as number, facts: JSON.parse(row.facts as string) as ReaderSummary['facts'],
+      }));
   }
 
   keysByEmail(emails: readonly string[]): Map<string, string[]> {
@@ -475,6 +486,10 @@ export class DirectoryStore {
     }
     const by = (after ? 1 : 0) - (held ? 1 : 0);
     if (by) this.sql.exec('UPDATE segments SET mirrored_count = mirrored_count + ? WHERE id = ?', by, segmentId);
+  }
+
+  anyQueued(): boolean {
+    return this.sql.exec('SELECT 1 FROM mirror_queue LIMIT 1').toArray().length > 0;
   }
 
   /** Entries still to send, per segment (the queue's primary key is (segment_id, reader_key)). */

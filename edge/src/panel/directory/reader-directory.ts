@@ -136,7 +136,7 @@ export class ReaderDirectory extends DurableObject<Env> {
       this.store.requeue(s.id, new Map(unique.map((k) => [k, null])));
       queued ||= changes.left.length > 0;
     }
-    if (queued || this.store.pendingBySegment().size) await this.schedule(MIRROR_DEBOUNCE_MS);
+    if (queued || this.store.anyQueued()) await this.schedule(MIRROR_DEBOUNCE_MS);
   }
 
   /**
@@ -399,7 +399,7 @@ export class ReaderDirectory extends DurableObject<Env> {
     let seen = 0;
     while (cursor !== null && seen < budget) {
       const asked = Math.min(CHUNK, budget - seen);
-      const rows = this.store.readersAfter(cursor, asked);
+      const rows = this.store.ruleReadersAfter(cursor, asked);
       const finished = rows.length < asked;
       // The last chunk's range runs to the end: members or mirror rows past the last reader are stale.
       const upTo = finished ? '\u{10FFFF}' : rows.at(-1)!.key;
@@ -548,7 +548,7 @@ export class ReaderDirectory extends DurableObject<Env> {
   // ---- internals -----------------------------------------------------------------------------
 
   private hasWork(): boolean {
-    return this.store.meta.get('backfill_cursor') !== null || this.store.pendingBySegment().size > 0
+    return this.store.meta.get('backfill_cursor') !== null || this.store.anyQueued()
       || this.store.segments('all').some((s) => s.deleted || s.cioId === null || s.evalCursor !== null);
   }
 
