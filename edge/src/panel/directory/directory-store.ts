@@ -452,8 +452,10 @@ export class DirectoryStore {
     return out;
   }
 
-  mirroredKeysInRange(segmentId: number, after: string, upTo: string): string[] {
-    return this.sql.exec<{ key: string }>('SELECT key FROM mirrored WHERE segment_id = ? AND key > ? AND key <= ?', segmentId, after, upTo).toArray().map((r) => r.key);
+  mirroredInRange(segmentId: number, after: string, upTo: string): Map<string, Ident> {
+    return new Map(this.sql.exec<{ key: string; id_type: string; value: string }>(
+      'SELECT key, id_type, value FROM mirrored WHERE segment_id = ? AND key > ? AND key <= ?', segmentId, after, upTo).toArray()
+      .map((r) => [r.key, { idType: r.id_type as Ident['idType'], value: r.value }]));
   }
 
   /** Sets each pair's queue entry from what Customer.io holds and what it should hold (`want`). */

@@ -34,7 +34,7 @@ import { sendQueueStub } from '#edge/platform/stubs.ts';
 import { DirectoryStore, type SegmentRow } from './directory-store.ts';
 import { SCORE_BUCKETS, addChange, emptyDelta } from './overview-counts.ts';
 import { segmentChanges } from './membership.ts';
-import { DRAIN_ORDER, IDS_PER_CALL, type Ident, heldAfter } from './mirror-batches.ts';
+import { DRAIN_ORDER, IDS_PER_CALL, type Ident, heldAfter, queueEntry } from './mirror-batches.ts';
 import { compileRule } from './rule-sql.ts';
 
 const SNAPSHOT_EVERY_MS = 5 * 60_000;
@@ -409,13 +409,17 @@ export class ReaderDirectory extends DurableObject<Env> {
       const members = new Set(was.keys());
       for (const r of changes.joined) members.add(r.key);
       for (const key of changes.left) members.delete(key);
-      // The whole range is reconciled with Customer.io: what it holds for readers outside the segment goes too.
+      // The whole range is reconciled with Customer.io: what it holds for a reader outside the segment
+      // (or under another identifier) is queued too. A pair whose membership did not move and that is
+      // held as it should be is skipped: its queue entry already follows its state.
       const byKey = new Map(rows.map((r) => [r.key, r]));
       const want = new Map<string, Ident | null>();
       for (const r of changes.joined) want.set(r.key, cioIdentifier(r));
       for (const key of changes.left) want.set(key, null);
-      for (const key of this.store.mirroredKeysInRange(s.id, cursor, upTo)) {
-        if (!want.has(key)) want.set(key, members.has(key) && byKey.has(key) ? cioIdentifier(byKey.get(key)!) : null);
+      for (const [key, held] of this.store.mirroredInRange(s.id, cursor, upTo)) {
+        if (want.has(key)) continue;
+        const should = members.has(key) && byKey.has(key) ? cioIdentifier(byKey.get(key)!) : null;
+        if (queueEntry(held, should)) want.set(key, should);
       }
       this.store.requeue(s.id, want);
       seen += rows.length;
