@@ -101,5 +101,25 @@ describe('segment mirror', () => {
     await runDurableObjectAlarm(stub);
     const after = (await fake<{ requests: Call[] }>('/requests?workspace=demo&path_prefix=/api/v1/segments/')).requests.slice(first.length);
     expect(after.map((c) => [c.path.split('/').at(-1), c.body.ids])).toEqual([['remove_customers', [ident(readers[1]!)]]]);
+
+    // A narrower rule: walked again, and only the readers who leave are removed in Customer.io.
+    const [segment] = await stub.listSegments();
+    await stub.updateSegment(segment!.id, { name: segment!.name, description: '', rule: { all: [{ fact: 'tags', op: 'contains', value: 'mirror_me' }, { fact: 'score', op: 'gte', value: 0.5 }] } });
+    await runDurableObjectAlarm(stub);
+    const narrowed = (await fake<{ requests: Call[] }>('/requests?workspace=demo&path_prefix=/api/v1/segments/')).requests.slice(first.length + 1);
+    const leaving = readers.filter((r, i) => i !== 1 && r.score < 0.5).map(ident).sort();
+    expect(narrowed.every((c) => c.path.endsWith('/remove_customers'))).toBe(true);
+    expect(narrowed.flatMap((c) => c.body.ids).sort()).toEqual(leaving);
+    expect((await stub.listSegments())[0]).toMatchObject({ count: 1200 - 1 - leaving.length, mirrored: 1200 - 1 - leaving.length, pending: 0 });
+
+    // Deleted: gone from Customer.io, and its rows purged from the directory.
+    expect(await stub.deleteSegment(segment!.id)).toBe(true);
+    await runDurableObjectAlarm(stub);
+    const deletes = (await fake<{ requests: Call[] & Array<{ method: string }> }>(`/requests?workspace=demo&path_prefix=/v1/segments/${segment!.cioSegmentId}`)).requests;
+    expect(deletes.map((r) => r.method)).toEqual(['DELETE']);
+    expect(await stub.listSegments()).toEqual([]);
+    const left = await runInDurableObject(stub, (_o: ReaderDirectory, state) =>
+      ['members', 'mirrored', 'mirror_queue', 'segments'].map((t) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n));
+    expect(left).toEqual([0, 0, 0, 0]);
   });
 });
