@@ -9,7 +9,7 @@ import type { ReaderSummary } from '#shared/panel.ts';
 import type { ReaderDirectory } from '#edge/panel/directory/reader-directory.ts';
 import { createWorkspace, fake, resetFake } from './helpers.ts';
 
-interface Call { path: string; query: Record<string, string>; body: { ids: string[] }; status: number; at: number }
+interface Call { method: string; path: string; query: Record<string, string>; body: { ids: string[] }; status: number; at: number }
 
 const reader = (i: number, tagged: boolean): ReaderSummary => {
   const userId = i % 4 === 0 ? `mirror-user-${i}` : null;
@@ -115,7 +115,7 @@ describe('segment mirror', () => {
     // Deleted: gone from Customer.io, and its rows purged from the directory.
     expect(await stub.deleteSegment(segment!.id)).toBe(true);
     await runDurableObjectAlarm(stub);
-    const deletes = (await fake<{ requests: Call[] & Array<{ method: string }> }>(`/requests?workspace=demo&path_prefix=/v1/segments/${segment!.cioSegmentId}`)).requests;
+    const deletes = (await fake<{ requests: Call[] }>(`/requests?workspace=demo&path_prefix=/v1/segments/${segment!.cioSegmentId}`)).requests;
     expect(deletes.map((r) => r.method)).toEqual(['DELETE']);
     expect(await stub.listSegments()).toEqual([]);
     const left = await runInDurableObject(stub, (_o: ReaderDirectory, state) =>
