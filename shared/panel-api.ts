@@ -24,6 +24,11 @@ export interface SegmentView {
   syncError: string | null;
   syncedAt: number | null;
   createdAt: number;
+  /**
+   * A rule change is being evaluated over every reader (in chunks, by alarm): readers looked at so
+   * far of about how many. `count` is exact again once this is null.
+   */
+  evaluating: { done: number; total: number } | null;
 }
 
 /** A segment of Customer.io's own (ours are marked), with its count for the first few. */
@@ -39,6 +44,8 @@ export interface DirectoryOverview {
   tagCounts: Record<string, number>;
   activeByDay: DayPoint[];
   averageScore: number;
+  /** Readers per score tenth: [0, 0.1), [0.1, 0.2), … [0.9, 1]. */
+  scoreDistribution: number[];
   segments: number;
 }
 
@@ -53,8 +60,12 @@ export interface Overview extends DirectoryOverview {
 
 /** GET /segments/:id: the segment and its first members by score. */
 export interface SegmentDetail { segment: SegmentView; members: ReaderSummary[] }
-export interface SegmentPreview { count: number; total: number; sample: ReaderSummary[] }
-export interface MembersChangeResult { changed: string[]; unknown: string[] }
+/** `estimate`: the rule could not be counted in SQL; `count` is scaled from a sample of readers. */
+export interface SegmentPreview { count: number; total: number; sample: ReaderSummary[]; estimate: boolean }
+/** `changed` lists at most 1,000 keys for a change by tags; `changedCount` is how many it touched. */
+export interface MembersChangeResult { changed: string[]; unknown: string[]; changedCount: number }
+/** One page of a segment's members in key order; pass `next` as the next page's `afterKey` (null: the last page). */
+export interface MemberPage { members: ReaderSummary[]; next: string | null; evaluating: SegmentView['evaluating'] }
 
 /** GET /readers/:key: the directory's summary, the segments it is in, and its live state. */
 export interface ReaderDetail { reader: ReaderSummary; segments: Array<{ id: string; name: string }>; live: unknown }

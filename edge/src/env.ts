@@ -1,7 +1,7 @@
 import type { ReaderObject } from '#edge/readers/reader-object.ts';
 import type { SyncShard } from '#edge/sync/sync-shard.ts';
 import type { WorkspaceObject } from '#edge/workspaces/workspace-object.ts';
-import type { ReaderDirectory } from '#edge/panel/reader-directory.ts';
+import type { ReaderDirectory } from '#edge/panel/directory/reader-directory.ts';
 import type { SendQueue } from '#edge/panel/sends/send-queue.ts';
 
 /** The Worker's bindings (wrangler.toml) and secrets (`wrangler secret put`). */

@@ -20,7 +20,7 @@ import { panel } from '#edge/panel/panel-routes.ts';
 export { ReaderObject } from '#edge/readers/reader-object.ts';
 export { WorkspaceObject } from '#edge/workspaces/workspace-object.ts';
 export { SyncShard } from '#edge/sync/sync-shard.ts';
-export { ReaderDirectory } from '#edge/panel/reader-directory.ts';
+export { ReaderDirectory } from '#edge/panel/directory/reader-directory.ts';
 export { SendQueue } from '#edge/panel/sends/send-queue.ts';
 
 const app = new Hono<AppEnv>();

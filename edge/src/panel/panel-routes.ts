@@ -167,6 +167,14 @@ panel.get(`${W}/segments/:id`, async (c) => {
   return c.json(found);
 });
 
+/** A page of a segment's members in key order (`after`: the previous page's `next`), for audiences of any size. */
+panel.get(`${W}/segments/:id/members`, async (c) => {
+  const q = parseOr400(z.object({ after: z.string().max(300).default(''), limit: z.coerce.number().int().min(1).max(1000).default(100) }), c.req.query(), 'members page');
+  const page = await directoryStub(c.env, c.get('workspace').id).memberPage(c.req.param('id'), q.after, q.limit);
+  if (!page) throw noSegment(c.req.param('id'));
+  return c.json(page);
+});
+
 panel.put(`${W}/segments/:id`, async (c) => {
   const input = await body(c.req.raw, segmentInputSchema, 'segment');
   const updated = await directoryStub(c.env, c.get('workspace').id).updateSegment(c.req.param('id'), input);

@@ -17,7 +17,7 @@ export function ReadersPage({ selected }: { selected: string | null }) {
       <header class="page-head"><h1>Readers</h1><p class="muted">Search by email or user id; the most engaged come first.</p></header>
       <div class={selected ? 'split' : ''}>
         <section class="card">
-          <input class="search" type="search" placeholder="Search email or user id…" value={q} onInput={(e) => setQ(e.currentTarget.value)} data-testid="reader-search" />
+          <input class="search" type="search" placeholder="Email or user id starts with…" value={q} onInput={(e) => setQ(e.currentTarget.value)} data-testid="reader-search" />
           <table class="table">
             <thead><tr><th>Reader</th><th>Score</th><th>Reads</th><th>Opens</th><th>Tags</th></tr></thead>
             <tbody>

@@ -88,6 +88,8 @@ export function SegmentsPage({ selected }: { selected: string | null }) {
 }
 
 function MirrorStatus({ s }: { s: Segment }) {
+  // A rule change is counted over every reader in chunks: the count grows until this is done.
+  if (s.evaluating) return <span class="pill warn" data-testid="evaluating">counting {s.evaluating.done.toLocaleString()} of {s.evaluating.total.toLocaleString()}…</span>;
   if (s.syncError) return <span class="pill bad" title={s.syncError}>retrying: {s.syncError.slice(0, 60)}</span>;
   if (s.cioSegmentId === null) return <span class="pill">creating…</span>;
   if (s.pending) return <span class="pill warn">syncing {s.pending}…</span>;
@@ -153,7 +155,7 @@ function Builder({ tags, onDone }: { tags: string[]; onDone: () => void }) {
       <div class="row">
         <button onClick={() => setRows([...rows, newRow('tag')])} data-testid="add-condition">+ Add condition</button>
         <div class="live" data-testid="live-count">
-          {preview ? <><b>{preview.count}</b> of {preview.total} readers</> : '…'}
+          {preview ? <>{preview.estimate && <span title="estimated from a sample of readers">≈</span>}<b>{preview.count}</b> of {preview.total} readers</> : '…'}
         </div>
       </div>
       {preview && preview.sample.length > 0 && <p class="muted sample">e.g. {preview.sample.map((r) => r.email ?? r.userId).join(', ')}</p>}

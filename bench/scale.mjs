@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// `npm run bench:scale`: the panel's ReaderDirectory at a publisher's size. One run seeds two
+// workspaces' directories, 10,000 readers and BENCH_SCALE_READERS (default 1,000,000), and prints
+// side by side the p50/p95 of each panel call, the time to re-evaluate one segment over every
+// reader, and the time to mirror a ~100,000-member segment into the fake Customer.io at its default
+// limits (100 Track calls/s, of which the mirror's share is 5 %).
+//
+// Seeding: straight into the directory object through its `upsertReaders` RPC (the call the sync
+// shards make), 500 synthetic readers a call, from Node through Miniflare's Durable Object proxy
+// (`mf.getDurableObjectNamespace`): no bench-only route in the Worker, and no million reader objects.
+// Two segments exist before seeding, so each batch also pays for keeping memberships current.
+// The panel calls go over HTTP to the Worker's own socket with a signed-in editor session.
+import { createFakeCustomerIo } from '../test/fake-customerio/server.ts';
+import { randomReader, rng } from '../edge/src/panel/directory/random-readers.ts';
+import { ADMIN_SECRET, fmt, startEdgeAndBaseline } from './harness.mjs';
+
+const BIG = Number(process.env.BENCH_SCALE_READERS ?? 1_000_000);
+const SMALL = 10_000;
+const SAMPLES = Number(process.env.BENCH_SCALE_SAMPLES ?? 20);
+const MIRROR = process.env.BENCH_SCALE_MIRROR !== '0';
+const BATCH = 500;
+const EDITOR_KEY = 'bench-editor-key-0001';
+const TODAY = Math.floor(Date.now() / 86_400_000);
+
+const fake = await createFakeCustomerIo({ port: 0 });
+const { mf, edgeUrl } = await startEdgeAndBaseline({ customerIoUrl: fake.url });
+const directories = await mf.getDurableObjectNamespace('DIRECTORY', 'edge');
+
+async function workspace(id) {
+  const res = await fetch(`${edgeUrl}/v1/admin/workspaces/${id}`, {
+    method: 'PUT', headers: { authorization: `Bearer ${ADMIN_SECRET}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ allowedOrigins: ['https://bench.example'], editorKey: EDITOR_KEY, customerio: { siteId: 'demo_site', trackKey: 'demo_track_key', appKey: 'demo_app_key' } }),
+  });
+  if (!res.ok) throw new Error(`workspace ${id}: ${res.status} ${await res.text()}`);
+  const session = await fetch(`${edgeUrl}/v1/panel/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ workspace: id, editorKey: EDITOR_KEY }) });
+  if (!session.ok) throw new Error(`session ${id}: ${session.status} ${await session.text()}`);
+  const cookie = session.headers.get('set-cookie').split(';')[0];
+  const { csrfToken } = await session.json();
+  return async (method, path, body) => {
+    const r = await fetch(`${edgeUrl}/v1/panel/workspaces/${id}${path}`, {
+      method, headers: { cookie, 'x-csrf-token': csrfToken, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text.slice(0, 300)}`);
+    return JSON.parse(text);
+  };
+}
+
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
+async function timed(fn) { const t = performance.now(); const v = await fn(); return [performance.now() - t, v]; }
+async function sample(fn) {
+  await fn(); // warm
+  const times = [];
+  for (let i = 0; i < SAMPLES; i++) times.push((await timed(() => fn(i)))[0]);
+  return { p50: pct(times, 50), p95: pct(times, 95) };
+}
+async function until(check, timeoutMs, what) {
+  const started = performance.now();
+  for (;;) {
+    const v = await check();
+    if (v) return performance.now() - started;
+    if (performance.now() - started > timeoutMs) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function measure(size) {
+  const id = `scale${size}`;
+  const api = await workspace(id);
+  const stub = directories.get(directories.idFromName(id));
+  await api('POST', '/segments', { name: 'Engaged high value', rule: { all: [{ fact: 'tags', op: 'contains', value: 'high_value' }, { fact: 'score', op: 'gte', value: 0.3 }] } });
+  const factSegment = await api('POST', '/segments', { name: 'Premium or heavy readers', rule: { any: [{ fact: 'trait.tier', op: 'in', value: ['premium', 'pro'] }, { fact: 'reads', op: 'gte', value: 6 }] } });
+
+  const random = rng(size);
+  const seedStarted = performance.now();
+  for (let i = 0; i < size; i += BATCH) {
+    const batch = Array.from({ length: Math.min(BATCH, size - i) }, (_, j) => randomReader(random, i + j, TODAY));
+    await stub.upsertReaders(id, batch);
+    if ((i / BATCH) % 200 === 199) process.stdout.write(`  ${id}: ${fmt(i + BATCH)} readers seeded (${fmt((i + BATCH) / ((performance.now() - seedStarted) / 1000))}/s)\n`);
+  }
+  const seedSeconds = (performance.now() - seedStarted) / 1000;
+  // The mirror of the two segments made before seeding runs in the background; let it settle so it does not colour the timings.
+  await until(async () => (await api('GET', '/segments')).segments.every((s) => s.pending === 0 && !s.evaluating), 15 * 60_000, 'initial mirror');
+
+  const rule = { all: [{ fact: 'tags', op: 'contains', value: 'crypto_enthusiast' }, { fact: 'read_share.crypto', op: 'gte', value: 0.4 }, { not: { fact: 'trait.tier', op: 'eq', value: 'basic' } }] };
+  const calls = {
+    'overview (+ tag history)': await sample(() => api('GET', '/overview')),
+    'reader search (email prefix)': await sample((i) => api('GET', `/readers?q=r${(i * 7919) % size}`)),
+    'segment list': await sample(() => api('GET', '/segments')),
+    'segment detail (top 100)': await sample(() => api('GET', `/segments/${factSegment.id}`)),
+    'segment preview (tag + facts)': await sample(() => api('POST', '/segments/preview', { rule })),
+    'segment preview (score only)': await sample(() => api('POST', '/segments/preview', { rule: { fact: 'score', op: 'gte', value: 0.9 } })),
+    'members page (1,000)': await sample((i) => api('GET', `/segments/${factSegment.id}/members?limit=1000&after=${encodeURIComponent(i ? `e:r${(i * 104729) % size}` : '')}`)),
+  };
+
+  // A rule change walks every reader in chunks by alarm.
+  const [, updated] = await timed(() => api('PUT', `/segments/${factSegment.id}`, { name: 'Premium or heavy readers', rule: { any: [{ fact: 'trait.tier', op: 'in', value: ['premium'] }, { fact: 'reads', op: 'gte', value: 7 }] } }));
+  const reevalMs = updated.evaluating ? await until(async () => !(await api('GET', `/segments/${factSegment.id}`)).segment.evaluating, 30 * 60_000, 're-evaluation') : 0;
+  await until(async () => (await api('GET', '/segments')).segments.every((s) => s.pending === 0), 15 * 60_000, 'mirror after re-evaluation');
+
+  // A ~100,000-member segment mirrored from scratch (members ≈ size × threshold; scores are uniform).
+  let mirror = null;
+  if (MIRROR) {
+    const threshold = Math.min(1, Math.round((100_000 / size) * 100) / 100);
+    const started = performance.now();
+    const created = await api('POST', '/segments', { name: 'About 100k', rule: { fact: 'score', op: 'lt', value: threshold } });
+    await until(async () => {
+      const s = (await api('GET', `/segments/${created.id}`)).segment;
+      return !s.evaluating && s.cioSegmentId !== null && s.pending === 0 && s.mirrored === s.count;
+    }, 30 * 60_000, 'mirror of the big segment');
+    const s = (await api('GET', `/segments/${created.id}`)).segment;
+    mirror = { members: s.count, seconds: (performance.now() - started) / 1000 };
+  }
+  return { size, seedSeconds, calls, reevalMs, mirror };
+}
+
+try {
+  const results = [];
+  for (const size of [SMALL, BIG]) {
+    console.log(`seeding ${fmt(size)} readers…`);
+    results.push(await measure(size));
+  }
+  const [small, big] = results;
+  console.log(`\nReaderDirectory: ${fmt(small.size)} vs ${fmt(big.size)} readers (one workerd, Miniflare; ${SAMPLES} samples per call, sequential, HTTP to the Worker's socket)`);
+  console.table(Object.keys(small.calls).map((name) => ({
+    call: name,
+    [`p50 ms @${fmt(small.size)}`]: fmt(small.calls[name].p50, 1), [`p95 ms @${fmt(small.size)}`]: fmt(small.calls[name].p95, 1),
+    [`p50 ms @${fmt(big.size)}`]: fmt(big.calls[name].p50, 1), [`p95 ms @${fmt(big.size)}`]: fmt(big.calls[name].p95, 1),
+  })));
+  console.table(results.map((r) => ({
+    readers: fmt(r.size),
+    'seed readers/s (2 segments live)': fmt(r.size / r.seedSeconds),
+    're-evaluate one segment s': fmt(r.reevalMs / 1000, 1),
+    'mirror: members': r.mirror ? fmt(r.mirror.members) : '-',
+    'mirror: seconds (rule → all in Customer.io)': r.mirror ? fmt(r.mirror.seconds, 1) : '-',
+  })));
+  const rates = (await (await fetch(`${fake.url}/_fake/rates`)).json()).workspaces.demo?.track;
+  if (rates) console.log(`fake Customer.io Track API: peak ${rates.peakReceived} calls/s received (limit 100), ${rates.rejected ?? 0} rejected`);
+} finally {
+  await mf.dispose();
+  await fake.close();
+}
