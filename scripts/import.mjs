@@ -148,6 +148,9 @@ function saveState() {
 let note = '';
 async function send(calls) {
   const body = JSON.stringify({ batch: calls });
+  // A 503 stored part of the batch: on the retry those calls come back as duplicates. They were
+  // this import's own, so they count as accepted, and only the rest as already imported.
+  let storedBefore = 0;
   for (let attempt = 0; ; attempt++) {
     let res;
     try {
@@ -161,8 +164,9 @@ async function send(calls) {
     const json = await res.json().catch(() => ({}));
     if (res.status === 202) {
       note = '';
-      return json;
+      return storedBefore ? { ...json, accepted: json.accepted + storedBefore, duplicates: json.duplicates - storedBefore } : json;
     }
+    if (res.status === 503 && typeof json.accepted === 'number') storedBefore += json.accepted;
     if (res.status === 429 || res.status >= 500) {
       if (attempt >= 12) throw new Fatal(`the edge kept answering ${res.status} (${json.error ?? 'no details'}); run the same command again later to resume`);
       const wait = retryDelayMs(attempt, res.headers.get('retry-after'));

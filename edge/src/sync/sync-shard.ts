@@ -14,6 +14,8 @@ import { callIntervalMs } from '#edge/customerio/budget.ts';
 import { type PackedReader, type V2Operation, mergeOperationsFor, packBatch } from '#edge/customerio/batch.ts';
 import { backoffMs, sleep } from './pacing.ts';
 import type { SyncSnapshot } from './snapshot.ts';
+import { type DeadLetter, type PendingRow, ShardStore } from './shard-store.ts';
+import { type Clock, systemClock } from '#edge/platform/clock.ts';
 import type { OmittedAttributes } from '#edge/customerio/attributes.ts';
 import { ulid } from '#edge/platform/ulid.ts';
 import { EMAIL_IDENTIFIER_REFUSED } from '#shared/identity.ts';
@@ -21,15 +23,7 @@ import { forgetWorkspaceEverywhere } from '#edge/workspaces/forget-everywhere.ts
 import { addReaderTokens } from '#edge/email/token-attribute.ts';
 import { directoryStub, readerStub, workspaceStub } from '#edge/platform/stubs.ts';
 
-interface PendingRow extends Record<string, SqlStorageValue> {
-  key: string;
-  generation: number;
-  attempts: number;
-  ops: string | null;
-  enqueued_at: number;
-}
-
-export interface DeadLetter { id: number; key: string; ops: V2Operation[]; error: string; status: number | null; failedAt: number; attempts: number }
+export type { DeadLetter } from './shard-store.ts';
 export interface ShardStats {
   pending: number; deadLetters: number; calls: number; people: number; operations: number; retries: number; lastError: string | null;
   /** Readers whose last identify left attributes out to stay under Customer.io's 300, with a few examples. */
@@ -44,22 +38,14 @@ const DEFAULT_RESYNC_MS = 5_000;
 
 
 export class SyncShard extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
+  private readonly store: ShardStore;
   private config: { at: number; workspace: EdgeWorkspace; cio: CustomerIo; signingKey?: { kid: string; key: string } } | null = null;
+  /** The time (a test replaces it to step through backoff and the resync interval). */
+  clock: Clock = systemClock;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
-    this.sql.exec(`
-      CREATE TABLE IF NOT EXISTS pending (key TEXT PRIMARY KEY, generation INTEGER NOT NULL DEFAULT 0, enqueued_at INTEGER NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0, last_error TEXT, ops TEXT);
-      CREATE TABLE IF NOT EXISTS dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, ops TEXT NOT NULL,
-        error TEXT NOT NULL, status INTEGER, failed_at INTEGER NOT NULL, attempts INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS recent (key TEXT PRIMARY KEY, synced_at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS omitted (key TEXT PRIMARY KEY, categories INTEGER NOT NULL, tag_flags INTEGER NOT NULL, traits INTEGER NOT NULL, at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS sent_merges (key TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key, seq));
-    `);
+    this.store = new ShardStore(ctx.storage.sql);
   }
 
   // ---- queueing ----------------------------------------------------------------------------
@@ -69,19 +55,15 @@ export class SyncShard extends DurableObject<Env> {
     this.setMeta('workspace', workspace);
     // A reader synced moments ago (opening the same email again, reading on) waits out the resync
     // interval: one identify then carries all of it, instead of one per change.
-    const last = this.sql.exec<{ at: number }>('SELECT synced_at AS at FROM recent WHERE key = ?', key).toArray()[0]?.at;
-    this.sql.exec(
-      `INSERT INTO pending (key, enqueued_at, next_at) VALUES (?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET generation = generation + 1`,
-      key, Date.now(), last === undefined ? 0 : last + this.resyncMs(),
-    );
+    const last = this.store.lastSyncedAt(key);
+    this.store.markDirty(key, this.clock.now(), last === undefined ? 0 : last + this.resyncMs());
     await this.wake();
   }
 
   /** Operations that belong to no reader any more (delete, suppress) or replayed dead letters. */
   async enqueueOps(workspace: string, ops: V2Operation[], keyPrefix = 'ops:'): Promise<void> {
     this.setMeta('workspace', workspace);
-    this.sql.exec('INSERT INTO pending (key, enqueued_at, ops) VALUES (?, ?, ?)', `${keyPrefix}${ulid()}`, Date.now(), JSON.stringify(ops));
+    this.store.insertOps(`${keyPrefix}${ulid()}`, ops, this.clock.now());
     await this.wake();
   }
 
@@ -92,43 +74,30 @@ export class SyncShard extends DurableObject<Env> {
 
   /** Ready-made operations still queued under a key prefix (the backfill watches its own drain). */
   async pendingOps(keyPrefix: string): Promise<{ rows: number; operations: number }> {
-    const row = this.sql.exec<{ rows: number; operations: number | null }>(
-      "SELECT COUNT(*) AS rows, SUM(json_array_length(ops)) AS operations FROM pending WHERE ops IS NOT NULL AND substr(key, 1, length(?)) = ?",
-      keyPrefix, keyPrefix,
-    ).one();
-    return { rows: row.rows, operations: row.operations ?? 0 };
+    return this.store.pendingOps(keyPrefix);
   }
 
   async deadLetters(): Promise<DeadLetter[]> {
-    return this.sql.exec<Record<string, SqlStorageValue>>('SELECT * FROM dead_letters ORDER BY id').toArray().map((row) => ({
-      id: row.id as number, key: row.key as string, ops: JSON.parse(row.ops as string) as V2Operation[], error: row.error as string,
-      status: row.status as number | null, failedAt: row.failed_at as number, attempts: row.attempts as number,
-    }));
+    return this.store.deadLetters();
   }
 
   /** Puts dead letters back in the queue (all, or the given ids). Returns how many. */
   async replayDeadLetters(ids?: number[]): Promise<number> {
     const letters = (await this.deadLetters()).filter((l) => !ids || ids.includes(l.id));
     for (const letter of letters) {
-      this.sql.exec('INSERT INTO pending (key, enqueued_at, ops) VALUES (?, ?, ?)', `ops:${ulid()}`, Date.now(), JSON.stringify(letter.ops));
-      this.sql.exec('DELETE FROM dead_letters WHERE id = ?', letter.id);
+      this.store.insertOps(`ops:${ulid()}`, letter.ops, this.clock.now());
+      this.store.deleteDeadLetter(letter.id);
     }
     if (letters.length) await this.wake();
     return letters.length;
   }
 
   async stats(): Promise<ShardStats> {
-    const count = (table: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
     return {
-      pending: count('pending'), deadLetters: count('dead_letters'),
+      pending: this.store.count('pending'), deadLetters: this.store.count('dead_letters'),
       calls: this.counter('calls'), people: this.counter('people'), operations: this.counter('operations'), retries: this.counter('retries'),
       lastError: this.getMeta('last_error'),
-      attributesOmitted: {
-        readers: count('omitted'),
-        examples: this.sql.exec<{ key: string; categories: number; tag_flags: number; traits: number }>(
-          'SELECT key, categories, tag_flags, traits FROM omitted ORDER BY at DESC LIMIT 5').toArray()
-          .map((r) => ({ key: r.key, categories: r.categories, tagFlags: r.tag_flags, traits: r.traits })),
-      },
+      attributesOmitted: this.store.omitted(5),
     };
   }
 
@@ -140,25 +109,22 @@ export class SyncShard extends DurableObject<Env> {
     const config = await this.loadConfig(workspaceId);
     if (!config) {
       this.setMeta('last_error', 'workspace has no Customer.io credentials');
-      await this.ctx.storage.setAlarm(Date.now() + 60_000);
+      await this.ctx.storage.setAlarm(this.clock.now() + 60_000);
       return;
     }
     const { workspace, cio } = config;
     this.setMeta('resync_ms', String(workspace.sync.minResyncMs ?? DEFAULT_RESYNC_MS));
     const interval = callIntervalMs(workspace.limits, 'track', 'sync', workspace.sync.shards);
-    const started = Date.now();
-    while (Date.now() - started < DRAIN_BUDGET_MS) {
-      const now = Date.now();
+    const started = this.clock.now();
+    while (this.clock.now() - started < DRAIN_BUDGET_MS) {
+      const now = this.clock.now();
       const notBefore = Math.max(Number(this.getMeta('next_send_at') ?? 0), Number(this.getMeta('backoff_until') ?? 0));
       if (notBefore > now) {
         if (notBefore - now > 1_000) return this.scheduleAt(notBefore);
         await sleep(notBefore - now);
         continue;
       }
-      const rows = this.sql.exec<PendingRow>(
-        'SELECT key, generation, attempts, ops, enqueued_at FROM pending WHERE next_at <= ? ORDER BY next_at, enqueued_at LIMIT ?',
-        now, workspace.sync.batchSize,
-      ).toArray();
+      const rows = this.store.due(now, workspace.sync.batchSize);
       if (rows.length === 0) break;
       // A part-full batch waits a moment for company: during a burst that turns many small calls
       // into few full ones (fewer calls against the limit), and costs a reader at most `lingerMs`.
@@ -174,18 +140,18 @@ export class SyncShard extends DurableObject<Env> {
         // rather than lean on the runtime's alarm retries, which give up after a few.
         this.setMeta('last_error', `drain: ${(error as Error).message}`);
         console.warn(`sync ${workspaceId}: drain failed, retrying in 5 s: ${(error as Error).message}`);
-        return this.scheduleAt(Date.now() + 5_000);
+        return this.scheduleAt(this.clock.now() + 5_000);
       }
     }
-    this.sql.exec('DELETE FROM recent WHERE synced_at < ?', Date.now() - this.resyncMs());
-    const next = this.sql.exec<{ at: number | null }>('SELECT MIN(next_at) AS at FROM pending').one().at;
+    this.store.forgetSyncedBefore(this.clock.now() - this.resyncMs());
+    const next = this.store.nextDueAt();
     if (next !== null) await this.scheduleAt(Math.max(next, Number(this.getMeta('next_send_at') ?? 0)));
   }
 
   private async sendOnce(workspaceId: string, rows: PendingRow[], cio: CustomerIo, workspace: EdgeWorkspace, interval: number): Promise<void> {
     const readers = await Promise.all(rows.map(async (row) => ({ row, snapshot: await this.snapshotOf(workspaceId, row) })));
     for (const { row, snapshot } of readers) {
-      if (!snapshot) this.sql.exec('DELETE FROM pending WHERE key = ? AND generation = ?', row.key, row.generation);
+      if (!snapshot) this.store.done(row);
     }
     const live = readers.filter((r): r is { row: PendingRow; snapshot: SyncSnapshot } => r.snapshot !== null);
     const rowOf = new Map(live.map((r) => [r.snapshot.key, r.row]));
@@ -200,7 +166,7 @@ export class SyncShard extends DurableObject<Env> {
     if (batch.length === 0) return;
 
     const ops = batch.flatMap((r) => r.ops);
-    this.setMeta('next_send_at', String(Date.now() + interval));
+    this.setMeta('next_send_at', String(this.clock.now() + interval));
     const outcome = await cio.batch(ops);
     this.bump('calls');
     this.bump('operations', ops.length);
@@ -239,7 +205,7 @@ export class SyncShard extends DurableObject<Env> {
   private async failed(workspaceId: string, batch: PackedReader[], rowOf: Map<string, PendingRow>, outcome: Failure, workspace: EdgeWorkspace): Promise<void> {
     this.bump('retries');
     this.setMeta('last_error', describeFailure(outcome));
-    const now = Date.now();
+    const now = this.clock.now();
     if (outcome.kind === 'reject' && EMAIL_IDENTIFIER_REFUSED.test(outcome.message)) return this.emailIsNoIdentifier(workspaceId, batch, rowOf);
     if (outcome.kind === 'reject' && outcome.status !== 401 && outcome.status !== 403) {
       // The request itself is wrong: retrying the same content cannot help.
@@ -255,8 +221,7 @@ export class SyncShard extends DurableObject<Env> {
         await this.deadLetter(workspaceId, reader, row, outcome.message, outcome.status);
         continue;
       }
-      this.sql.exec('UPDATE pending SET attempts = ?, next_at = ?, last_error = ? WHERE key = ?',
-        attempts, now + backoffMs(attempts, retryAfter), outcome.message, row.key);
+      this.store.retryLater(row.key, attempts, now + backoffMs(attempts, retryAfter), outcome.message);
     }
     // The whole shard pauses too: Customer.io is limiting or down for everyone in this workspace.
     const pause = backoffMs(Math.min(...batch.map((r) => rowOf.get(r.snapshot.key)!.attempts + 1)), retryAfter);
@@ -270,7 +235,7 @@ export class SyncShard extends DurableObject<Env> {
    */
   private async sendMerges(workspaceId: string, merges: Array<{ snapshot: SyncSnapshot; seq: number; op: V2Operation }>,
     rowOf: Map<string, PendingRow>, cio: CustomerIo, workspace: EdgeWorkspace, interval: number): Promise<void> {
-    this.setMeta('next_send_at', String(Date.now() + interval));
+    this.setMeta('next_send_at', String(this.clock.now() + interval));
     const outcome = await cio.batch(merges.map((m) => m.op));
     this.bump('calls');
     this.bump('operations', merges.length);
@@ -280,10 +245,9 @@ export class SyncShard extends DurableObject<Env> {
         const errors = outcome.kind === 'partial' ? outcome.errors.filter((e) => e.batch_index === index) : [];
         if (errors.length) {
           const row = rowOf.get(m.snapshot.key)!;
-          this.sql.exec('INSERT INTO dead_letters (key, ops, error, status, failed_at, attempts) VALUES (?, ?, ?, ?, ?, ?)',
-            row.key, JSON.stringify([m.op]), errors.map((e) => `${e.field ?? ''} ${e.reason ?? ''} ${e.message ?? ''}`.trim()).join('; '), 207, Date.now(), row.attempts + 1);
+          this.store.addDeadLetter(row.key, [m.op], errors.map((e) => `${e.field ?? ''} ${e.reason ?? ''} ${e.message ?? ''}`.trim()).join('; '), 207, row.attempts + 1, this.clock.now());
         }
-        this.sql.exec('INSERT OR IGNORE INTO sent_merges (key, seq) VALUES (?, ?)', m.snapshot.key, m.seq);
+        this.store.noteMergeSent(m.snapshot.key, m.seq);
       });
       return;
     }
@@ -297,7 +261,7 @@ export class SyncShard extends DurableObject<Env> {
    * (shared/identity.ts): not dead letters, and no attempt counted against them.
    */
   private async emailIsNoIdentifier(workspaceId: string, readers: PackedReader[], rowOf: Map<string, PendingRow>): Promise<void> {
-    const changed = await workspaceStub(this.env, workspaceId).noteIdOnly(Date.now());
+    const changed = await workspaceStub(this.env, workspaceId).noteIdOnly(this.clock.now());
     // Read afresh now: the next snapshot in this very alarm must already use ids.
     this.config = null;
     await this.loadConfig(workspaceId);
@@ -306,18 +270,16 @@ export class SyncShard extends DurableObject<Env> {
       if (ws) await forgetWorkspaceEverywhere(this.env, workspaceId, ws.sync.shards);
     }
     this.setMeta('last_error', 'Customer.io does not take email as an identifier in this workspace: email-only readers now go as id "email:<address>"');
-    for (const reader of readers) this.sql.exec('UPDATE pending SET next_at = ? WHERE key = ?', Date.now(), rowOf.get(reader.snapshot.key)!.key);
+    for (const reader of readers) this.store.again(rowOf.get(reader.snapshot.key)!.key, this.clock.now());
   }
 
   /** Readers whose last identify left attributes out (the 300 limit): what the sync stats show. */
   private noteOmitted(key: string, snapshot: SyncSnapshot, now: number): void {
-    const o = snapshot.omitted;
-    if (o) this.sql.exec('INSERT OR REPLACE INTO omitted (key, categories, tag_flags, traits, at) VALUES (?, ?, ?, ?, ?)', key, o.categories, o.tagFlags, o.traits, now);
-    else this.sql.exec('DELETE FROM omitted WHERE key = ?', key);
+    this.store.noteOmitted(key, snapshot.omitted, now);
   }
 
   private mergeSent(key: string, seq: number): boolean {
-    return this.sql.exec('SELECT 1 FROM sent_merges WHERE key = ? AND seq = ?', key, seq).toArray().length > 0;
+    return this.store.mergeSent(key, seq);
   }
 
   /** The panel's reader directory learns what Customer.io now holds: one call per batch, never fatal. */
@@ -344,13 +306,13 @@ export class SyncShard extends DurableObject<Env> {
     if (row.ops === null) {
       const lastSeq = snapshot.ops.reduce((max, op) => Math.max(max, op.seq), 0);
       more = await this.reader(workspaceId, row.key).syncAck(snapshot.version, lastSeq, snapshot.identifiers);
-      this.sql.exec('DELETE FROM sent_merges WHERE key = ? AND seq <= ?', row.key, lastSeq);
+      this.store.forgetMerges(row.key, lastSeq);
     }
-    const now = Date.now();
-    if (row.ops === null) this.sql.exec('INSERT OR REPLACE INTO recent (key, synced_at) VALUES (?, ?)', row.key, now);
+    const now = this.clock.now();
+    if (row.ops === null) this.store.noteSynced(row.key, now);
     if (row.ops === null) this.noteOmitted(row.key, snapshot, now);
-    if (more) this.sql.exec('UPDATE pending SET attempts = 0, next_at = ? WHERE key = ?', now + this.resyncMs(), row.key);
-    else this.sql.exec('DELETE FROM pending WHERE key = ? AND generation = ?', row.key, row.generation);
+    if (more) this.store.again(row.key, now + this.resyncMs());
+    else this.store.done(row);
   }
 
   private resyncMs(): number {
@@ -358,8 +320,7 @@ export class SyncShard extends DurableObject<Env> {
   }
 
   private async deadLetter(workspaceId: string, reader: PackedReader, row: PendingRow, error: string, status: number | null): Promise<void> {
-    this.sql.exec('INSERT INTO dead_letters (key, ops, error, status, failed_at, attempts) VALUES (?, ?, ?, ?, ?, ?)',
-      row.key, JSON.stringify(reader.ops), error, status, Date.now(), row.attempts + 1);
+    this.store.addDeadLetter(row.key, reader.ops, error, status, row.attempts + 1, this.clock.now());
     console.warn(`sync ${workspaceId}: dead-lettered ${reader.ops.length} operation(s) for ${row.key}: ${error}`);
     // Acknowledge so the reader does not send the same failing content forever; its next change syncs afresh.
     await this.acknowledge(workspaceId, reader.snapshot, row);
@@ -370,17 +331,17 @@ export class SyncShard extends DurableObject<Env> {
   }
 
   private async loadConfig(workspaceId: string) {
-    if (this.config && Date.now() - this.config.at < CONFIG_TTL_MS) return this.config;
+    if (this.config && this.clock.now() - this.config.at < CONFIG_TTL_MS) return this.config;
     const stub = workspaceStub(this.env, workspaceId);
     const [workspace, credentials, keys] = await Promise.all([stub.edgeView(), stub.credentials(), stub.signingKeys()]);
     if (!workspace || !credentials) return null;
-    this.config = { at: Date.now(), workspace, cio: customerIo(credentials as CustomerIoCredentials, this.env.CUSTOMERIO_BASE_URL || undefined), signingKey: keys[0] };
+    this.config = { at: this.clock.now(), workspace, cio: customerIo(credentials as CustomerIoCredentials, this.env.CUSTOMERIO_BASE_URL || undefined), signingKey: keys[0] };
     return this.config;
   }
 
   private async wake(): Promise<void> {
     if ((await this.ctx.storage.getAlarm()) === null) {
-      await this.scheduleAt(Math.max(Date.now(), Number(this.getMeta('next_send_at') ?? 0), Number(this.getMeta('backoff_until') ?? 0)));
+      await this.scheduleAt(Math.max(this.clock.now(), Number(this.getMeta('next_send_at') ?? 0), Number(this.getMeta('backoff_until') ?? 0)));
     }
   }
 
@@ -389,11 +350,11 @@ export class SyncShard extends DurableObject<Env> {
   }
 
   private getMeta(k: string): string | null {
-    return this.sql.exec<{ v: string }>('SELECT v FROM meta WHERE k = ?', k).toArray()[0]?.v ?? null;
+    return this.store.meta.get(k);
   }
 
   private setMeta(k: string, v: string): void {
-    this.sql.exec('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)', k, v);
+    this.store.meta.set(k, v);
   }
 
   private counter(name: string): number {

@@ -1,0 +1,155 @@
+/**
+ * The outbox shard's SQL store: one migration list and a named query for each thing the shard
+ * does, so `sync-shard.ts` reads as the drain's logic and nothing else.
+ *
+ * Tables: `pending` (one row per dirty reader, coalesced; or ready-made operations), `dead_letters`,
+ * `recent` (when each reader last synced: the resync interval), `omitted` (readers whose last
+ * identify left attributes out), `sent_merges` (merges Customer.io took, until the reader's ack).
+ */
+import type { OmittedAttributes } from '#edge/customerio/attributes.ts';
+import type { V2Operation } from '#edge/customerio/batch.ts';
+import { META_TABLE, Meta, type Migration, migrate } from '#edge/platform/sql-store.ts';
+
+const MIGRATIONS: readonly Migration[] = [
+  `CREATE TABLE IF NOT EXISTS pending (key TEXT PRIMARY KEY, generation INTEGER NOT NULL DEFAULT 0, enqueued_at INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0, last_error TEXT, ops TEXT);
+   CREATE TABLE IF NOT EXISTS dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, ops TEXT NOT NULL,
+     error TEXT NOT NULL, status INTEGER, failed_at INTEGER NOT NULL, attempts INTEGER NOT NULL);
+   ${META_TABLE};
+   CREATE TABLE IF NOT EXISTS recent (key TEXT PRIMARY KEY, synced_at INTEGER NOT NULL);`,
+  `CREATE TABLE IF NOT EXISTS omitted (key TEXT PRIMARY KEY, categories INTEGER NOT NULL, tag_flags INTEGER NOT NULL, traits INTEGER NOT NULL, at INTEGER NOT NULL);
+   CREATE TABLE IF NOT EXISTS sent_merges (key TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key, seq));`,
+];
+
+export interface PendingRow extends Record<string, SqlStorageValue> {
+  key: string;
+  generation: number;
+  attempts: number;
+  ops: string | null;
+  enqueued_at: number;
+}
+
+export interface DeadLetter { id: number; key: string; ops: V2Operation[]; error: string; status: number | null; failedAt: number; attempts: number }
+
+export class ShardStore {
+  readonly meta: Meta;
+
+  constructor(private readonly sql: SqlStorage) {
+    migrate(sql, MIGRATIONS);
+    this.meta = new Meta(sql);
+  }
+
+  // ---- pending -------------------------------------------------------------------------------
+
+  lastSyncedAt(key: string): number | undefined {
+    return this.sql.exec<{ at: number }>('SELECT synced_at AS at FROM recent WHERE key = ?', key).toArray()[0]?.at;
+  }
+
+  /** A reader is dirty: one row whatever the number of changes; a new generation tells an ack in flight. */
+  markDirty(key: string, now: number, notBefore: number): void {
+    this.sql.exec(
+      `INSERT INTO pending (key, enqueued_at, next_at) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET generation = generation + 1`,
+      key, now, notBefore,
+    );
+  }
+
+  insertOps(key: string, ops: V2Operation[], now: number): void {
+    this.sql.exec('INSERT INTO pending (key, enqueued_at, ops) VALUES (?, ?, ?)', key, now, JSON.stringify(ops));
+  }
+
+  pendingOps(keyPrefix: string): { rows: number; operations: number } {
+    const row = this.sql.exec<{ rows: number; operations: number | null }>(
+      'SELECT COUNT(*) AS rows, SUM(json_array_length(ops)) AS operations FROM pending WHERE ops IS NOT NULL AND substr(key, 1, length(?)) = ?',
+      keyPrefix, keyPrefix,
+    ).one();
+    return { rows: row.rows, operations: row.operations ?? 0 };
+  }
+
+  due(now: number, limit: number): PendingRow[] {
+    return this.sql.exec<PendingRow>(
+      'SELECT key, generation, attempts, ops, enqueued_at FROM pending WHERE next_at <= ? ORDER BY next_at, enqueued_at LIMIT ?', now, limit,
+    ).toArray();
+  }
+
+  nextDueAt(): number | null {
+    return this.sql.exec<{ at: number | null }>('SELECT MIN(next_at) AS at FROM pending').one().at;
+  }
+
+  /** Done, unless the reader changed again meanwhile (a newer generation stays queued). */
+  done(row: PendingRow): void {
+    this.sql.exec('DELETE FROM pending WHERE key = ? AND generation = ?', row.key, row.generation);
+  }
+
+  retryLater(key: string, attempts: number, at: number, error: string): void {
+    this.sql.exec('UPDATE pending SET attempts = ?, next_at = ?, last_error = ? WHERE key = ?', attempts, at, error, key);
+  }
+
+  /** Again at `at`, with no attempt counted (there is more to send, or the request was at fault). */
+  again(key: string, at: number): void {
+    this.sql.exec('UPDATE pending SET attempts = 0, next_at = ? WHERE key = ?', at, key);
+  }
+
+  // ---- recent syncs, merges, omissions --------------------------------------------------------
+
+  noteSynced(key: string, at: number): void {
+    this.sql.exec('INSERT OR REPLACE INTO recent (key, synced_at) VALUES (?, ?)', key, at);
+  }
+
+  forgetSyncedBefore(at: number): void {
+    this.sql.exec('DELETE FROM recent WHERE synced_at < ?', at);
+  }
+
+  mergeSent(key: string, seq: number): boolean {
+    return this.sql.exec('SELECT 1 FROM sent_merges WHERE key = ? AND seq = ?', key, seq).toArray().length > 0;
+  }
+
+  noteMergeSent(key: string, seq: number): void {
+    this.sql.exec('INSERT OR IGNORE INTO sent_merges (key, seq) VALUES (?, ?)', key, seq);
+  }
+
+  /** The reader's outbox was acknowledged up to `lastSeq`: its merges are behind us. */
+  forgetMerges(key: string, lastSeq: number): void {
+    this.sql.exec('DELETE FROM sent_merges WHERE key = ? AND seq <= ?', key, lastSeq);
+  }
+
+  noteOmitted(key: string, omitted: OmittedAttributes | null | undefined, now: number): void {
+    if (omitted) {
+      this.sql.exec('INSERT OR REPLACE INTO omitted (key, categories, tag_flags, traits, at) VALUES (?, ?, ?, ?, ?)',
+        key, omitted.categories, omitted.tagFlags, omitted.traits, now);
+    } else {
+      this.sql.exec('DELETE FROM omitted WHERE key = ?', key);
+    }
+  }
+
+  omitted(limit: number): { readers: number; examples: Array<{ key: string } & OmittedAttributes> } {
+    return {
+      readers: this.count('omitted'),
+      examples: this.sql.exec<{ key: string; categories: number; tag_flags: number; traits: number }>(
+        'SELECT key, categories, tag_flags, traits FROM omitted ORDER BY at DESC LIMIT ?', limit).toArray()
+        .map((r) => ({ key: r.key, categories: r.categories, tagFlags: r.tag_flags, traits: r.traits })),
+    };
+  }
+
+  // ---- dead letters --------------------------------------------------------------------------
+
+  addDeadLetter(key: string, ops: V2Operation[], error: string, status: number | null, attempts: number, now: number): void {
+    this.sql.exec('INSERT INTO dead_letters (key, ops, error, status, failed_at, attempts) VALUES (?, ?, ?, ?, ?, ?)',
+      key, JSON.stringify(ops), error, status, now, attempts);
+  }
+
+  deadLetters(): DeadLetter[] {
+    return this.sql.exec<Record<string, SqlStorageValue>>('SELECT * FROM dead_letters ORDER BY id').toArray().map((row) => ({
+      id: row.id as number, key: row.key as string, ops: JSON.parse(row.ops as string) as V2Operation[], error: row.error as string,
+      status: row.status as number | null, failedAt: row.failed_at as number, attempts: row.attempts as number,
+    }));
+  }
+
+  deleteDeadLetter(id: number): void {
+    this.sql.exec('DELETE FROM dead_letters WHERE id = ?', id);
+  }
+
+  count(table: 'pending' | 'dead_letters' | 'omitted'): number {
+    return this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
+  }
+}
