@@ -178,10 +178,7 @@ export class ReaderObject extends DurableObject<Env> {
       return this.target(this.state.mergedInto as ReaderKey).identify({ ...ctx, key: this.state.mergedInto as ReaderKey }, who, messageId);
     }
     const now = Date.now();
-    // Prefixed so an identify's id never shadows an event id. Checked and marked before any await.
-    const seenId = messageId ? `identify:${messageId}` : null;
-    if (seenId && this.seen(seenId)) return { accepted: 0, duplicates: 1 };
-    if (seenId) this.markSeen(seenId, now);
+    if (!this.firstTime('identify', messageId, now)) return { accepted: 0, duplicates: 1 };
     if (who.userId) this.state.userId = who.userId;
     if (who.email) this.state.email = normalizeEmail(who.email);
     this.state.traits = { ...this.state.traits, ...who.traits };
@@ -203,9 +200,7 @@ export class ReaderObject extends DurableObject<Env> {
       return this.target(this.state.mergedInto as ReaderKey).group({ ...ctx, key: this.state.mergedInto as ReaderKey }, change, messageId);
     }
     const now = Date.now();
-    const seenId = messageId ? `group:${messageId}` : null;
-    if (seenId && this.seen(seenId)) return { accepted: 0, duplicates: 1 };
-    if (seenId) this.markSeen(seenId, now);
+    if (!this.firstTime('group', messageId, now)) return { accepted: 0, duplicates: 1 };
     const key = groupKey(change.objectTypeId, change.groupId);
     const groups = { ...this.state.groups };
     if (change.remove) delete groups[key];
@@ -292,6 +287,18 @@ export class ReaderObject extends DurableObject<Env> {
 
   private target(key: ReaderKey) {
     return readerStub(this.env, this.meta.ctx!.workspace, key);
+  }
+
+  /**
+   * A backend call's `messageId` not seen here before (a re-sent import batch counts once), marked
+   * now, before any await. Prefixed by the call's kind so it never shadows an event id.
+   */
+  private firstTime(kind: 'identify' | 'group', messageId: string | undefined, now: number): boolean {
+    if (!messageId) return true;
+    const id = `${kind}:${messageId}`;
+    if (this.seen(id)) return false;
+    this.markSeen(id, now);
+    return true;
   }
 
   private seen(id: string): boolean {
