@@ -490,8 +490,10 @@ export class DirectoryStore {
     if (by) this.sql.exec('UPDATE segments SET mirrored_count = mirrored_count + ? WHERE id = ?', by, segmentId);
   }
 
-  anyQueued(): boolean {
-    return this.sql.exec('SELECT 1 FROM mirror_queue LIMIT 1').toArray().length > 0;
+  anyQueued(segmentId?: number): boolean {
+    return (segmentId === undefined
+      ? this.sql.exec('SELECT 1 FROM mirror_queue LIMIT 1')
+      : this.sql.exec('SELECT 1 FROM mirror_queue WHERE segment_id = ? LIMIT 1', segmentId)).toArray().length > 0;
   }
 
   /** Entries still to send, per segment (the queue's primary key is (segment_id, reader_key)). */
