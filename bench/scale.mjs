@@ -85,6 +85,7 @@ async function measure(size) {
   const rule = { all: [{ fact: 'tags', op: 'contains', value: 'crypto_enthusiast' }, { fact: 'read_share.crypto', op: 'gte', value: 0.4 }, { not: { fact: 'trait.tier', op: 'eq', value: 'basic' } }] };
   const calls = {
     'overview (+ tag history)': await sample(() => api('GET', '/overview')),
+    'tag history alone (RPC from Node)': await sample(() => stub.tagHistory(30)),
     'reader search (email prefix)': await sample((i) => api('GET', `/readers?q=r${(i * 7919) % size}`)),
     'segment list': await sample(() => api('GET', '/segments')),
     'segment detail (top 100)': await sample(() => api('GET', `/segments/${factSegment.id}`)),

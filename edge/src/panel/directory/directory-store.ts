@@ -4,7 +4,7 @@
  * parameters), a key range, an index range, or a small summary table.
  *
  * Tables:
- *   readers       one row per known reader (JSON columns as before) + indexes on email, user_id,
+ *   readers       one row per known reader (JSON columns as before, facts now JSONB) + indexes on email, user_id,
  *                 score, last_seen, signed_up_at; `counted` says its figures are in the tables below
  *   reader_tags   (reader_key, tag), indexed by tag: tag rules and "every reader with tag x" in SQL
  *   tag_counts, active_days, score_buckets, meta reader_count / score_sum: the overview, by deltas
@@ -99,6 +99,13 @@ export function chunks<T>(items: readonly T[], size = KEYS_PER_QUERY): T[][] {
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
+/**
+ * A reader row as summaries read it. Facts are stored as JSONB (written with jsonb(), read back as
+ * text with json()): rules and previews read them in SQL without parsing text per row. Rows written
+ * before hold JSON text, which every json function takes as well.
+ */
+const READER = `r.key, r.email, r.user_id, r.tags, r.score, r.counters, r.traits, json(r.facts) AS facts, r.active_days, r.last_seen,
+  r.signed_up_at, r.updated_at, r.counted`;
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
 
 export class DirectoryStore {
@@ -127,7 +134,7 @@ export class DirectoryStore {
   writeReader(r: ReaderSummary): void {
     this.sql.exec(
       `INSERT OR REPLACE INTO readers (key, email, user_id, tags, score, counters, traits, facts, active_days, last_seen, signed_up_at, updated_at, counted)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, jsonb(?), ?, ?, ?, ?, 1)`,
       r.key, r.email, r.userId, JSON.stringify(r.tags), r.score, JSON.stringify(r.counters), JSON.stringify(r.traits),
       JSON.stringify(r.facts), JSON.stringify(r.activeDays), r.lastSeen, r.signedUpAt ?? null, r.updatedAt,
     );
@@ -158,27 +165,27 @@ export class DirectoryStore {
   }
 
   reader(key: string): ReaderSummary | null {
-    const row = this.sql.exec<Row>('SELECT * FROM readers WHERE key = ?', key).toArray()[0];
+    const row = this.sql.exec<Row>(`SELECT ${READER} FROM readers r WHERE key = ?`, key).toArray()[0];
     return row ? toSummary(row) : null;
   }
 
   readersByKeys(keys: readonly string[]): ReaderSummary[] {
     const out: ReaderSummary[] = [];
     for (const part of chunks(keys)) {
-      out.push(...this.sql.exec<Row>(`SELECT * FROM readers WHERE key IN (${marks(part.length)})`, ...part).toArray().map(toSummary));
+      out.push(...this.sql.exec<Row>(`SELECT ${READER} FROM readers r WHERE key IN (${marks(part.length)})`, ...part).toArray().map(toSummary));
     }
     return out;
   }
 
   /** The next `limit` readers after `cursor` in key order (chunked walks: backfill, re-evaluation). */
   readersAfter(cursor: string, limit: number): Array<ReaderSummary & { counted: boolean }> {
-    return this.sql.exec<Row>('SELECT * FROM readers WHERE key > ? ORDER BY key LIMIT ?', cursor, limit).toArray()
+    return this.sql.exec<Row>(`SELECT ${READER} FROM readers r WHERE key > ? ORDER BY key LIMIT ?`, cursor, limit).toArray()
       .map((row) => ({ ...toSummary(row), counted: row.counted === 1 }));
   }
 
   /** The same walk, reading only what rules and the mirror look at (no counters, traits or days to parse). */
   ruleReadersAfter(cursor: string, limit: number): RuleReader[] {
-    return this.sql.exec<Row>('SELECT key, email, user_id, tags, score, facts FROM readers WHERE key > ? ORDER BY key LIMIT ?', cursor, limit).toArray()
+    return this.sql.exec<Row>('SELECT key, email, user_id, tags, score, json(facts) AS facts FROM readers WHERE key > ? ORDER BY key LIMIT ?', cursor, limit).toArray()
       .map((row) => ({
         key: row.key as string, email: (row.email as string | null) ?? null, userId: (row.user_id as string | null) ?? null,
         tags: JSON.parse(row.tags as string) as string[], score: row.score as number, facts: JSON.parse(row.facts as string) as ReaderSummary['facts'],
@@ -208,14 +215,14 @@ export class DirectoryStore {
    * best-scored first when nothing is typed (the score index).
    */
   search(prefix: string, limit: number): ReaderSummary[] {
-    if (!prefix) return this.sql.exec<Row>('SELECT * FROM readers ORDER BY score DESC, updated_at DESC LIMIT ?', limit).toArray().map(toSummary);
+    if (!prefix) return this.sql.exec<Row>(`SELECT ${READER} FROM readers r ORDER BY score DESC, updated_at DESC LIMIT ?`, limit).toArray().map(toSummary);
     // Every string starting with the prefix sorts below prefix + U+10FFFF (the highest code point).
     const upper = `${prefix}\u{10FFFF}`;
     const lower = prefix.toLowerCase();
     const rows = [
-      ...this.sql.exec<Row>('SELECT * FROM readers WHERE key = ?', prefix),
-      ...this.sql.exec<Row>('SELECT * FROM readers WHERE email >= ? AND email < ? ORDER BY email LIMIT ?', lower, `${lower}\u{10FFFF}`, limit),
-      ...this.sql.exec<Row>('SELECT * FROM readers WHERE user_id >= ? AND user_id < ? ORDER BY user_id LIMIT ?', prefix, upper, limit),
+      ...this.sql.exec<Row>(`SELECT ${READER} FROM readers r WHERE key = ?`, prefix),
+      ...this.sql.exec<Row>(`SELECT ${READER} FROM readers r WHERE email >= ? AND email < ? ORDER BY email LIMIT ?`, lower, `${lower}\u{10FFFF}`, limit),
+      ...this.sql.exec<Row>(`SELECT ${READER} FROM readers r WHERE user_id >= ? AND user_id < ? ORDER BY user_id LIMIT ?`, prefix, upper, limit),
     ];
     const seen = new Set<string>();
     return rows.filter((r) => !seen.has(r.key as string) && seen.add(r.key as string)).slice(0, limit).map(toSummary);
@@ -417,12 +424,12 @@ export class DirectoryStore {
   }
 
   topMembers(segmentId: number, limit: number): ReaderSummary[] {
-    return this.sql.exec<Row>(`SELECT r.* FROM members m JOIN readers r ON r.key = m.reader_key WHERE m.segment_id = ?
+    return this.sql.exec<Row>(`SELECT ${READER} FROM members m JOIN readers r ON r.key = m.reader_key WHERE m.segment_id = ?
       ORDER BY m.score DESC LIMIT ?`, segmentId, limit).toArray().map(toSummary);
   }
 
   memberPage(segmentId: number, afterKey: string, limit: number): ReaderSummary[] {
-    return this.sql.exec<Row>(`SELECT r.* FROM members m JOIN readers r ON r.key = m.reader_key WHERE m.segment_id = ? AND m.reader_key > ?
+    return this.sql.exec<Row>(`SELECT ${READER} FROM members m JOIN readers r ON r.key = m.reader_key WHERE m.segment_id = ? AND m.reader_key > ?
       ORDER BY m.reader_key LIMIT ?`, segmentId, afterKey, limit).toArray().map(toSummary);
   }
 
@@ -436,7 +443,7 @@ export class DirectoryStore {
   }
 
   topMatching(c: CompiledRule, limit: number): ReaderSummary[] {
-    return this.sql.exec<Row>(`SELECT * FROM readers r WHERE ${c.where} ORDER BY r.score DESC LIMIT ?`, ...c.params, limit).toArray().map(toSummary);
+    return this.sql.exec<Row>(`SELECT ${READER} FROM readers r WHERE ${c.where} ORDER BY r.score DESC LIMIT ?`, ...c.params, limit).toArray().map(toSummary);
   }
 
   // ---- the mirror ----------------------------------------------------------------------------
@@ -490,8 +497,10 @@ export class DirectoryStore {
     if (by) this.sql.exec('UPDATE segments SET mirrored_count = mirrored_count + ? WHERE id = ?', by, segmentId);
   }
 
-  anyQueued(): boolean {
-    return this.sql.exec('SELECT 1 FROM mirror_queue LIMIT 1').toArray().length > 0;
+  anyQueued(segmentId?: number): boolean {
+    return (segmentId === undefined
+      ? this.sql.exec('SELECT 1 FROM mirror_queue LIMIT 1')
+      : this.sql.exec('SELECT 1 FROM mirror_queue WHERE segment_id = ? LIMIT 1', segmentId)).toArray().length > 0;
   }
 
   /** Entries still to send, per segment (the queue's primary key is (segment_id, reader_key)). */

@@ -79,6 +79,8 @@ export class ReaderDirectory extends DurableObject<Env> {
   /** The workspace changed: this isolate's caches of it (settings, Customer.io gateway) read it afresh. */
   async forgetWorkspace(id: string): Promise<void> {
     forgetWorkspace(id);
+    // New credentials or limits: whatever waits for Customer.io goes now.
+    if (this.hasWork()) await this.schedule(0);
   }
 
   // ---- feed (sync shards) --------------------------------------------------------------------
@@ -117,7 +119,8 @@ export class ReaderDirectory extends DurableObject<Env> {
       queued ||= want.size > 0;
     }
     this.snapshotIfDue();
-    if (queued) await this.schedule(MIRROR_DEBOUNCE_MS);
+    // Also when nothing new was queued but something waits (say, for Customer.io credentials).
+    if (queued || this.store.anyQueued()) await this.schedule(MIRROR_DEBOUNCE_MS);
     await this.welcomeNewSignups(workspace, batch);
   }
 
@@ -461,8 +464,9 @@ export class ReaderDirectory extends DurableObject<Env> {
    */
   private async mirrorStep(walking: boolean): Promise<number | null> {
     const segments = this.store.segments('all');
-    const pending = this.store.pendingBySegment();
-    if (!segments.some((s) => s.deleted || s.cioId === null || pending.has(s.id))) return null;
+    // Whether each segment has anything queued (one row each, not a count over the queue).
+    const queued = new Set(segments.filter((s) => this.store.anyQueued(s.id)).map((s) => s.id));
+    if (!segments.some((s) => s.deleted || s.cioId === null || queued.has(s.id))) return null;
     const workspace = this.store.meta.get('workspace');
     const config = workspace ? await workspaceCustomerIo(this.env, workspace) : null;
     if (!config) return null;
@@ -523,7 +527,7 @@ export class ReaderDirectory extends DurableObject<Env> {
         }
       }
       if (cut) { at(this.clock.now() + trackInterval); break; }
-      if (!failed && (s.syncError !== null || s.syncedAt === null || pending.has(s.id))) this.store.mirrorSucceeded(s.id, this.clock.now());
+      if (!failed && (s.syncError !== null || s.syncedAt === null || queued.has(s.id))) this.store.mirrorSucceeded(s.id, this.clock.now());
     }
     return next;
   }

@@ -11,10 +11,11 @@ function database(readers: ReturnType<typeof randomReader>[]) {
   const db = new DatabaseSync(':memory:');
   db.exec(`CREATE TABLE readers (key TEXT PRIMARY KEY, facts TEXT NOT NULL, score REAL NOT NULL);
     CREATE TABLE reader_tags (reader_key TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (reader_key, tag));`);
-  const insert = db.prepare('INSERT INTO readers (key, facts, score) VALUES (?, ?, ?)');
+  // The directory writes facts as JSONB; rows from before hold JSON text. Half of each.
+  const insert = [db.prepare('INSERT INTO readers (key, facts, score) VALUES (?, jsonb(?), ?)'), db.prepare('INSERT INTO readers (key, facts, score) VALUES (?, ?, ?)')];
   const tag = db.prepare('INSERT OR IGNORE INTO reader_tags (reader_key, tag) VALUES (?, ?)');
-  for (const r of readers) {
-    insert.run(r.key, JSON.stringify(r.facts), r.score);
+  for (const [i, r] of readers.entries()) {
+    insert[i % 2]!.run(r.key, JSON.stringify(r.facts), r.score);
     for (const t of r.tags) tag.run(r.key, t);
   }
   return db;
