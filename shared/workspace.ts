@@ -25,8 +25,8 @@ export const limitsSchema = z.object({
 export const syncOptionsSchema = z.object({
   /** People per v2 batch call (each call stays under 500 KB whatever this says). */
   batchSize: z.number().int().min(1).max(1000).default(100),
-  /** Outbox shards: the Track limit is split evenly between them. */
-  shards: z.number().int().min(1).max(64).default(4),
+  /** Outbox shards: the Track limit is split evenly between them. Left out: `shardsFor(limits.trackPerSecond)`. */
+  shards: z.number().int().min(1).max(64).optional(),
   /** Attempts before a change goes to the dead-letter list. */
   maxAttempts: z.number().int().min(1).max(1000).default(30),
   /** How long a part-full batch waits for more people before it is sent anyway. */
@@ -44,7 +44,15 @@ export const customerIoCredentialsSchema = z.object({
   region: z.enum(['us', 'eu']).default('us'),
 });
 
-export const workspaceInputSchema = z.object({
+/**
+ * The outbox's size for a Track limit (README "Sizing the outbox"): one shard per 25 calls a second
+ * of the limit, at least 4, at most 64. Each shard then sends at most ~21 calls a second (its share
+ * of 85 %), and a newsletter's open peak (2,000 readers a second marking themselves dirty) puts at
+ * most ~500 calls a second on any one shard: under the ~1,000 a second one object takes.
+ */
+export const shardsFor = (trackPerSecond: number): number => Math.min(64, Math.max(4, Math.ceil(trackPerSecond / 25)));
+
+const workspaceFields = z.object({
   allowedOrigins: z.array(originSchema).min(1).max(100),
   customerio: customerIoCredentialsSchema.optional(),
   tagRules: tagRulesSchema.default(DEFAULT_TAG_RULES),
@@ -63,10 +71,15 @@ export const workspaceInputSchema = z.object({
   identifiers: z.enum(['auto', 'email_or_id', 'id_only']).default('auto'),
 });
 
+export const workspaceInputSchema = workspaceFields.transform((w) => ({
+  ...w, sync: { ...w.sync, shards: w.sync.shards ?? shardsFor(w.limits.trackPerSecond) },
+}));
+
 export type WorkspaceInput = z.input<typeof workspaceInputSchema>;
 export type WorkspaceSettings = z.infer<typeof workspaceInputSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
-export type SyncOptions = z.infer<typeof syncOptionsSchema>;
+/** Stored and served with the shard count settled (given, or `shardsFor` the Track limit). */
+export type SyncOptions = Omit<z.infer<typeof syncOptionsSchema>, 'shards'> & { shards: number };
 export type CustomerIoCredentials = z.infer<typeof customerIoCredentialsSchema>;
 
 /** What the admin API returns: settings without any secret. */

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { shardsFor, workspaceInputSchema } from '#shared/workspace.ts';
+import { callIntervalMs } from '#edge/customerio/budget.ts';
+
+describe('the outbox size follows the Track limit', () => {
+  it('gives one shard per 25 calls a second of the limit, between 4 and 64', () => {
+    expect([10, 100, 101, 500, 3000].map(shardsFor)).toEqual([4, 4, 5, 20, 64]);
+  });
+
+  it('fills sync.shards from limits.trackPerSecond when a workspace leaves it out, and keeps a given one', () => {
+    const base = { allowedOrigins: ['https://news.example.com'] };
+    expect(workspaceInputSchema.parse(base).sync.shards).toBe(4);
+    expect(workspaceInputSchema.parse({ ...base, limits: { trackPerSecond: 1000 } }).sync.shards).toBe(40);
+    expect(workspaceInputSchema.parse({ ...base, limits: { trackPerSecond: 1000 }, sync: { shards: 8 } }).sync.shards).toBe(8);
+  });
+
+  it('keeps each shard to about 21 calls a second whatever the limit (its 85 % share split evenly)', () => {
+    for (const trackPerSecond of [100, 250, 1000, 1600]) {
+      const limits = workspaceInputSchema.parse({ allowedOrigins: ['https://n.example'], limits: { trackPerSecond } }).limits;
+      const perShardPerSecond = 1000 / callIntervalMs(limits, 'track', 'sync', shardsFor(trackPerSecond));
+      expect(perShardPerSecond).toBeLessThanOrEqual(21.5);
+    }
+  });
+});
