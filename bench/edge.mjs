@@ -6,6 +6,7 @@
 // against the workspace's limit. Figures only (2 shared cores: read the ratios).
 import { createFakeCustomerIo } from '../test/fake-customerio/server.ts';
 import { ADMIN_SECRET, fmt, load, ratio, startWorkers } from './harness.mjs';
+import { PROFILE, startProfile } from './profile.mjs';
 
 const READERS = Number(process.env.BENCH_READERS ?? 1000);
 const EVENTS_PER_READER = 10; // page reads per batch, as a tracker flushing a few pages would send
@@ -50,7 +51,9 @@ try {
   const floorNew = await load(batches(floorUrl, 'm', readsBody), CONCURRENCY);
   const reads = await load(batches(edgeUrl, 'm', readsBody), CONCURRENCY);
   const floorReturning = await load(batches(floorUrl, 'm', (run, n) => readsBody(run, n, 1)), CONCURRENCY);
+  const stop = PROFILE ? await startProfile('edge', 'ingest-returning') : null;
   const returning = await load(batches(edgeUrl, 'm', (run, n) => readsBody(run, n, 1)), CONCURRENCY);
+  await stop?.();
   const baselineSignups = await load(batches(baselineUrl, 'm', signupBody), CONCURRENCY);
   // A sign-up reaches a known reader's object that does not exist yet: its floor is a new reader.
   const floorSignups = await load(batches(floorUrl, 'fs', signupBody), CONCURRENCY);

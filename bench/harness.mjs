@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { build } from 'esbuild';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import { INSPECTOR_PORT, PROFILE } from './profile.mjs';
 
 const OUT = 'bench/out';
 export const ADMIN_SECRET = 'bench-admin-secret';
@@ -35,6 +36,7 @@ export async function startWorkers({ customerIoUrl }) {
   const sqliteObjects = (config) => Object.fromEntries(Object.entries(durableObjectBindings(config)).map(([binding, className]) => [binding, { className, useSQLite: true }]));
   const common = { modules: true, compatibilityDate: '2026-10-20', compatibilityFlags: ['nodejs_compat'], unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] };
   const mf = new Miniflare(convertV4MiniflareOptions({
+    ...(PROFILE ? { inspectorPort: INSPECTOR_PORT } : {}),
     workers: [
       {
         ...common,

@@ -7,6 +7,7 @@
 // Figures only, no assertions (2 local cores: compare the ratio, not the absolute numbers).
 import { createFakeCustomerIo } from '../test/fake-customerio/server.ts';
 import { ADMIN_SECRET, fmt, load, ratio, startWorkers } from './harness.mjs';
+import { PROFILE, startProfile } from './profile.mjs';
 
 const READERS = Number(process.env.BENCH_READERS ?? 1000);
 const HITS = Number(process.env.BENCH_HITS ?? 10_000);
@@ -59,7 +60,9 @@ try {
   for (let round = 0; round < 2; round++) {
     const baseline = await load(hits(baselineUrl), CONCURRENCY);
     const floor = await load(hits(floorUrl), CONCURRENCY);
+    const stop = PROFILE && round === 0 ? await startProfile('edge', 'pixel') : null;
     const pixel = await load(hits(edgeUrl), CONCURRENCY);
+    await stop?.();
     runs.push({ baseline, floor, pixel });
   }
   const floorAwait = await load(hits(floorUrl, HITS, 'o-await'), CONCURRENCY);
