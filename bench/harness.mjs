@@ -101,3 +101,6 @@ export const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractio
 
 /** `a / b` as a ratio, e.g. "0.83×". */
 export const ratio = (a, b) => `${fmt(a / b, 2)}×`;
+
+/** The name the benchmarks used before the floor joined (bench:scale and others still call it). */
+export const startEdgeAndBaseline = startWorkers;
