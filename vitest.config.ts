@@ -27,6 +27,8 @@ export default defineConfig({
                 CUSTOMERIO_BASE_URL: inject('fakeCioUrl'),
                 ADMIN_SECRET: TEST_ADMIN_SECRET,
                 CONFIG_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+                // Runs per property of test/edge/fuzz.test.ts (`npm run fuzz` sets a long run).
+                FUZZ_RUNS: process.env.FUZZ_RUNS ?? '',
               },
             },
           })),

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// `npm run bench:edge`: ingest throughput of POST /v1/events against an empty Hono Worker in the
-// same workerd, then what the sync made of it: Customer.io calls per 1,000 events and the peak
-// rate the fake Customer.io saw against the workspace's limit.
+// `npm run bench:edge`: ingest throughput of POST /v1/events against its floor (bench/floor: parse,
+// one call to a per-reader SQLite object storing one row; new reader = object created, returning =
+// object exists) and an empty Hono Worker, all in the same workerd and the same run; then what the
+// sync made of it: Customer.io calls per 1,000 events and the peak rate the fake Customer.io saw
+// against the workspace's limit. Figures only (2 shared cores: read the ratios).
 import { createFakeCustomerIo } from '../test/fake-customerio/server.ts';
-import { ADMIN_SECRET, fmt, load, startEdgeAndBaseline } from './harness.mjs';
+import { ADMIN_SECRET, fmt, load, ratio, startWorkers } from './harness.mjs';
+import { PROFILE, startProfile } from './profile.mjs';
 
 const READERS = Number(process.env.BENCH_READERS ?? 1000);
 const EVENTS_PER_READER = 10; // page reads per batch, as a tracker flushing a few pages would send
@@ -12,7 +15,7 @@ const LIMIT = 100; // Track calls a second: the figure publishers are quoted
 const ORIGIN = 'https://bench.example';
 
 const fake = await createFakeCustomerIo({ port: 0, trackPerSecond: LIMIT });
-const { mf, edgeUrl, baselineUrl } = await startEdgeAndBaseline({ customerIoUrl: fake.url });
+const { mf, edgeUrl, baselineUrl, floorUrl } = await startWorkers({ customerIoUrl: fake.url });
 try {
   const admin = { authorization: `Bearer ${ADMIN_SECRET}` };
   const created = await fetch(`${edgeUrl}/v1/admin/workspaces/bench`, {
@@ -39,13 +42,21 @@ try {
   });
   const batches = (url, run, body) => Array.from({ length: READERS }, (_, n) => post(url, body(run, n)));
 
-  // Warm both up, then measure baseline and edge on the same bodies; the sync drains in the background.
+  // Warm all three up, then measure each kind on the same bodies, the floor of that kind just before
+  // the edge so drift hits both alike; the sync drains in the background.
   await load(batches(baselineUrl, 'w', readsBody).slice(0, 100), CONCURRENCY);
+  await load(batches(floorUrl, 'w', readsBody).slice(0, 100), CONCURRENCY);
   await load(batches(edgeUrl, 'w', readsBody).slice(0, 100), CONCURRENCY);
   const baseline = await load(batches(baselineUrl, 'm', readsBody), CONCURRENCY);
+  const floorNew = await load(batches(floorUrl, 'm', readsBody), CONCURRENCY);
   const reads = await load(batches(edgeUrl, 'm', readsBody), CONCURRENCY);
+  const floorReturning = await load(batches(floorUrl, 'm', (run, n) => readsBody(run, n, 1)), CONCURRENCY);
+  const stop = PROFILE ? await startProfile('edge', 'ingest-returning') : null;
   const returning = await load(batches(edgeUrl, 'm', (run, n) => readsBody(run, n, 1)), CONCURRENCY);
+  await stop?.();
   const baselineSignups = await load(batches(baselineUrl, 'm', signupBody), CONCURRENCY);
+  // A sign-up reaches a known reader's object that does not exist yet: its floor is a new reader.
+  const floorSignups = await load(batches(floorUrl, 'fs', signupBody), CONCURRENCY);
   const signups = await load(batches(edgeUrl, 'm', signupBody), CONCURRENCY);
   const events = READERS * (2 * EVENTS_PER_READER + 1) + 100 * EVENTS_PER_READER;
   const knownReaders = READERS;
@@ -60,24 +71,31 @@ try {
   const drainSeconds = (Date.now() - started) / 1000;
   const rates = (await (await fetch(`${fake.url}/_fake/rates`)).json()).workspaces.demo.track;
 
-  const row = (name, r, eventsPerRequest) => ({ worker: name, 'requests/s': fmt(r.perSecond), 'events/s': fmt(r.perSecond * eventsPerRequest), 'p50 ms': fmt(r.p50, 1), 'p99 ms': fmt(r.p99, 1), errors: r.errors });
+  const row = (name, r, eventsPerRequest, floor, empty) => ({
+    worker: name, 'requests/s': fmt(r.perSecond), 'events/s': fmt(r.perSecond * eventsPerRequest), 'p50 ms': fmt(r.p50, 1), 'p99 ms': fmt(r.p99, 1),
+    '÷ floor': floor ? ratio(r.perSecond, floor.perSecond) : '', '÷ empty': empty ? ratio(r.perSecond, empty.perSecond) : '', errors: r.errors,
+  });
   console.log(`\nIngest: ${READERS} requests per row, ${CONCURRENCY} in flight, one workerd (Miniflare), same machine`);
+  console.log('"÷ floor": requests/s over the floor of the same kind in this run (1.00× = what the runtime allows a Worker that stores data); "÷ empty": over the empty Hono Worker.');
   console.table([
-    row(`baseline: empty Hono Worker, ${EVENTS_PER_READER}-event bodies`, baseline, EVENTS_PER_READER),
-    row(`edge: ${EVENTS_PER_READER} page reads of a new reader`, reads, EVENTS_PER_READER),
-    row(`edge: ${EVENTS_PER_READER} page reads of a returning reader`, returning, EVENTS_PER_READER),
-    row('baseline: empty Hono Worker, sign-up bodies', baselineSignups, 1),
-    row('edge: sign-up (merge into a known reader)', signups, 1),
+    row(`empty Hono Worker, ${EVENTS_PER_READER}-event bodies`, baseline, EVENTS_PER_READER),
+    row('floor: new reader (object created)', floorNew, EVENTS_PER_READER, null, baseline),
+    row(`edge: ${EVENTS_PER_READER} page reads of a new reader`, reads, EVENTS_PER_READER, floorNew, baseline),
+    row('floor: returning reader', floorReturning, EVENTS_PER_READER, null, baseline),
+    row(`edge: ${EVENTS_PER_READER} page reads of a returning reader`, returning, EVENTS_PER_READER, floorReturning, baseline),
+    row('empty Hono Worker, sign-up bodies', baselineSignups, 1),
+    row('floor: new reader, sign-up bodies', floorSignups, 1, null, baselineSignups),
+    row('edge: sign-up (merge into a new known reader: two objects)', signups, 1, floorSignups, baselineSignups),
   ]);
-  console.log(`edge / baseline requests/s: new reader ${fmt(reads.perSecond / baseline.perSecond, 3)}, returning reader ${fmt(returning.perSecond / baseline.perSecond, 3)}, sign-ups ${fmt(signups.perSecond / baselineSignups.perSecond, 3)}`);
+  console.log(`edge ÷ floor requests/s: new reader ${ratio(reads.perSecond, floorNew.perSecond)}, returning reader ${ratio(returning.perSecond, floorReturning.perSecond)}, sign-ups ${ratio(signups.perSecond, floorSignups.perSecond)}`);
   console.log(`\nSync to the fake Customer.io (Track limit ${LIMIT}/s):`);
   console.table([{
     events: fmt(events), 'known readers': fmt(knownReaders), 'Customer.io calls': sync.calls, 'calls per 1,000 events': fmt((sync.calls / events) * 1000, 2),
     'people per call': fmt(sync.people / Math.max(1, sync.calls), 1), 'peak calls/s seen': rates.peakReceived, limit: LIMIT,
     '429s': rates.rejected ?? 0, 'pending left': sync.pending, 'dead letters': sync.deadLetters, 'drain s (after ingest)': fmt(drainSeconds, 1),
   }]);
-  if (reads.errors || returning.errors || signups.errors || baseline.errors || baselineSignups.errors) {
-    console.error(`Requests failed: reads ${reads.errors}, sign-ups ${signups.errors}, baseline ${baseline.errors + baselineSignups.errors}`);
+  if (reads.errors || returning.errors || signups.errors || baseline.errors || baselineSignups.errors || floorNew.errors || floorReturning.errors || floorSignups.errors) {
+    console.error(`Requests failed: reads ${reads.errors + returning.errors}, sign-ups ${signups.errors}, baseline ${baseline.errors + baselineSignups.errors}, floor ${floorNew.errors + floorReturning.errors + floorSignups.errors}`);
     process.exitCode = 1;
   }
   if (rates.peakReceived > LIMIT) {

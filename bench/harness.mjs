@@ -1,41 +1,57 @@
-// Shared by the edge benchmarks: the real Worker bundle (as `wrangler deploy` builds it) and an
-// empty Hono Worker, served side by side by ONE workerd (Miniflare), each on its own socket — so
-// the two figures meet the same machine, runtime and noise, and the ratio is what counts.
+// Shared by the edge benchmarks: the real Worker bundle (as `wrangler deploy` builds it), the
+// floor Worker (bench/floor: parse, one call to a per-reader SQLite object storing one row) and
+// an empty Hono Worker, served side by side by ONE workerd (Miniflare), each on its own socket —
+// so the figures meet the same machine, runtime and noise, and the ratios are what counts.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { build } from 'esbuild';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import { INSPECTOR_PORT, PROFILE } from './profile.mjs';
 
 const OUT = 'bench/out';
 export const ADMIN_SECRET = 'bench-admin-secret';
 const ENCRYPTION_KEY = 'YmVuY2gtb25seS1lbmNyeXB0aW9uLWtleS0zMi1ieXQ=';
 
-function bundleEdge() {
-  const r = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', `${OUT}/edge`], {
+/** `wrangler deploy --dry-run` of one config; the bundle is what would be deployed. */
+function bundleWith(config, name, entry) {
+  const r = spawnSync('npx', ['wrangler', 'deploy', '--dry-run', '-c', config, '--outdir', resolve(OUT, name)], {
     stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
   });
-  if (r.status !== 0) throw new Error('wrangler deploy --dry-run failed');
-  return `${OUT}/edge/index.js`;
+  if (r.status !== 0) throw new Error(`wrangler deploy --dry-run -c ${config} failed`);
+  return `${OUT}/${name}/${entry}`;
 }
+const bundleEdge = () => bundleWith('wrangler.toml', 'edge', 'index.js');
+export const FLOOR_CONFIG = 'bench/floor/wrangler.toml';
+const bundleFloor = () => bundleWith(FLOOR_CONFIG, 'floor', 'worker.js');
 
 async function bundleBaseline() {
   await build({ entryPoints: ['bench/baseline-worker.ts'], bundle: true, format: 'esm', platform: 'neutral', outfile: `${OUT}/baseline.js`, logLevel: 'error' });
   return `${OUT}/baseline.js`;
 }
 
-export async function startEdgeAndBaseline({ customerIoUrl }) {
+export async function startWorkers({ customerIoUrl }) {
   mkdirSync(OUT, { recursive: true });
-  const [edgePath, baselinePath] = [bundleEdge(), await bundleBaseline()];
+  const [edgePath, floorPath, baselinePath] = [bundleEdge(), bundleFloor(), await bundleBaseline()];
+  const sqliteObjects = (config) => Object.fromEntries(Object.entries(durableObjectBindings(config)).map(([binding, className]) => [binding, { className, useSQLite: true }]));
   const common = { modules: true, compatibilityDate: '2026-10-20', compatibilityFlags: ['nodejs_compat'], unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] };
   const mf = new Miniflare(convertV4MiniflareOptions({
+    ...(PROFILE ? { inspectorPort: INSPECTOR_PORT } : {}),
     workers: [
       {
         ...common,
         name: 'edge',
         modules: [{ type: 'ESModule', path: edgePath }],
         modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }],
-        durableObjects: Object.fromEntries(Object.entries(durableObjectBindings()).map(([binding, className]) => [binding, { className, useSQLite: true }])),
+        durableObjects: sqliteObjects('wrangler.toml'),
         bindings: { CUSTOMERIO_BASE_URL: customerIoUrl, ADMIN_SECRET, CONFIG_ENCRYPTION_KEY: ENCRYPTION_KEY },
+      },
+      {
+        ...common,
+        name: 'floor',
+        modules: [{ type: 'ESModule', path: floorPath }],
+        modulesRules: [{ type: 'ESModule', include: ['**/*.js'] }],
+        durableObjects: sqliteObjects(FLOOR_CONFIG),
       },
       { ...common, name: 'baseline', modules: [{ type: 'ESModule', path: baselinePath }] },
     ],
@@ -43,17 +59,16 @@ export async function startEdgeAndBaseline({ customerIoUrl }) {
   await mf.ready;
   const edgeUrl = (await mf.unsafeGetDirectURL('edge')).origin;
   const baselineUrl = (await mf.unsafeGetDirectURL('baseline')).origin;
-  return { mf, edgeUrl, baselineUrl };
+  const floorUrl = (await mf.unsafeGetDirectURL('floor')).origin;
+  return { mf, edgeUrl, baselineUrl, floorUrl };
 }
 
-/** The Durable Object bindings wrangler.toml declares (all SQLite-backed). */
-function durableObjectBindings() {
-  const toml = spawnSync('node', ['-e', `
-    const t = require('fs').readFileSync('wrangler.toml', 'utf8');
-    const out = {};
-    for (const m of t.matchAll(/\\[\\[durable_objects\\.bindings\\]\\]\\s*name\\s*=\\s*"([^"]+)"\\s*class_name\\s*=\\s*"([^"]+)"/g)) out[m[1]] = m[2];
-    console.log(JSON.stringify(out));`], { encoding: 'utf8' });
-  return JSON.parse(toml.stdout || '{}');
+/** The Durable Object bindings a wrangler.toml declares (all SQLite-backed). */
+function durableObjectBindings(config) {
+  const toml = readFileSync(config, 'utf8');
+  const out = {};
+  for (const m of toml.matchAll(/\[\[durable_objects\.bindings\]\]\s*name\s*=\s*"([^"]+)"\s*class_name\s*=\s*"([^"]+)"/g)) out[m[1]] = m[2];
+  return out;
 }
 
 /**
@@ -83,3 +98,9 @@ export async function load(requests, concurrency = 16) {
 }
 
 export const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** `a / b` as a ratio, e.g. "0.83×". */
+export const ratio = (a, b) => `${fmt(a / b, 2)}×`;
+
+/** The name the benchmarks used before the floor joined (bench:scale and others still call it). */
+export const startEdgeAndBaseline = startWorkers;

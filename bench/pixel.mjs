@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // `npm run bench:pixel`: the open pixel's requests/s and p50/p99 latency, and in the same run and
-// the same workerd the same figures for an empty Hono Worker (bench/baseline-worker.ts), so the
-// ratio shows what the pixel itself costs. Readers get their tokens the way production does:
+// the same workerd the same figures for its floor (bench/floor: parse the path, answer the GIF,
+// one call to a per-reader SQLite object storing one row in `waitUntil`) and for an empty Hono
+// Worker (bench/baseline-worker.ts), so the ratios show what the pixel itself costs. Readers get their tokens the way production does:
 // people in (fake) Customer.io, the signature backfill, tokens read back from their attributes.
 // Figures only, no assertions (2 local cores: compare the ratio, not the absolute numbers).
 import { createFakeCustomerIo } from '../test/fake-customerio/server.ts';
-import { ADMIN_SECRET, fmt, load, startEdgeAndBaseline } from './harness.mjs';
+import { ADMIN_SECRET, fmt, load, ratio, startWorkers } from './harness.mjs';
+import { PROFILE, startProfile } from './profile.mjs';
 
 const READERS = Number(process.env.BENCH_READERS ?? 1000);
 const HITS = Number(process.env.BENCH_HITS ?? 10_000);
@@ -13,7 +15,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148';
 
 const fake = await createFakeCustomerIo({ port: 0 });
-const { mf, edgeUrl, baselineUrl } = await startEdgeAndBaseline({ customerIoUrl: fake.url });
+const { mf, edgeUrl, baselineUrl, floorUrl } = await startWorkers({ customerIoUrl: fake.url });
 const admin = { authorization: `Bearer ${ADMIN_SECRET}`, 'content-type': 'application/json' };
 try {
   const created = await fetch(`${edgeUrl}/v1/admin/workspaces/bench`, {
@@ -35,36 +37,65 @@ try {
   const tokens = (await (await fetch(`${fake.url}/_fake/people?workspace=demo`)).json()).people.map((p) => p.attributes.sharpsend_ptoken).filter(Boolean);
   if (tokens.length !== READERS) throw new Error(`expected ${READERS} tokens, got ${tokens.length}`);
 
-  const hit = (origin, n) => () => [`${origin}/o/bench/${tokens[n % tokens.length]}/101/d${n % tokens.length}.gif`, { headers: { 'user-agent': UA } }];
-  const hits = (origin, offset = 0) => Array.from({ length: HITS }, (_, n) => hit(origin, n + offset));
-
-  // Warm up both, then alternate baseline and pixel runs so drift hits both alike.
-  await load(hits(baselineUrl).slice(0, 500), CONCURRENCY);
-  await load(hits(edgeUrl).slice(0, 500), CONCURRENCY);
-  const baseline = await load(hits(baselineUrl), CONCURRENCY);
-  const pixel = await load(hits(edgeUrl), CONCURRENCY);
-  const baseline2 = await load(hits(baselineUrl), CONCURRENCY);
-  const pixel2 = await load(hits(edgeUrl), CONCURRENCY);
-
-  // Recording happens after the answer: wait for a sample reader to show its opens.
+  const hit = (origin, n, prefix = 'o') => () => [`${origin}/${prefix}/bench/${tokens[n % tokens.length]}/101/d${n % tokens.length}.gif`, { headers: { 'user-agent': UA } }];
+  const hits = (origin, count = HITS, prefix = 'o') => Array.from({ length: count }, (_, n) => hit(origin, n, prefix));
   const sample = 'reader7@bench.example';
-  const perReader = Math.floor((500 + 2 * HITS) / READERS) + ((500 % READERS) > 7 ? 1 : 0);
-  const waitStarted = Date.now();
-  let opens = 0;
-  while (Date.now() - waitStarted < 60_000) {
-    const r = await (await fetch(`${edgeUrl}/v1/server/reader?email=${encodeURIComponent(sample)}`, { headers: { authorization: `Bearer ${secretKey}` } })).json();
-    opens = r.counters?.opens ?? 0;
-    if (opens >= perReader) break;
-    await new Promise((res) => setTimeout(res, 250));
+  const sampleOpens = async () => (await (await fetch(`${edgeUrl}/v1/server/reader?email=${encodeURIComponent(sample)}`, { headers: { authorization: `Bearer ${secretKey}` } })).json()).counters?.opens ?? 0;
+  const waitForOpens = async (expected) => {
+    const started = Date.now();
+    let opens = 0;
+    while (Date.now() - started < 60_000 && (opens = await sampleOpens()) < expected) await new Promise((res) => setTimeout(res, 250));
+    return opens;
+  };
+
+  // Warm up: one hit per reader on the edge and the floor, so every measured hit is a returning
+  // reader's (its object exists), as most pixel hits are; the floor's new-reader figure is apart.
+  await load(hits(baselineUrl, 500), CONCURRENCY);
+  await load(hits(floorUrl, READERS), CONCURRENCY);
+  await load(hits(edgeUrl, READERS), CONCURRENCY);
+  await waitForOpens(1);
+  const floorNew = await load(Array.from({ length: READERS }, (_, n) => () => [`${floorUrl}/o/bench/new-${n}/101/d.gif`, { headers: { 'user-agent': UA } }]), CONCURRENCY);
+  // Alternate so drift hits all three alike.
+  const runs = [];
+  for (let round = 0; round < 2; round++) {
+    const baseline = await load(hits(baselineUrl), CONCURRENCY);
+    const floor = await load(hits(floorUrl), CONCURRENCY);
+    const stop = PROFILE && round === 0 ? await startProfile('edge', 'pixel') : null;
+    const pixel = await load(hits(edgeUrl), CONCURRENCY);
+    await stop?.();
+    runs.push({ baseline, floor, pixel });
   }
+  const floorAwait = await load(hits(floorUrl, HITS, 'o-await'), CONCURRENCY);
+
+  // Recording happens after the answer: wait for a sample reader to show every open it was sent.
+  const countFor = (n) => Array.from({ length: n }, (_, i) => i).filter((i) => i % READERS === 7).length;
+  const perReader = countFor(READERS) + 2 * countFor(HITS);
+  const drainStarted = Date.now();
+  const opens = await waitForOpens(perReader);
+  const drainSeconds = (Date.now() - drainStarted) / 1000;
   const email = await (await fetch(`${edgeUrl}/v1/admin/workspaces/bench/email`, { headers: admin })).json();
 
-  const row = (name, r) => ({ what: name, requests: r.requests, 'req/s': fmt(r.perSecond), 'p50 ms': fmt(r.p50, 2), 'p99 ms': fmt(r.p99, 2), errors: r.errors });
-  console.log(`\nPixel benchmark: ${fmt(HITS)} hits per run over ${fmt(READERS)} readers, ${CONCURRENCY} in flight, one workerd (Miniflare), direct sockets\n`);
-  console.table([row('empty Hono Worker', baseline), row('pixel GET /o/…gif', pixel), row('empty Hono Worker (again)', baseline2), row('pixel (again)', pixel2)]);
-  const ratio = ((pixel.perSecond + pixel2.perSecond) / (baseline.perSecond + baseline2.perSecond)) * 100;
-  console.log(`pixel throughput = ${fmt(ratio, 1)}% of the empty Worker's (mean of two runs each)`);
-  console.log(`recorded after the answer: sample reader has ${opens} open(s) of ${perReader} sent; refused hits: ${JSON.stringify(email.rejected)}`);
+  const row = (name, r, floor, empty) => ({
+    what: name, requests: r.requests, 'req/s': fmt(r.perSecond), 'p50 ms': fmt(r.p50, 2), 'p99 ms': fmt(r.p99, 2),
+    'req/s ÷ floor': floor ? ratio(r.perSecond, floor.perSecond) : '', 'req/s ÷ empty': empty ? ratio(r.perSecond, empty.perSecond) : '',
+    'p99 ÷ empty p99': empty ? ratio(r.p99, empty.p99) : '', errors: r.errors,
+  });
+  console.log(`\nPixel benchmark: ${fmt(HITS)} hits per run over ${fmt(READERS)} readers (objects exist), ${CONCURRENCY} in flight, one workerd (Miniflare), direct sockets`);
+  console.log('The floor answers the GIF and stores one row in waitUntil (the pixel\'s contract); "÷ floor" is over the floor run just before, "÷ empty" over the empty Hono Worker run just before.\n');
+  const [a, b] = runs;
+  console.table([
+    row('empty Hono Worker', a.baseline),
+    row('floor: returning reader', a.floor, null, a.baseline),
+    row('pixel GET /o/…gif', a.pixel, a.floor, a.baseline),
+    row('empty Hono Worker (again)', b.baseline),
+    row('floor: returning reader (again)', b.floor, null, b.baseline),
+    row('pixel (again)', b.pixel, b.floor, b.baseline),
+    row(`floor: new reader (object created), ${fmt(READERS)} hits`, floorNew, null, b.baseline),
+    row('floor: returning reader, answer after the store', floorAwait, null, b.baseline),
+  ]);
+  const mean = (k, f) => (f(a[k]) + f(b[k])) / 2;
+  console.log(`pixel ÷ floor (returning reader) req/s: ${ratio(mean('pixel', (r) => r.perSecond), mean('floor', (r) => r.perSecond))}; pixel ÷ empty Worker req/s: ${ratio(mean('pixel', (r) => r.perSecond), mean('baseline', (r) => r.perSecond))}; pixel p99 ÷ empty Worker p99: ${ratio(mean('pixel', (r) => r.p99), mean('baseline', (r) => r.p99))} (means of two runs each)`);
+  console.log(`recorded after the answer: sample reader has ${opens} open(s) of ${perReader} sent, the last ${fmt(drainSeconds, 1)} s after the answers; refused hits: ${JSON.stringify(email.rejected)}`);
 } finally {
   await mf.dispose();
   await fake.close();

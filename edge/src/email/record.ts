@@ -49,8 +49,4 @@ export async function recordHit(env: Env, hit: Hit): Promise<HitOutcome> {
   return result.accepted > 0 ? 'recorded' : 'duplicate';
 }
 
-/** `waitUntil` in the Worker; awaited where there is no execution context (tests calling the app directly). */
-export function afterResponse(ctx: { waitUntil(p: Promise<unknown>): void } | undefined, work: () => Promise<unknown>): void {
-  const run = work().catch((error) => console.error('recording an email hit failed:', error));
-  if (ctx) ctx.waitUntil(run);
-}
+export { afterResponse } from '#edge/platform/after-response.ts';

@@ -6,12 +6,16 @@
  * started fails ("Promise will never complete") or hangs, so each request awaits its own load;
  * two requests that miss at once both load, which is cheap and correct.
  *
+ * When an entry expires, the first request to see it loads afresh (awaiting its own load) and the
+ * requests that come while that load is under way keep the old value, for at most one more TTL:
+ * a busy route never has every request in flight wait on the object at once when the TTL ends.
+ *
  * Every workspace cache registers here, so one `forgetWorkspace(id)` after a PUT/PATCH or a key
  * change reaches all of them in this isolate at once; other isolates see the change when their
  * entries expire (seconds, see each cache's TTL).
  */
 export class TtlCache<V> {
-  private readonly entries = new Map<string, { value: V; expires: number }>();
+  private readonly entries = new Map<string, { value: V; expires: number; ttl: number; refreshing: boolean }>();
 
   /** `ttlMs` may depend on the value (a missing workspace is remembered for less time). */
   constructor(private readonly ttlMs: number | ((value: V) => number), private readonly maxEntries = 10_000) {
@@ -19,12 +23,22 @@ export class TtlCache<V> {
   }
 
   async get(key: string, load: () => Promise<V>): Promise<V> {
+    const now = Date.now();
     const hit = this.entries.get(key);
-    if (hit && hit.expires > Date.now()) return hit.value;
-    const value = await load();
+    if (hit && hit.expires > now) return hit.value;
+    // Expired, and another request is loading it afresh: the old value, a little longer.
+    if (hit?.refreshing && hit.expires + hit.ttl > now) return hit.value;
+    if (hit) hit.refreshing = true;
+    let value: V;
+    try {
+      value = await load();
+    } catch (error) {
+      if (hit) hit.refreshing = false;
+      throw error;
+    }
     if (this.entries.size >= this.maxEntries) this.entries.clear();
     const ttl = typeof this.ttlMs === 'function' ? this.ttlMs(value) : this.ttlMs;
-    this.entries.set(key, { value, expires: Date.now() + ttl });
+    this.entries.set(key, { value, expires: Date.now() + ttl, ttl, refreshing: false });
     return value;
   }
 

@@ -265,7 +265,7 @@ export class ReaderObject extends DurableObject<Env> {
     this.meta.identifiedAs = identifiers;
     const more = version !== this.version || this.outboxSize() > 0;
     if (!more) this.meta.queuedShard = null;
-    this.persist();
+    this.persistMeta();
     return more;
   }
 
@@ -353,6 +353,15 @@ export class ReaderObject extends DurableObject<Env> {
     );
   }
 
+  /**
+   * Only the bookkeeping changed (which shard holds the reader, how Customer.io knows it): the
+   * state, the bulk of the row, is left as the last commit wrote it. A reader erased meanwhile has
+   * no row, and gets none back.
+   */
+  private persistMeta(): void {
+    this.sql.exec('UPDATE reader SET meta = ? WHERE id = 1', JSON.stringify(this.meta));
+  }
+
   /** Stores a change and makes sure the workspace outbox will pick this reader up. */
   private async commit(): Promise<void> {
     this.version++;
@@ -371,7 +380,7 @@ export class ReaderObject extends DurableObject<Env> {
       const stub = shardStub(this.env, ctx.workspace, shard);
       await stub.enqueue(ctx.workspace, ctx.key);
       this.meta.queuedShard = shard;
-      this.persist();
+      this.persistMeta();
     } catch (error) {
       // The change is stored; the outbox only needs telling. Try again shortly rather than fail the event.
       console.warn(`reader ${ctx.key}: could not queue for sync, retrying: ${(error as Error).message}`);

@@ -1,0 +1,15 @@
+/** Work a route does after its answer: a pixel or link hit's recording, a refused hit's count. */
+
+/**
+ * The recording of a hit, in `waitUntil`, started on the next turn of the event loop: the answer
+ * (the GIF, the redirect) is handed to the runtime before any of the recording's work runs: no
+ * token check, no RPC, not even the cache look-ups, whose awaits would otherwise run as
+ * microtasks ahead of the answer. Without an execution context (tests calling the app directly)
+ * it simply runs.
+ */
+export function afterResponse(ctx: { waitUntil(p: Promise<unknown>): void } | undefined, work: () => Promise<unknown>): void {
+  const run = (ctx ? nextTurn() : Promise.resolve()).then(work).catch((error) => console.error('recording an email hit failed:', error));
+  if (ctx) ctx.waitUntil(run);
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
