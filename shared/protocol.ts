@@ -79,6 +79,19 @@ export const eventBatchSchema = z.object({
   events: z.array(readerEventSchema).min(1).max(MAX_EVENTS_PER_BATCH),
 });
 
+/**
+ * POST /v1/events/grant: the widget redeems the click grant it found in the URL fragment, naming
+ * the browser's anonymous reader (README "Readers who arrive from an email").
+ */
+export const grantRedemptionSchema = z.object({
+  workspace: workspaceIdSchema,
+  grant: z.string().min(1).max(1024),
+  anonymousId: clientIdSchema,
+});
+
+/** 200: the browser is linked (`already`: it was, by this grant, before). */
+export const grantRedeemedSchema = z.object({ linked: z.literal(true), already: z.boolean() });
+
 export const ingestAcceptedSchema = z.object({
   accepted: z.number().int().min(0),
   duplicates: z.number().int().min(0),
@@ -101,6 +114,8 @@ export type ReaderEvent = z.infer<typeof readerEventSchema>;
 export type ReaderEventInput = z.input<typeof readerEventSchema>;
 export type EventBatch = z.infer<typeof eventBatchSchema>;
 export type EventBatchInput = z.input<typeof eventBatchSchema>;
+export type GrantRedemption = z.infer<typeof grantRedemptionSchema>;
+export type GrantRedeemed = z.infer<typeof grantRedeemedSchema>;
 export type IngestAccepted = z.infer<typeof ingestAcceptedSchema>;
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 export type ErrorIssue = ErrorBody['issues'][number];

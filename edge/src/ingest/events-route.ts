@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '#edge/env.ts';
-import { type ReaderEvent, eventBatchSchema } from '#shared/protocol.ts';
+import { type ReaderEvent, eventBatchSchema, grantRedemptionSchema } from '#shared/protocol.ts';
 import { MAX_EVENTS_BODY_BYTES } from '#shared/constants.ts';
 import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
 import { allowRequest } from '#edge/platform/flood-guard.ts';
@@ -15,6 +15,8 @@ import { readerStub } from '#edge/platform/stubs.ts';
 import { anonymousKey } from '#edge/readers/names.ts';
 import { corsHeaders, requestOrigin } from '#edge/platform/cors.ts';
 import { originAllowed } from '#shared/origins.ts';
+import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
+import { redeemGrant } from '#edge/identity/redeem-grant.ts';
 
 /** Browser clocks drift; a batch from far in the future is a bug or a forgery. */
 const MAX_CLOCK_SKEW_MS = 24 * 3600 * 1000;
@@ -47,16 +49,7 @@ events.post('/', async (c) => {
   const fresh = batch.events.filter((e) => e.ts >= now - MAX_EVENT_AGE_MS);
   if (fresh.length === 0) throw new ClientError(400, 'Invalid event batch', rejected);
 
-  const ws = await edgeWorkspace(c.env, batch.workspace);
-  if (!ws) throw new ClientError(404, `Unknown workspace "${batch.workspace}"`, [{ path: 'workspace', message: 'no such workspace' }]);
-  if (!origin) throw new ClientError(403, 'Missing Origin header: events are accepted from the workspace\'s allowed origins only', [{ path: 'Origin', message: 'missing' }]);
-  if (!originAllowed(origin, ws.allowedOrigins)) {
-    throw new ClientError(403, `Origin ${origin} is not allowed for workspace "${ws.id}"`, [{ path: 'Origin', message: `not in the workspace's allowed origins` }]);
-  }
-  const client = c.req.header('cf-connecting-ip') ?? 'local';
-  if (!allowRequest(`${ws.id}|${client}`, ws.limits.ingestPerClientPerSecond)) {
-    throw new ClientError(429, 'Too many requests from this client; slow down', [], { 'retry-after': '1' });
-  }
+  const ws = await allowedWorkspace(c.env, batch.workspace, origin, c.req.header('cf-connecting-ip'));
 
   const byReader = new Map<string, ReaderEvent[]>();
   for (const event of fresh) {
@@ -72,3 +65,25 @@ events.post('/', async (c) => {
   const duplicates = results.reduce((n, r) => n + r.duplicates, 0);
   return c.json({ accepted, duplicates, ...(rejected.length ? { rejected } : {}) }, 202, corsHeaders(origin, false));
 });
+
+/** POST /v1/events/grant: a click grant from the landing page's fragment (identity/redeem-grant.ts). */
+events.post('/grant', async (c) => {
+  const origin = requestOrigin(c.req.raw);
+  const body = parseOr400(grantRedemptionSchema, await readJson(c.req.raw, 4096), 'grant redemption');
+  const ws = await allowedWorkspace(c.env, body.workspace, origin, c.req.header('cf-connecting-ip'));
+  return c.json(await redeemGrant(c.env, ws, body, Date.now()), 200, corsHeaders(origin, false));
+});
+
+/** The workspace, when it exists, the request comes from one of its origins and the client is not flooding. */
+async function allowedWorkspace(env: AppEnv['Bindings'], id: string, origin: string | null, ip: string | undefined): Promise<EdgeWorkspace> {
+  const ws = await edgeWorkspace(env, id);
+  if (!ws) throw new ClientError(404, `Unknown workspace "${id}"`, [{ path: 'workspace', message: 'no such workspace' }]);
+  if (!origin) throw new ClientError(403, 'Missing Origin header: events are accepted from the workspace\'s allowed origins only', [{ path: 'Origin', message: 'missing' }]);
+  if (!originAllowed(origin, ws.allowedOrigins)) {
+    throw new ClientError(403, `Origin ${origin} is not allowed for workspace "${ws.id}"`, [{ path: 'Origin', message: `not in the workspace's allowed origins` }]);
+  }
+  if (!allowRequest(`${ws.id}|${ip ?? 'local'}`, ws.limits.ingestPerClientPerSecond)) {
+    throw new ClientError(429, 'Too many requests from this client; slow down', [], { 'retry-after': '1' });
+  }
+  return ws;
+}
