@@ -80,13 +80,20 @@ export const eventBatchSchema = z.object({
 });
 
 /**
- * POST /v1/events/grant: the widget redeems the click grant it found in the URL fragment, naming
- * the browser's anonymous reader (README "Readers who arrive from an email").
+ * A click grant's redemption, POSTed to /v1/events like a batch: the widget found the grant in the
+ * URL fragment and sends it as one `grant` event from the browser's anonymous reader (README
+ * "Readers who arrive from an email"). The edge answers 200 `grantRedeemedSchema` or a 4xx.
  */
+export const grantEventSchema = z.object({
+  ...eventBase,
+  type: z.literal('grant'),
+  grant: z.string().min(1).max(1024),
+});
+
+/** A batch of exactly one `grant` event (the loader sends it with the code that sends events). */
 export const grantRedemptionSchema = z.object({
   workspace: workspaceIdSchema,
-  grant: z.string().min(1).max(1024),
-  anonymousId: clientIdSchema,
+  events: z.tuple([grantEventSchema]),
 });
 
 /** 200: the browser is linked (`already`: it was, by this grant, before). */
@@ -115,6 +122,7 @@ export type ReaderEventInput = z.input<typeof readerEventSchema>;
 export type EventBatch = z.infer<typeof eventBatchSchema>;
 export type EventBatchInput = z.input<typeof eventBatchSchema>;
 export type GrantRedemption = z.infer<typeof grantRedemptionSchema>;
+export type GrantEventInput = z.input<typeof grantEventSchema>;
 export type GrantRedeemed = z.infer<typeof grantRedeemedSchema>;
 export type IngestAccepted = z.infer<typeof ingestAcceptedSchema>;
 export type ErrorBody = z.infer<typeof errorBodySchema>;

@@ -3,7 +3,7 @@
 // email; tampered, expired, off-site, machine and switched-off cases give nothing.
 import { SELF, env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, ORIGIN, createWorkspace, eventually, fake, page, postEvents, resetFake, serverApi } from './helpers.ts';
+import { ADMIN, ORIGIN, createWorkspace, eventId, eventually, fake, page, postEvents, resetFake, serverApi } from './helpers.ts';
 import { workspaceStub } from '#edge/platform/stubs.ts';
 import { DAY_MS, signGrant, verifyGrant } from '#shared/email/grants.ts';
 
@@ -26,8 +26,9 @@ function click(ws: string, token: string, destination: string, delivery = 'dlv-1
 
 const grantOf = (location: string | null) => /[#&]ss_grant=([A-Za-z0-9_.-]+)/.exec(location ?? '')?.[1] ?? null;
 
-function redeem(workspace: string, grant: string, anonymousId: string) {
-  return SELF.fetch(`${EDGE}/v1/events/grant`, { method: 'POST', headers: { 'content-type': 'text/plain', origin: ORIGIN }, body: JSON.stringify({ workspace, grant, anonymousId }) });
+const grantEvent = (grant: string, anonymousId: string) => ({ type: 'grant', id: eventId(), anonymousId, ts: Date.now(), grant });
+function redeem(workspace: string, grant: string, anonymousId: string, origin = ORIGIN) {
+  return SELF.fetch(`${EDGE}/v1/events`, { method: 'POST', headers: { 'content-type': 'text/plain', origin }, body: JSON.stringify({ workspace, events: [grantEvent(grant, anonymousId)] }) });
 }
 
 const readerBy = async (secretKey: string, query: string) => (await (await serverApi(secretKey, `/reader?${query}`)).json()) as any;
@@ -70,7 +71,7 @@ describe('click-through identity', () => {
     expect(refused.status).toBe(403);
     const body = (await refused.json()) as any;
     expect(body.error).toBe('Grant refused: browser limit reached');
-    expect(body.issues[0]).toMatchObject({ path: 'grant' });
+    expect(body.issues[0]).toMatchObject({ path: 'events.0.grant' });
     expect(body.issues[0].message).toContain('maxBrowsers = 2');
     const stranger = await readerBy(ws.secretKey, 'anonymousId=browserCccccccccc');
     expect(stranger.known).toBe(false);
@@ -96,7 +97,7 @@ describe('click-through identity', () => {
     const tampered = `${kid}.${sealed.slice(0, 10)}${sealed[10] === 'A' ? 'B' : 'A'}${sealed.slice(11)}`;
     const bad = await redeem(ws.id, tampered, 'browserTtttttttt');
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ error: 'Grant refused: bad_signature', issues: [{ path: 'grant' }] });
+    expect(await bad.json()).toMatchObject({ error: 'Grant refused: bad_signature', issues: [{ path: 'events.0.grant' }] });
 
     // Made as the click route makes it, with an expiry already past.
     const keys = await workspaceStub(env, ws.id).signingKeys();
@@ -105,15 +106,18 @@ describe('click-through identity', () => {
     const expired = await signGrant(ws.id, { readerKey: (ok as any).readerKey, grantId: (ok as any).grantId, expiresAt: Date.now() - DAY_MS }, keys[0]!);
     const old = await redeem(ws.id, expired, 'browserTtttttttt');
     expect(old.status).toBe(400);
-    expect(await old.json()).toMatchObject({ error: 'Grant refused: expired', issues: [{ path: 'grant', message: expect.stringContaining('expired') }] });
+    expect(await old.json()).toMatchObject({ error: 'Grant refused: expired', issues: [{ path: 'events.0.grant', message: expect.stringContaining('expired') }] });
 
     const junk = await redeem(ws.id, 'not-a-grant', 'browserTtttttttt');
     expect(junk.status).toBe(400);
-    const missing = await SELF.fetch(`${EDGE}/v1/events/grant`, { method: 'POST', headers: { origin: ORIGIN }, body: JSON.stringify({ workspace: ws.id, anonymousId: 'x' }) });
+    const missing = await postEvents({ workspace: ws.id, events: [{ type: 'grant', id: eventId(), anonymousId: 'x', ts: Date.now() }] });
     expect(missing.status).toBe(400);
-    expect(((await missing.json()) as any).issues.map((i: any) => i.path).sort()).toEqual(['anonymousId', 'grant']);
-    const foreign = await SELF.fetch(`${EDGE}/v1/events/grant`, { method: 'POST', headers: { origin: 'https://evil.example.net' }, body: JSON.stringify({ workspace: ws.id, grant, anonymousId: 'browserTtttttttt' }) });
-    expect(foreign.status).toBe(403);
+    expect(((await missing.json()) as any).issues.map((i: any) => i.path).sort()).toEqual(['events.0.anonymousId', 'events.0.grant']);
+    // A grant goes alone: with other events it is not a redemption.
+    const mixed = await postEvents({ workspace: ws.id, events: [grantEvent(grant, 'browserTtttttttt'), page('browserTtttttttt')] });
+    expect(mixed.status).toBe(400);
+    expect(((await mixed.json()) as any).error).toBe('Invalid grant redemption');
+    expect((await redeem(ws.id, grant, 'browserTtttttttt', 'https://evil.example.net')).status).toBe(403);
     expect((await readerBy(ws.secretKey, 'anonymousId=browserTtttttttt')).known ?? false).toBe(false);
   });
 

@@ -15,19 +15,20 @@ import { readerContext } from '#edge/readers/access.ts';
 import { type ReaderKey, anonymousKey } from '#edge/readers/names.ts';
 import { signingKeys } from '#edge/email/keys.ts';
 
-export async function redeemGrant(env: Env, ws: EdgeWorkspace, body: GrantRedemption, now: number): Promise<GrantRedeemed> {
+export async function redeemGrant(env: Env, ws: EdgeWorkspace, request: GrantRedemption, now: number): Promise<GrantRedeemed> {
+  const [body] = request.events;
   if (!ws.clickIdentity.enabled) {
-    throw new ClientError(403, `Click-through identity is turned off for workspace "${ws.id}"`, [{ path: 'grant', message: 'not accepted: clickIdentity.enabled is false' }]);
+    throw new ClientError(403, `Click-through identity is turned off for workspace "${ws.id}"`, [{ path: 'events.0.grant', message: 'not accepted: clickIdentity.enabled is false' }]);
   }
   const check = await verifyGrant(ws.id, body.grant, await signingKeys(env, ws.id), now);
-  if (!check.ok) throw new ClientError(400, `Grant refused: ${check.reason}`, [{ path: 'grant', message: GRANT_REASONS[check.reason] }]);
+  if (!check.ok) throw new ClientError(400, `Grant refused: ${check.reason}`, [{ path: 'events.0.grant', message: GRANT_REASONS[check.reason] }]);
 
   const target = check.readerKey as ReaderKey;
   const admitted = await readerStub(env, ws.id, target).admitGrant(check.grantId, body.anonymousId, ws.clickIdentity.maxBrowsers, check.expiresAt);
-  if (admitted.unknown) throw new ClientError(404, 'Grant refused: unknown reader', [{ path: 'grant', message: 'names a reader this edge no longer holds' }]);
+  if (admitted.unknown) throw new ClientError(404, 'Grant refused: unknown reader', [{ path: 'events.0.grant', message: 'names a reader this edge no longer holds' }]);
   if (!admitted.admitted) {
     throw new ClientError(403, 'Grant refused: browser limit reached', [{
-      path: 'grant',
+      path: 'events.0.grant',
       message: `has already linked ${admitted.browsers} browsers, the most this workspace allows (clickIdentity.maxBrowsers = ${ws.clickIdentity.maxBrowsers}); nothing was merged`,
     }]);
   }

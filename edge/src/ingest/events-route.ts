@@ -1,7 +1,8 @@
 /**
  * POST /v1/events: the widget's batches. Validated with the shared schemas, checked against the
  * workspace's allowed origins, then split by anonymous reader: each reader's events go to that
- * reader's own object, and nothing else is touched on the way.
+ * reader's own object, and nothing else is touched on the way. A batch of one `grant` event is
+ * a click grant's redemption instead (identity/redeem-grant.ts).
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '#edge/env.ts';
@@ -38,7 +39,14 @@ events.options('/', async (c) => {
 
 events.post('/', async (c) => {
   const origin = requestOrigin(c.req.raw);
-  const batch = parseOr400(eventBatchSchema, await readJson(c.req.raw, MAX_EVENTS_BODY_BYTES), 'event batch');
+  const raw = await readJson(c.req.raw, MAX_EVENTS_BODY_BYTES);
+  if (isGrantBatch(raw)) {
+    // A click grant's redemption (identity/redeem-grant.ts): a batch of exactly one `grant` event.
+    const redemption = parseOr400(grantRedemptionSchema, raw, 'grant redemption');
+    const ws = await allowedWorkspace(c.env, redemption.workspace, origin, c.req.header('cf-connecting-ip'));
+    return c.json(await redeemGrant(c.env, ws, redemption, Date.now()), 200, corsHeaders(origin, false));
+  }
+  const batch = parseOr400(eventBatchSchema, raw, 'event batch');
   const now = Date.now();
   const future = batch.events.flatMap((e, i) =>
     e.ts > now + MAX_CLOCK_SKEW_MS ? [{ path: `events.${i}.ts`, message: 'is in the future (milliseconds since the epoch expected)' }] : []);
@@ -66,13 +74,11 @@ events.post('/', async (c) => {
   return c.json({ accepted, duplicates, ...(rejected.length ? { rejected } : {}) }, 202, corsHeaders(origin, false));
 });
 
-/** POST /v1/events/grant: a click grant from the landing page's fragment (identity/redeem-grant.ts). */
-events.post('/grant', async (c) => {
-  const origin = requestOrigin(c.req.raw);
-  const body = parseOr400(grantRedemptionSchema, await readJson(c.req.raw, 4096), 'grant redemption');
-  const ws = await allowedWorkspace(c.env, body.workspace, origin, c.req.header('cf-connecting-ip'));
-  return c.json(await redeemGrant(c.env, ws, body, Date.now()), 200, corsHeaders(origin, false));
-});
+/** The loader sends a grant alone, so a batch whose first event is one is a redemption. */
+function isGrantBatch(raw: unknown): boolean {
+  const events = (raw as { events?: unknown } | null)?.events;
+  return Array.isArray(events) && (events[0] as { type?: unknown } | null)?.type === 'grant';
+}
 
 /** The workspace, when it exists, the request comes from one of its origins and the client is not flooding. */
 async function allowedWorkspace(env: AppEnv['Bindings'], id: string, origin: string | null, ip: string | undefined): Promise<EdgeWorkspace> {

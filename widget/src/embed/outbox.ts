@@ -5,12 +5,12 @@
  * counts an id once. The outbox holds at most one batch (the edge's per-request limit), so
  * everything waiting goes in one request.
  */
-import type { ReaderEventInput } from '#shared/protocol.ts';
-import { MAX_EVENTS_PER_BATCH, STORAGE_KEYS } from '#shared/constants.ts';
+import type { GrantEventInput, ReaderEventInput } from '#shared/protocol.ts';
+import { MAX_EVENTS_PER_BATCH } from '#shared/constants.ts';
 import { addToQueue, notInFlight, removeFromQueue } from './queue.ts';
-import { forget, load, save } from './storage.ts';
+import { type StorageKey, forget, load, save } from './storage.ts';
 
-const KEY = STORAGE_KEYS.queue;
+const KEY: StorageKey = 'sharpsend:queue';
 /** Ids in a request not answered yet: a second flush must not send them again meanwhile. */
 const inFlight = new Set<string>();
 let endpoint = '';
@@ -22,9 +22,11 @@ export function configure(url: string, ws: string): void {
   workspace = ws;
 }
 
-const body = (events: ReaderEventInput[]) => JSON.stringify({ workspace, events });
+type WireEvent = ReaderEventInput | GrantEventInput;
+const body = (events: WireEvent[]) => JSON.stringify({ workspace, events });
 
-export function post(events: ReaderEventInput[]): Promise<Response | null> {
+/** A batch, or a click grant's redemption (a batch of one `grant` event, shared/protocol.ts). */
+export function post(events: WireEvent[]): Promise<Response | null> {
   // A string body goes as text/plain;charset=UTF-8, a "simple" request: no CORS preflight.
   return fetch(endpoint, { method: 'POST', body: body(events), keepalive: true }).catch(() => null);
 }
