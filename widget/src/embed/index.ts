@@ -52,6 +52,7 @@ if (!stub?.x) {
   const core: Core = {
     prefs,
     makeId,
+    flush,
     setPrefs(topics) {
       topics = topics.map(slug).filter((t): t is string => !!t);
       save('sharpsend:prefs', topics);
