@@ -87,6 +87,25 @@ describe('click-through identity', () => {
     }, 20_000, 'reads synced');
   });
 
+  it('does not take over a browser that already belongs to another reader', async () => {
+    await resetFake();
+    const ws = await createWorkspace();
+    const token = await syncedToken(ws.secretKey, 'original@example.com');
+    const grant = grantOf((await click(ws.id, token, 'https://news.example.com/a/1')).headers.get('location'))!;
+    // Someone else signed up in this browser (the forwarded email's recipient, say).
+    const browser = 'browserSsssssssss';
+    const signup = { type: 'signup', id: eventId(), anonymousId: browser, ts: Date.now(), email: 'recipient@example.com', consent: true, topics: [] };
+    expect((await postEvents({ workspace: ws.id, events: [signup as any] })).status).toBe(202);
+    const res = await redeem(ws.id, grant, browser);
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ error: 'Grant refused: browser belongs to another reader', issues: [{ path: 'events.0.anonymousId' }] });
+    expect((await readerBy(ws.secretKey, `anonymousId=${browser}`)).key).toBe('e:recipient@example.com');
+    // No browser slot was spent on it: the original reader's own browser still links.
+    expect((await redeem(ws.id, grant, 'browserOwnnnnnnnn')).status).toBe(200);
+    // Linked once by the grant, the same browser redeeming again is fine (same reader).
+    expect(await (await redeem(ws.id, grant, 'browserOwnnnnnnnn')).json()).toEqual({ linked: true, already: true });
+  });
+
   it('refuses tampered, expired and junk grants with a 4xx naming the reason', async () => {
     await resetFake();
     const ws = await createWorkspace();
