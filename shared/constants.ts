@@ -17,4 +17,6 @@ export const STORAGE_KEYS = {
   queue: 'sharpsend:queue',
   preferences: 'sharpsend:prefs',
   consent: 'sharpsend:consent',
+  /** A sign-up from this device succeeded (the form then says so instead of asking again). */
+  subscribed: 'sharpsend:subscribed',
 } as const;

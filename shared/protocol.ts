@@ -79,6 +79,26 @@ export const eventBatchSchema = z.object({
   events: z.array(readerEventSchema).min(1).max(MAX_EVENTS_PER_BATCH),
 });
 
+/**
+ * A click grant's redemption, POSTed to /v1/events like a batch: the widget found the grant in the
+ * URL fragment and sends it as one `grant` event from the browser's anonymous reader (README
+ * "Readers who arrive from an email"). The edge answers 200 `grantRedeemedSchema` or a 4xx.
+ */
+export const grantEventSchema = z.object({
+  ...eventBase,
+  type: z.literal('grant'),
+  grant: z.string().min(1).max(1024),
+});
+
+/** A batch of exactly one `grant` event (the loader sends it with the code that sends events). */
+export const grantRedemptionSchema = z.object({
+  workspace: workspaceIdSchema,
+  events: z.tuple([grantEventSchema]),
+});
+
+/** 200: the browser is linked (`already`: it was, by this grant, before). */
+export const grantRedeemedSchema = z.object({ linked: z.literal(true), already: z.boolean() });
+
 export const ingestAcceptedSchema = z.object({
   accepted: z.number().int().min(0),
   duplicates: z.number().int().min(0),
@@ -101,6 +121,9 @@ export type ReaderEvent = z.infer<typeof readerEventSchema>;
 export type ReaderEventInput = z.input<typeof readerEventSchema>;
 export type EventBatch = z.infer<typeof eventBatchSchema>;
 export type EventBatchInput = z.input<typeof eventBatchSchema>;
+export type GrantRedemption = z.infer<typeof grantRedemptionSchema>;
+export type GrantEventInput = z.input<typeof grantEventSchema>;
+export type GrantRedeemed = z.infer<typeof grantRedeemedSchema>;
 export type IngestAccepted = z.infer<typeof ingestAcceptedSchema>;
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 export type ErrorIssue = ErrorBody['issues'][number];

@@ -37,6 +37,18 @@ export const syncOptionsSchema = z.object({
   forwardPageViews: z.boolean().default(false),
 });
 
+/**
+ * Click-through identity (README "Readers who arrive from an email"): a tracked link's redirect
+ * carries a grant in the URL fragment that links the browser to the reader who clicked.
+ */
+export const clickIdentitySchema = z.object({
+  enabled: z.boolean().default(true),
+  /** Distinct browsers one email's grant may link; past this, redemptions are refused (a forwarded email). */
+  maxBrowsers: z.number().int().min(1).max(20).default(3),
+  /** How long after the click a grant can be redeemed. */
+  ttlDays: z.number().int().min(1).max(30).default(7),
+});
+
 export const customerIoCredentialsSchema = z.object({
   siteId: z.string().min(1).max(200),
   trackKey: z.string().min(1).max(200),
@@ -69,6 +81,7 @@ const workspaceFields = z.object({
    * connection check or a refused call shows it does not (then `id_only`, remembered).
    */
   identifiers: z.enum(['auto', 'email_or_id', 'id_only']).default('auto'),
+  clickIdentity: clickIdentitySchema.default(clickIdentitySchema.parse({})),
 });
 
 export const workspaceInputSchema = workspaceFields.transform((w) => ({
@@ -80,6 +93,9 @@ export type WorkspaceSettings = z.infer<typeof workspaceInputSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
 /** Stored and served with the shard count settled (given, or `shardsFor` the Track limit). */
 export type SyncOptions = Omit<z.infer<typeof syncOptionsSchema>, 'shards'> & { shards: number };
+export type ClickIdentity = z.infer<typeof clickIdentitySchema>;
+/** What a workspace stored before the setting existed gets. */
+export const DEFAULT_CLICK_IDENTITY: ClickIdentity = clickIdentitySchema.parse({});
 export type CustomerIoCredentials = z.infer<typeof customerIoCredentialsSchema>;
 
 /** What the admin API returns: settings without any secret. */
@@ -93,6 +109,7 @@ export interface WorkspacePublic {
   sync: SyncOptions;
   welcomeMessageId: number | string | null;
   identifiers: WorkspaceSettings['identifiers'];
+  clickIdentity: ClickIdentity;
   /** What the edge uses: the setting, or for `auto` what it found out (`email_or_id` until then). */
   identifierMode: IdentifierMode;
   /** When the edge found out that email is not an identifier there (null: it did not). */

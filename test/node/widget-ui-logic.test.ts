@@ -48,3 +48,21 @@ describe('isEmail', () => {
     }
   });
 });
+
+describe('sign-up form options', () => {
+  it('asks for a consent box only with data-consent-box="required"', async () => {
+    const { consentBoxRequired } = await import('../../widget/src/ui/texts.ts');
+    expect(consentBoxRequired({})).toBe(false);
+    expect(consentBoxRequired({ consentBox: 'none' })).toBe(false);
+    expect(consentBoxRequired({ consentBox: 'required' })).toBe(true);
+    expect(consentBoxRequired({ consentBox: 'yes please' })).toBe(false);
+  });
+
+  it('keeps one consent text override for both the box and the fine print', () => {
+    const t = withOverrides(signupTexts, { consentText: 'Custom consent' });
+    expect(t.consentText).toBe('Custom consent');
+    expect(withOverrides(signupTexts, {}).consentText).toBe('');
+    expect(signupTexts.finePrint).toMatch(/^By signing up/);
+    expect(signupTexts.consentLabel).toMatch(/^I agree/);
+  });
+});

@@ -4,12 +4,20 @@
  * workspace's allowed origins), a plain error page otherwise, so this is never an open redirect.
  * The reader token only decides what is counted: a link that lost its token still takes the
  * reader where the email promised, and counts nothing.
+ *
+ * Click-through identity: a human click with a good reader token to a page on the workspace's own
+ * origins gets a grant in the destination's fragment (`#ss_grant=…`, shared/email/grants.ts), which
+ * the widget there redeems to link the browser to the reader. A fragment never reaches a server
+ * and is never in a Referer; other sites (not on the allow-list) never get one.
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '#edge/env.ts';
 import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
 import { classifyClick, requestFacts } from '#shared/email/classify.ts';
-import { allowListed, verifyLink } from '#shared/email/tokens.ts';
+import { allowListed, verifyLink, verifyReaderToken } from '#shared/email/tokens.ts';
+import { DAY_MS, grantIdFor, signGrant, withGrant } from '#shared/email/grants.ts';
+import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
+import type { Env } from '#edge/env.ts';
 import { afterResponse, recordHit } from './record.ts';
 import { countRejected, signingKeys } from './keys.ts';
 
@@ -60,5 +68,18 @@ click.get('/*', async (c) => {
   } else {
     afterResponse(ctx, () => countRejected(c.env, ws.id, 'click_no_token'));
   }
-  return new Response(null, { status: 302, headers: { location: destination, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade' } });
+  const human = classification.kind === 'human' && c.req.method === 'GET';
+  const grant = token && human ? await clickGrant(c.env, ws, token, destination, campaign ?? null, delivery ?? null, at) : null;
+  return new Response(null, { status: 302, headers: { location: grant ? withGrant(destination, grant) : destination, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer-when-downgrade' } });
 });
+
+/** A grant for the reader behind `token`, or null: identity off, a bad token, or a destination off the workspace's origins. */
+async function clickGrant(env: Env, ws: EdgeWorkspace, token: string, destination: string, campaign: string | null, delivery: string | null, now: number): Promise<string | null> {
+  if (!ws.clickIdentity.enabled || !allowListed(destination, ws.allowedOrigins)) return null;
+  const keys = await signingKeys(env, ws.id);
+  const key = keys[0];
+  const check = key ? await verifyReaderToken(ws.id, token, keys) : null;
+  if (!key || !check?.ok || check.readerKey.startsWith('a:')) return null;
+  const grantId = await grantIdFor(ws.id, check.readerKey, delivery && SLUG.test(delivery) ? delivery : null, campaign && SLUG.test(campaign) ? campaign : null, key);
+  return signGrant(ws.id, { readerKey: check.readerKey, expiresAt: now + ws.clickIdentity.ttlDays * DAY_MS, grantId }, key);
+}

@@ -1,11 +1,12 @@
 /**
  * POST /v1/events: the widget's batches. Validated with the shared schemas, checked against the
  * workspace's allowed origins, then split by anonymous reader: each reader's events go to that
- * reader's own object, and nothing else is touched on the way.
+ * reader's own object, and nothing else is touched on the way. A batch of one `grant` event is
+ * a click grant's redemption instead (identity/redeem-grant.ts).
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '#edge/env.ts';
-import { type ReaderEvent, eventBatchSchema } from '#shared/protocol.ts';
+import { type ReaderEvent, eventBatchSchema, grantRedemptionSchema } from '#shared/protocol.ts';
 import { MAX_EVENTS_BODY_BYTES } from '#shared/constants.ts';
 import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
 import { allowRequest } from '#edge/platform/flood-guard.ts';
@@ -15,6 +16,8 @@ import { readerStub } from '#edge/platform/stubs.ts';
 import { anonymousKey } from '#edge/readers/names.ts';
 import { corsHeaders, requestOrigin } from '#edge/platform/cors.ts';
 import { originAllowed } from '#shared/origins.ts';
+import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
+import { redeemGrant } from '#edge/identity/redeem-grant.ts';
 
 /** Browser clocks drift; a batch from far in the future is a bug or a forgery. */
 const MAX_CLOCK_SKEW_MS = 24 * 3600 * 1000;
@@ -36,7 +39,14 @@ events.options('/', async (c) => {
 
 events.post('/', async (c) => {
   const origin = requestOrigin(c.req.raw);
-  const batch = parseOr400(eventBatchSchema, await readJson(c.req.raw, MAX_EVENTS_BODY_BYTES), 'event batch');
+  const raw = await readJson(c.req.raw, MAX_EVENTS_BODY_BYTES);
+  if (isGrantBatch(raw)) {
+    // A click grant's redemption (identity/redeem-grant.ts): a batch of exactly one `grant` event.
+    const redemption = parseOr400(grantRedemptionSchema, raw, 'grant redemption');
+    const ws = await allowedWorkspace(c.env, redemption.workspace, origin, c.req.header('cf-connecting-ip'));
+    return c.json(await redeemGrant(c.env, ws, redemption, Date.now()), 200, corsHeaders(origin, false));
+  }
+  const batch = parseOr400(eventBatchSchema, raw, 'event batch');
   const now = Date.now();
   const future = batch.events.flatMap((e, i) =>
     e.ts > now + MAX_CLOCK_SKEW_MS ? [{ path: `events.${i}.ts`, message: 'is in the future (milliseconds since the epoch expected)' }] : []);
@@ -47,16 +57,7 @@ events.post('/', async (c) => {
   const fresh = batch.events.filter((e) => e.ts >= now - MAX_EVENT_AGE_MS);
   if (fresh.length === 0) throw new ClientError(400, 'Invalid event batch', rejected);
 
-  const ws = await edgeWorkspace(c.env, batch.workspace);
-  if (!ws) throw new ClientError(404, `Unknown workspace "${batch.workspace}"`, [{ path: 'workspace', message: 'no such workspace' }]);
-  if (!origin) throw new ClientError(403, 'Missing Origin header: events are accepted from the workspace\'s allowed origins only', [{ path: 'Origin', message: 'missing' }]);
-  if (!originAllowed(origin, ws.allowedOrigins)) {
-    throw new ClientError(403, `Origin ${origin} is not allowed for workspace "${ws.id}"`, [{ path: 'Origin', message: `not in the workspace's allowed origins` }]);
-  }
-  const client = c.req.header('cf-connecting-ip') ?? 'local';
-  if (!allowRequest(`${ws.id}|${client}`, ws.limits.ingestPerClientPerSecond)) {
-    throw new ClientError(429, 'Too many requests from this client; slow down', [], { 'retry-after': '1' });
-  }
+  const ws = await allowedWorkspace(c.env, batch.workspace, origin, c.req.header('cf-connecting-ip'));
 
   const byReader = new Map<string, ReaderEvent[]>();
   for (const event of fresh) {
@@ -72,3 +73,23 @@ events.post('/', async (c) => {
   const duplicates = results.reduce((n, r) => n + r.duplicates, 0);
   return c.json({ accepted, duplicates, ...(rejected.length ? { rejected } : {}) }, 202, corsHeaders(origin, false));
 });
+
+/** The loader sends a grant alone, so a batch whose first event is one is a redemption. */
+function isGrantBatch(raw: unknown): boolean {
+  const events = (raw as { events?: unknown } | null)?.events;
+  return Array.isArray(events) && (events[0] as { type?: unknown } | null)?.type === 'grant';
+}
+
+/** The workspace, when it exists, the request comes from one of its origins and the client is not flooding. */
+async function allowedWorkspace(env: AppEnv['Bindings'], id: string, origin: string | null, ip: string | undefined): Promise<EdgeWorkspace> {
+  const ws = await edgeWorkspace(env, id);
+  if (!ws) throw new ClientError(404, `Unknown workspace "${id}"`, [{ path: 'workspace', message: 'no such workspace' }]);
+  if (!origin) throw new ClientError(403, 'Missing Origin header: events are accepted from the workspace\'s allowed origins only', [{ path: 'Origin', message: 'missing' }]);
+  if (!originAllowed(origin, ws.allowedOrigins)) {
+    throw new ClientError(403, `Origin ${origin} is not allowed for workspace "${ws.id}"`, [{ path: 'Origin', message: `not in the workspace's allowed origins` }]);
+  }
+  if (!allowRequest(`${ws.id}|${ip ?? 'local'}`, ws.limits.ingestPerClientPerSecond)) {
+    throw new ClientError(429, 'Too many requests from this client; slow down', [], { 'retry-after': '1' });
+  }
+  return ws;
+}

@@ -58,6 +58,7 @@ export class ReaderObject extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS seen_events (id TEXT PRIMARY KEY, at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS merged_from (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, op TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS grant_browsers (grant_id TEXT NOT NULL, browser TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (grant_id, browser));
     `);
     const row = this.sql.exec<{ state: string; meta: string; version: number }>('SELECT state, meta, version FROM reader').toArray()[0];
     if (row) {
@@ -166,6 +167,25 @@ export class ReaderObject extends DurableObject<Env> {
     // ingest commits only when an event was new; the absorbed history must be stored regardless.
     if (absorbing && result.accepted === 0) await this.commit();
     return result;
+  }
+
+  /**
+   * A click grant for this reader is being redeemed by `browser` (an anonymous id): admitted when
+   * the browser redeemed this grant before or the grant has linked fewer than `maxBrowsers`
+   * browsers. Counted here, on the reader the grant names, so the bound costs one small table and
+   * no extra object. Rows go once their grant has expired (it cannot be redeemed any more).
+   * `unknown`: this edge holds nothing for the reader (never synced, or erased): nothing to link to.
+   */
+  async admitGrant(grantId: string, browser: string, maxBrowsers: number, expiresAt: number): Promise<{ admitted: boolean; already: boolean; browsers: number; unknown?: true }> {
+    if (!this.meta.ctx) return { admitted: false, already: false, browsers: 0, unknown: true };
+    const now = Date.now();
+    this.sql.exec('DELETE FROM grant_browsers WHERE expires_at <= ?', now);
+    const already = this.sql.exec('SELECT 1 FROM grant_browsers WHERE grant_id = ? AND browser = ?', grantId, browser).toArray().length > 0;
+    const browsers = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM grant_browsers WHERE grant_id = ?', grantId).one().n;
+    if (already) return { admitted: true, already, browsers };
+    if (browsers >= maxBrowsers) return { admitted: false, already, browsers };
+    this.sql.exec('INSERT INTO grant_browsers (grant_id, browser, expires_at) VALUES (?, ?, ?)', grantId, browser, expiresAt);
+    return { admitted: true, already, browsers: browsers + 1 };
   }
 
   /**

@@ -76,6 +76,7 @@ admin.patch('/workspaces/:id', async (c) => {
     ...p,
     limits: { ...current.limits, ...(p.limits as object | undefined) },
     sync: { ...current.sync, ...(p.sync as object | undefined) },
+    clickIdentity: { ...current.clickIdentity, ...(p.clickIdentity as object | undefined) },
   };
   return c.json(await save(c.env, id, merged));
 });

@@ -20,6 +20,8 @@ export interface Core {
   /** The edge's answer (202, or 4xx with `{error, issues}`), or null when it could not be reached. */
   signup(input: SignupInput): Promise<Response | null>;
   makeId(): string;
+  /** Sends what the outbox holds now; settles when the edge answered (nothing to await: offline, nothing queued). */
+  flush(): Promise<void> | void;
   /** Set by the UI chunk: mounts every `[data-sharpsend]` placeholder not yet mounted. */
   mount?: () => void;
 }

@@ -5,8 +5,7 @@
  *
  *   <script async src="https://EDGE/sharpsend.js" data-workspace="demo"></script>
  */
-import type { ReaderEventInput } from '#shared/protocol.ts';
-import { STORAGE_KEYS } from '#shared/constants.ts';
+import type { GrantEventInput, ReaderEventInput } from '#shared/protocol.ts';
 import type { Core, SharpSend, SignupInput } from './core.ts';
 import { makeId } from './ids.ts';
 import { mayTrack, readOptions, slug } from './options.ts';
@@ -14,7 +13,8 @@ import { clear, configure, enqueue, flush, post } from './outbox.ts';
 import { trackReads } from './read.ts';
 import { forget, load, save } from './storage.ts';
 
-type NewEvent = ReaderEventInput extends infer E ? (E extends ReaderEventInput ? Omit<E, 'id' | 'anonymousId' | 'ts'> : never) : never;
+type AnyInput = ReaderEventInput | GrantEventInput;
+type NewEvent = AnyInput extends infer E ? (E extends AnyInput ? Omit<E, 'id' | 'anonymousId' | 'ts'> : never) : never;
 
 const w = window as unknown as { sharpsend?: SharpSend };
 const stub = w.sharpsend;
@@ -23,35 +23,45 @@ if (!stub?.x) {
   const script = (document.currentScript || document.querySelector('script[data-workspace]')) as HTMLScriptElement;
   const opts = readOptions(script.dataset, script.src);
   const nav = navigator as Navigator & { globalPrivacyControl?: boolean };
-  let tracking = mayTrack(opts.consent, load(STORAGE_KEYS.consent, null), nav.doNotTrack == '1', nav.globalPrivacyControl);
+  let tracking = mayTrack(opts.consent, load('sharpsend:consent', null), nav.doNotTrack == '1', nav.globalPrivacyControl);
   /** Used when tracking is off: a sign-up still needs an id, but it is never stored. */
   let ephemeral = '';
 
   const anonymousId = (): string => {
     if (!tracking) return (ephemeral ||= makeId());
-    let id = load(STORAGE_KEYS.anonymousId, '');
-    if (!id) save(STORAGE_KEYS.anonymousId, (id = makeId()));
+    let id = load('sharpsend:aid', '');
+    if (!id) save('sharpsend:aid', (id = makeId()));
     return id;
   };
   const stamp = (e: NewEvent, id?: string) => ({ ...e, id: id || makeId(), anonymousId: anonymousId(), ts: Date.now() }) as ReaderEventInput;
   const send = (e: NewEvent, hiding?: boolean) => tracking && enqueue([stamp(e)], hiding);
-  const prefs = (): string[] => load(STORAGE_KEYS.preferences, []);
+  const prefs = (): string[] => load('sharpsend:prefs', []);
 
   configure(opts.endpoint, opts.workspace);
+  // A click grant from a tracked link (README "Readers who arrive from an email"): out of the
+  // address bar before anything reads the URL (our read below, the page's analytics), redeemed
+  // once, and only when tracking is allowed.
+  // The edge always puts the grant last in the fragment, so what precedes it is the page's URL.
+  const [bare, grant] = location.href.split(/[#&]ss_grant=/);
+  if (grant) {
+    history.replaceState(history.state, '', bare);
+    if (tracking) post([stamp({ type: 'grant', grant })]);
+  }
   const newRead = trackReads(send, opts.category);
 
   const core: Core = {
     prefs,
     makeId,
+    flush,
     setPrefs(topics) {
       topics = topics.map(slug).filter((t): t is string => !!t);
-      save(STORAGE_KEYS.preferences, topics);
+      save('sharpsend:prefs', topics);
       send({ type: 'preferences', topics });
       core.onPrefs?.(topics);
     },
     // A sign-up is the reader's own request, so it goes even when tracking is off (with an id
     // that is not kept); it is sent at once, not queued, so the form can answer.
-    signup: ({ email, consent, topics, id }: SignupInput) => post([stamp({ type: 'signup', email, consent, topics: topics || prefs() }, id)]),
+    signup: (input: SignupInput) => post([stamp({ type: 'signup', ...input, topics: input.topics || prefs() }, input.id)]),
   };
 
   // A second injection (mount called before the chunk arrived) is harmless: the chunk starts once.
@@ -69,12 +79,12 @@ if (!stub?.x) {
     preferences: core.setPrefs,
     signup: core.signup,
     consent(granted: boolean) {
-      save(STORAGE_KEYS.consent, granted ? '1' : '0');
+      save('sharpsend:consent', granted ? '1' : '0');
       if (granted == tracking) return;
       if (granted) newRead(); // count from now: drop what was read while not tracking
       tracking = granted;
       if (granted) return;
-      forget(STORAGE_KEYS.anonymousId);
+      forget('sharpsend:aid');
       clear();
     },
     mount: loadUi,
@@ -82,9 +92,8 @@ if (!stub?.x) {
 
   const api = ((name: string, ...args: unknown[]) => commands[name]?.(...args)) as SharpSend;
   api.x = core;
-  const queued = stub?.q || [];
   w.sharpsend = api;
-  for (const args of queued) api.apply(null, args as Parameters<SharpSend>);
+  for (const args of stub?.q || []) api.apply(null, args as Parameters<SharpSend>);
 
   addEventListener('online', () => flush());
   if (tracking) flush(); // events a previous page could not deliver

@@ -5,12 +5,12 @@
  * counts an id once. The outbox holds at most one batch (the edge's per-request limit), so
  * everything waiting goes in one request.
  */
-import type { ReaderEventInput } from '#shared/protocol.ts';
-import { MAX_EVENTS_PER_BATCH, STORAGE_KEYS } from '#shared/constants.ts';
+import type { GrantEventInput, ReaderEventInput } from '#shared/protocol.ts';
+import { MAX_EVENTS_PER_BATCH } from '#shared/constants.ts';
 import { addToQueue, notInFlight, removeFromQueue } from './queue.ts';
-import { forget, load, save } from './storage.ts';
+import { type StorageKey, forget, load, save } from './storage.ts';
 
-const KEY = STORAGE_KEYS.queue;
+const KEY: StorageKey = 'sharpsend:queue';
 /** Ids in a request not answered yet: a second flush must not send them again meanwhile. */
 const inFlight = new Set<string>();
 let endpoint = '';
@@ -22,15 +22,17 @@ export function configure(url: string, ws: string): void {
   workspace = ws;
 }
 
-const body = (events: ReaderEventInput[]) => JSON.stringify({ workspace, events });
+type WireEvent = ReaderEventInput | GrantEventInput;
+const body = (events: WireEvent[]) => JSON.stringify({ workspace, events });
 
-export function post(events: ReaderEventInput[]): Promise<Response | null> {
+/** A batch, or a click grant's redemption (a batch of one `grant` event, shared/protocol.ts). */
+export function post(events: WireEvent[]): Promise<Response | null> {
   // A string body goes as text/plain;charset=UTF-8, a "simple" request: no CORS preflight.
   return fetch(endpoint, { method: 'POST', body: body(events), keepalive: true }).catch(() => null);
 }
 
 /** 5xx, rate limits, timeouts and network failures are worth another try; other 4xx are not. */
-export const retryable = (status: number): boolean => !status || status > 499 || status == 429 || status == 408;
+export const retryable = (status?: number): boolean => !status || status > 499 || status == 429 || status == 408;
 
 export function enqueue(events: ReaderEventInput[], hiding?: boolean): void {
   save(KEY, addToQueue(load<ReaderEventInput[]>(KEY, []), events, MAX_EVENTS_PER_BATCH));
@@ -46,22 +48,26 @@ function done(ids: string[]): void {
   save(KEY, removeFromQueue(load<ReaderEventInput[]>(KEY, []), ids));
 }
 
-/** `hiding`: the page may be gone in a moment, so use a beacon and do not wait for an answer. */
-export function flush(hiding?: boolean): void {
+/**
+ * `hiding`: the page may be gone in a moment, so use a beacon and do not wait for an answer.
+ * Returns the request's settling when one was made (the picker then reads the outbox to tell
+ * "saved" from "kept for later").
+ */
+export function flush(hiding?: boolean): Promise<void> | void {
   timer = 0;
   if (!navigator.onLine) return; // a beacon "succeeds" offline and the events would be lost
   const batch = notInFlight(load<ReaderEventInput[]>(KEY, []), inFlight);
   if (batch.length) {
     const ids = batch.map((e) => e.id);
     // A string beacon is text/plain too; it returns false when the browser will not queue it.
-    if (hiding && navigator.sendBeacon?.(endpoint, body(batch))) return done(ids);
+    if (hiding && navigator.sendBeacon(endpoint, body(batch))) return done(ids);
     ids.forEach((id) => inFlight.add(id));
-    post(batch).then((res) => {
+    return post(batch).then((res) => {
       ids.forEach((id) => inFlight.delete(id));
-      const status = res ? res.status : 0;
+      const status = res?.status; // undefined: no answer at all
       if (retryable(status)) return;
       done(ids);
-      if (status > 299) res!.text().then((t) => console.warn('SharpSend:', status, t));
+      if (status! > 299) res!.text().then((t) => console.warn('SharpSend:', status, t));
     });
   }
 }

@@ -9,6 +9,6 @@ export interface Queued {
 
 export const addToQueue = <T extends Queued>(queue: T[], events: T[], max: number): T[] => queue.concat(events).slice(-max);
 
-export const removeFromQueue = <T extends Queued>(queue: T[], ids: string[]): T[] => queue.filter((e) => !ids.includes(e.id));
-
 export const notInFlight = <T extends Queued>(queue: T[], inFlight: Set<string>): T[] => queue.filter((e) => !inFlight.has(e.id));
+
+export const removeFromQueue = <T extends Queued>(queue: T[], ids: string[]): T[] => notInFlight(queue, new Set(ids));

@@ -10,8 +10,6 @@ import { slug } from './options.ts';
 
 export type PageRead = Pick<PageEvent, 'type' | 'url' | 'title' | 'category' | 'engagedMs' | 'scrollDepth'>;
 
-/** Continuations shorter than this are noise (a tab flicked past), not reading. */
-const MIN_MORE_MS = 1000;
 
 export function trackReads(emit: (read: PageRead, hiding: boolean) => void, fallbackCategory?: string) {
   const doc = document;
@@ -48,7 +46,8 @@ export function trackReads(emit: (read: PageRead, hiding: boolean) => void, fall
     const engagedMs = clock.take(now());
     // Not measured at the start: an async script can run before the page has its full height.
     if (!depth) measure();
-    if (!seen || ((sent || quiet) && engagedMs < MIN_MORE_MS)) return;
+    // Continuations under a second are noise (a tab flicked past), not reading.
+    if (!seen || ((sent || quiet) && engagedMs < 1000)) return;
     sent = true;
     emit(
       {

@@ -1,7 +1,12 @@
 /**
  * First-party storage: localStorage, or a plain object where it is blocked (storage disabled,
  * sandboxed iframes, old private modes). Never cookies. Property access works on both.
+ * Keys are written out as literals (checked against shared/constants.ts STORAGE_KEYS by type):
+ * an object of names would cost the loader bytes it does not have.
  */
+import type { STORAGE_KEYS } from '#shared/constants.ts';
+
+export type StorageKey = (typeof STORAGE_KEYS)[keyof typeof STORAGE_KEYS];
 let store: Record<string, string>;
 try {
   store = localStorage;
@@ -10,7 +15,7 @@ try {
   store = {};
 }
 
-export function load<T>(key: string, fallback: T): T {
+export function load<T>(key: StorageKey, fallback: T): T {
   try {
     return JSON.parse(store[key]!) ?? fallback;
   } catch {
@@ -18,7 +23,7 @@ export function load<T>(key: string, fallback: T): T {
   }
 }
 
-export function save(key: string, value: unknown): void {
+export function save(key: StorageKey, value: unknown): void {
   try {
     store[key] = JSON.stringify(value);
   } catch {
@@ -26,4 +31,4 @@ export function save(key: string, value: unknown): void {
   }
 }
 
-export const forget = (key: string): boolean => delete store[key];
+export const forget = (key: StorageKey): boolean => delete store[key];

@@ -1,8 +1,12 @@
-/** The preference picker: topics as toggles, each click saved at once and announced. */
+/**
+ * The preference picker: topics as toggles, each click saved on the device at once and sent.
+ * "Saved" is said once the edge took it; a pick still in the outbox afterwards (offline, 429,
+ * 5xx: the outbox keeps it and sends it again later) is announced as not sent yet.
+ */
 import { useEffect, useState } from 'preact/hooks';
 import type { Core } from '../embed/core.ts';
 import { fill, pickerTexts, withOverrides } from './texts.ts';
-import { labelFor, listLabels, onPrefs, remember } from './shared.ts';
+import { labelFor, listLabels, onPrefs, remember, stored } from './shared.ts';
 import { parseTopics } from './topics.ts';
 
 export function Picker({ core, data }: { core: Core; data: DOMStringMap }) {
@@ -12,10 +16,12 @@ export function Picker({ core, data }: { core: Core; data: DOMStringMap }) {
   const [status, setStatus] = useState('');
   useEffect(() => onPrefs(setPicked), []);
 
-  const toggle = (slug: string, on: boolean) => {
+  const toggle = async (slug: string, on: boolean) => {
     const next = on ? picked.concat(slug) : picked.filter((s) => s != slug);
     core.setPrefs(next);
-    setStatus(next.length ? fill(t.saved, listLabels(next.map(labelFor))) : t.none);
+    await core.flush();
+    // Still in the outbox once the edge answered (or could not be reached): kept to send again.
+    setStatus(stored('sharpsend:queue').includes('"type":"preferences"') ? t.pending : next.length ? fill(t.saved, listLabels(next.map(labelFor))) : t.none);
   };
 
   return (

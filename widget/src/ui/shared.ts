@@ -3,6 +3,7 @@
  * change) and the labels pickers declared, so the sign-up form names topics the same way.
  */
 import type { Core } from '../embed/core.ts';
+import type { StorageKey } from '../embed/storage.ts';
 import { labelOf, listLabels, type Topic } from './topics.ts';
 
 const listeners = new Set<(topics: string[]) => void>();
@@ -26,3 +27,13 @@ export function remember(topics: Topic[]): Topic[] {
 export const labelFor = (slug: string): string => labels[slug] || labelOf(slug);
 
 export { listLabels };
+
+/** The widget's storage as the chunk reads it (and writes `value`, JSON text); blocked storage: ''. */
+export function stored(key: StorageKey, value?: string): string {
+  try {
+    if (value) localStorage[key] = value;
+    return localStorage[key] || '';
+  } catch {
+    return '';
+  }
+}

@@ -8,6 +8,7 @@ export const pickerTexts = {
   intro: 'Choose what you want to read more of. Your choice is saved as you click.',
   saved: 'Saved. You follow {topics}.',
   none: 'Saved. No topics picked.',
+  pending: 'Not sent yet: we will try again.',
 };
 
 export const signupTexts = {
@@ -17,14 +18,22 @@ export const signupTexts = {
   placeholder: 'you@example.com',
   picked: 'Your topics: {topics}',
   noTopics: 'All topics. Pick some to tailor it.',
-  consentText: 'I agree to receive this newsletter and know I can unsubscribe at any time.',
+  /** The consent box's label (`data-consent-box="required"`), or the fine print under the button (the default). */
+  consentText: '',
+  consentLabel: 'I agree to receive this newsletter and know I can unsubscribe at any time.',
+  finePrint: 'By signing up you agree to receive this newsletter. Unsubscribe any time.',
   button: 'Sign up',
   sending: 'Signing you up…',
   success: 'You are in! Check your inbox for the first issue.',
   invalid: 'Please enter a valid email address, like name@example.com.',
   needConsent: 'Please tick the box to agree to receive the newsletter.',
   error: 'Sorry, we could not sign you up just now. Please try again.',
+  /** Shown instead of the fields when this device signed up before. */
+  subscribed: "You're subscribed.",
 };
+
+/** `data-consent-box`: a box to tick (`required`) or fine print under the button (`none`, the default). */
+export const consentBoxRequired = (data: Record<string, string | undefined>): boolean => data.consentBox == 'required';
 
 export function withOverrides<T extends Record<string, string>>(defaults: T, data: Record<string, string | undefined>): T {
   const out = { ...defaults };

@@ -1,0 +1,102 @@
+/**
+ * Click-through grants: what a tracked link's 302 puts in the landing page's URL fragment
+ * (`#ss_grant=<grant>`), so the widget can tell the edge "this browser belongs to the reader who
+ * clicked" without the page ever seeing who that is. Pure WebCrypto (workerd and Node), no I/O.
+ *
+ *     <kid>.<base64url(nonce ‖ AES-GCM(grantKey, JSON {r: reader key, x: expires at ms, g: grant id}, aad "g1|workspace|kid"))>
+ *
+ * Opaque like the reader token (shared/email/tokens.ts) but under its own key (a distinct purpose
+ * string over the same signing key), so a reader token can never pass for a grant or the other way
+ * round. The nonce is random: every click makes a new grant. GCM's tag is the signature.
+ *
+ * The grant id is the same for every click from one email delivery (it is derived from the reader
+ * and the delivery), so "how many browsers redeemed this grant" counts browsers per email: a
+ * forwarded email shares its id with the original and is bounded with it.
+ */
+import { b64url, unb64url } from '../encoding.ts';
+import { aesGcmKey, hmacSha256 } from '../crypto.ts';
+import type { SigningKey } from './tokens.ts';
+
+const encoder = new TextEncoder();
+const KID = /^[a-z0-9]{1,12}$/;
+const NONCE_BYTES = 12;
+const READER_KEY = /^[aeu]:.{1,300}$/s;
+const GRANT_ID = /^[A-Za-z0-9_-]{8,64}$/;
+/** A grant is a few hundred bytes at most; anything longer is not one of ours. */
+export const MAX_GRANT_LENGTH = 1024;
+export const DAY_MS = 24 * 3600 * 1000;
+
+export interface Grant { readerKey: string; expiresAt: number; grantId: string }
+
+export type GrantCheck =
+  | ({ ok: true; kid: string } & Grant)
+  | { ok: false; reason: 'malformed' | 'unknown_key' | 'bad_signature' | 'expired' };
+
+const purposeKey = (key: SigningKey) => aesGcmKey(`sharpsend-click-grant|${key.key}`);
+const aad = (workspace: string, kid: string) => encoder.encode(`g1|${workspace}|${kid}`);
+
+/** The id shared by every grant made for one reader and one delivery (`delivery` null: one per campaign). */
+export async function grantIdFor(workspace: string, readerKey: string, delivery: string | null, campaign: string | null, key: SigningKey): Promise<string> {
+  return b64url((await hmacSha256(`${key.key}|grant-id`, `${workspace}|${readerKey}|${delivery ?? ''}|${campaign ?? ''}`)).slice(0, 16));
+}
+
+export async function signGrant(
+  workspace: string, grant: Grant, key: SigningKey,
+  random: (bytes: Uint8Array<ArrayBuffer>) => Uint8Array<ArrayBuffer> = (b) => crypto.getRandomValues(b),
+): Promise<string> {
+  const nonce = random(new Uint8Array(NONCE_BYTES));
+  const plain = encoder.encode(JSON.stringify({ r: grant.readerKey, x: grant.expiresAt, g: grant.grantId }));
+  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce, additionalData: aad(workspace, key.kid) }, await purposeKey(key), plain));
+  const out = new Uint8Array(NONCE_BYTES + sealed.byteLength);
+  out.set(nonce);
+  out.set(sealed, NONCE_BYTES);
+  return `${key.kid}.${b64url(out)}`;
+}
+
+/** `now` decides expiry (injected: tests move it). A grant is good until `expiresAt`, exclusive. */
+export async function verifyGrant(workspace: string, grant: string, keys: readonly SigningKey[], now: number): Promise<GrantCheck> {
+  if (grant.length > MAX_GRANT_LENGTH) return { ok: false, reason: 'malformed' };
+  const parts = grant.split('.');
+  if (parts.length !== 2) return { ok: false, reason: 'malformed' };
+  const [kid, encoded] = parts as [string, string];
+  const raw = unb64url(encoded);
+  if (!KID.test(kid) || !raw || raw.byteLength < NONCE_BYTES + 16 + 2) return { ok: false, reason: 'malformed' };
+  const key = keys.find((k) => k.kid === kid);
+  if (!key) return { ok: false, reason: 'unknown_key' };
+  let plain: Uint8Array;
+  try {
+    plain = new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: raw.slice(0, NONCE_BYTES), additionalData: aad(workspace, kid) }, await purposeKey(key), raw.slice(NONCE_BYTES)));
+  } catch {
+    return { ok: false, reason: 'bad_signature' };
+  }
+  let body: { r?: unknown; x?: unknown; g?: unknown };
+  try {
+    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plain)) as typeof body;
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
+  const { r, x, g } = body ?? {};
+  if (typeof r !== 'string' || !READER_KEY.test(r) || typeof x !== 'number' || !Number.isFinite(x) || typeof g !== 'string' || !GRANT_ID.test(g)) {
+    return { ok: false, reason: 'malformed' };
+  }
+  if (now >= x) return { ok: false, reason: 'expired' };
+  return { ok: true, kid, readerKey: r, expiresAt: x, grantId: g };
+}
+
+/** Why a grant was refused, in words a developer reading the 4xx understands. */
+export const GRANT_REASONS: Record<Exclude<GrantCheck, { ok: true }>['reason'], string> = {
+  malformed: 'is not a grant made by this edge',
+  unknown_key: 'was signed with a key this workspace no longer has',
+  bad_signature: 'was changed or belongs to another workspace (signature does not match)',
+  expired: 'has expired: grants last a few days after the click',
+};
+
+/**
+ * Puts the grant in a destination's fragment. A destination that has a fragment of its own keeps
+ * it (`#section&ss_grant=…`); the widget takes only its own part out again.
+ */
+export function withGrant(destination: string, grant: string): string {
+  const hash = destination.indexOf('#');
+  if (hash < 0) return `${destination}#ss_grant=${grant}`;
+  return `${destination}${hash === destination.length - 1 ? '' : '&'}ss_grant=${grant}`;
+}
