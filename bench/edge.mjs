@@ -50,7 +50,9 @@ try {
   const baseline = await load(batches(baselineUrl, 'm', readsBody), CONCURRENCY);
   const floorNew = await load(batches(floorUrl, 'm', readsBody), CONCURRENCY);
   const reads = await load(batches(edgeUrl, 'm', readsBody), CONCURRENCY);
+  const stopFloor = PROFILE ? await startProfile('floor', 'floor-returning') : null;
   const floorReturning = await load(batches(floorUrl, 'm', (run, n) => readsBody(run, n, 1)), CONCURRENCY);
+  await stopFloor?.();
   const stop = PROFILE ? await startProfile('edge', 'ingest-returning') : null;
   const returning = await load(batches(edgeUrl, 'm', (run, n) => readsBody(run, n, 1)), CONCURRENCY);
   await stop?.();

@@ -59,7 +59,9 @@ try {
   const runs = [];
   for (let round = 0; round < 2; round++) {
     const baseline = await load(hits(baselineUrl), CONCURRENCY);
+    const stopFloor = PROFILE && round === 0 ? await startProfile('floor', 'floor-pixel') : null;
     const floor = await load(hits(floorUrl), CONCURRENCY);
+    await stopFloor?.();
     const stop = PROFILE && round === 0 ? await startProfile('edge', 'pixel') : null;
     const pixel = await load(hits(edgeUrl), CONCURRENCY);
     await stop?.();
