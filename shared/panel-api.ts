@@ -96,6 +96,24 @@ export interface SendView {
   abTest: string | null;
   createdAt: number;
   sentAt: number | null;
+  /** How it reaches its readers: the segment's Customer.io mirror as one trigger's filter, or recipient chunks (≤ 10,000 each). */
+  audience: 'segment' | 'chunks';
+  /** Its audience is still being read from the directory (`recipients` is the count at queueing until then). */
+  building: boolean;
+  /** Triggers (chunks) it takes, and how many went so far. */
+  chunks: number;
+  chunksSent: number;
+  /** Recipients in the chunks sent so far. */
+  recipientsSent: number;
+}
+
+/** POST /workspaces/:w/sends/preview: the distinct readers per variation (the first variation wins) and in total, before sending. */
+export interface SendPreview {
+  variations: Array<{ id: string; segmentId: string; segmentName: string; readers: number }>;
+  total: number;
+  /** `segment`: one trigger per variation with the mirror as audience; `chunks`: recipient chunks; `journey`: events. */
+  via: 'segment' | 'chunks' | 'journey';
+  triggers: number;
 }
 
 export interface AbTestView {

@@ -113,6 +113,13 @@ export const sendRequestSchema = z
   .refine((v) => new Set(v.variations.map((x) => x.id)).size === v.variations.length, { message: 'variation ids must differ', path: ['variations'] });
 export type SendRequest = z.infer<typeof sendRequestSchema>;
 
+/** POST /sends/preview: the variations in the editor's order (the first a reader is in wins); only their segments count. */
+export const sendPreviewSchema = z.object({
+  mode: z.enum(['broadcast', 'journey']).default('broadcast'),
+  variations: z.array(z.object({ id: variationSchema.shape.id, segmentId: variationSchema.shape.segmentId })).min(1).max(10),
+});
+export type SendPreviewRequest = z.infer<typeof sendPreviewSchema>;
+
 export const abTestInputSchema = z.object({
   /** Made by the panel per composition, like a send's: starting the same test twice starts it once. */
   draftId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, '8-64 letters, digits, "-" or "_"'),

@@ -178,10 +178,14 @@ describe('panel sending', () => {
   it('waits out a 429\'s Retry-After, and so does every other send of that broadcast', async () => {
     const s = await fastWorkspace();
     const w = `/workspaces/${s.workspace}`;
-    await seedEngagedReaders(s, [{ email: 'retry-429@example.com', reads: 1, traits: { tier: 'premium' } }]);
+    await seedEngagedReaders(s, [
+      { email: 'retry-429@example.com', reads: 1, traits: { tier: 'premium' } },
+      { email: 'retry-429b@example.com', reads: 1, traits: { tier: 'basic' } },
+    ]);
     const seg = (await panelApi(s, 'POST', `${w}/segments`, { name: 'Premium', rule: tagRule('premium_subscriber') })).body.id;
+    const basic = (await panelApi(s, 'POST', `${w}/segments`, { name: 'Basic', rule: { fact: 'trait.tier', op: 'eq', value: 'basic' } })).body.id;
     await fake('/failures', { body: { status: 429, count: 1, api: 'app', path: '/v1/campaigns/', retryAfter: 30 } });
-    await panelApi(s, 'POST', `${w}/sends`, { draftId: 'draft-retry-429', broadcastId: 1, variations: [variation('v1', seg, 'First'), variation('v2', seg, 'Second')] });
+    await panelApi(s, 'POST', `${w}/sends`, { draftId: 'draft-retry-429', broadcastId: 1, variations: [variation('v1', seg, 'First'), variation('v2', basic, 'Second')] });
     const attemptAt = s.queue.clock.now();
     await s.queue.runAlarm();
     const byVariation = async () => new Map((await sends(s)).map((x) => [x.variation.id, x]));
@@ -269,11 +273,13 @@ describe('panel sending', () => {
     const [created, doubled] = await Promise.all([panelApi(s, 'POST', `${w}/ab-tests`, input), panelApi(s, 'POST', `${w}/ab-tests`, input)]);
     expect(created.status).toBe(201);
     expect(doubled.body.id).toBe(created.body.id);
-    const test = created.body;
-    const armSizes = test.results.map((r: { recipients: number }) => r.recipients);
-    expect(armSizes.every((n: number) => n > 0)).toBe(true);
-    // Both arms go to broadcast 2: arm B one broadcast interval after arm A.
+    // The alarm reads the segment's members and splits them; both arms go to broadcast 2, arm B one
+    // broadcast interval after arm A.
     await s.queue.runAlarm();
+    const test = (await panelApi(s, 'GET', `${w}/ab-tests/${created.body.id}`)).body;
+    const armSizes = test.results.map((r: { recipients: number }) => r.recipients);
+    // An exact split: 60 % of 12 is 7 readers, as 4 and 3.
+    expect(armSizes).toEqual([4, 3]);
     s.queue.clock.advance(1000);
     await s.queue.runAlarm();
     expect((await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo')).triggers.map((t) => t.data.variation)).toEqual(['a', 'b']);

@@ -72,7 +72,11 @@ async function attempt<T>(run: () => Promise<unknown>, read: (body: any) => T): 
 export interface CioSegmentSummary { id: number; name: string; type: string }
 export interface CioBroadcast { id: number; name: string; active: boolean }
 export interface CioPerson { id?: string; email?: string; cio_id?: string }
+/** Customer.io's audienceFilter (segment leaves and and/or/not): a trigger's `recipients` when a segment mirror is the audience. */
+export type AudienceFilter = { segment: { id: number } } | { and: AudienceFilter[] } | { or: AudienceFilter[] } | { not: AudienceFilter };
+
 export type Recipients =
+  | AudienceFilter
   | { emails: string[]; email_ignore_missing: true }
   | { ids: string[]; id_ignore_missing: true }
   | { per_user_data: Array<Record<string, unknown>>; id_ignore_missing: true; email_ignore_missing: true };

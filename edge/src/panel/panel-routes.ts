@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { AppEnv } from '#edge/env.ts';
 import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
 import {
-  abTestInputSchema, membersChangeSchema, segmentInputSchema, segmentRuleSchema, sendRequestSchema, sessionRequestSchema,
+  abTestInputSchema, membersChangeSchema, sendPreviewSchema, segmentInputSchema, segmentRuleSchema, sendRequestSchema, sessionRequestSchema,
 } from '#shared/panel.ts';
 import { allowRequest, hasAllowance } from '#edge/platform/flood-guard.ts';
 import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
@@ -216,6 +216,11 @@ panel.get(`${W}/broadcasts`, async (c) => {
 panel.post(`${W}/sends`, async (c) => {
   const request = await body(c.req.raw, sendRequestSchema, 'send');
   return c.json({ sends: unwrap(await sendQueueStub(c.env, c.get('workspace').id).enqueue(c.get('workspace').id, request)) }, 202);
+});
+
+panel.post(`${W}/sends/preview`, async (c) => {
+  const request = await body(c.req.raw, sendPreviewSchema, 'send preview');
+  return c.json(unwrap(await sendQueueStub(c.env, c.get('workspace').id).preview(c.get('workspace').id, request)));
 });
 
 panel.get(`${W}/sends`, async (c) => c.json({ sends: await sendQueueStub(c.env, c.get('workspace').id).list() }));

@@ -16,12 +16,11 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '#edge/env.ts';
 import { forgetWorkspace } from '#edge/platform/ttl-cache.ts';
 import { type Clock, systemClock } from '#edge/platform/clock.ts';
-import { type AbTestInput, type ReaderSummary, type Variation, sendKey, variationData, type SendRequest } from '#shared/panel.ts';
-import type { AbTestView, SendMode, SendView, WelcomeView } from '#shared/panel-api.ts';
+import { type AbTestInput, type ReaderSummary, sendKey, variationData, type SendPreviewRequest, type SendRequest } from '#shared/panel.ts';
+import type { AbTestView, SendPreview, SendView, WelcomeView } from '#shared/panel-api.ts';
 import { type CustomerIo, describeFailure } from '#edge/customerio/gateway.ts';
 import { backoffMs } from '#edge/sync/pacing.ts';
 import { workspaceCustomerIo } from '#edge/customerio/workspace-gateway.ts';
-import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
 import { type IdentifierMode, cioIdentifier, identifiersOf } from '#shared/identity.ts';
 import { callIntervalMs } from '#edge/customerio/budget.ts';
 import { ulid } from '#edge/platform/ulid.ts';
@@ -29,11 +28,12 @@ import { directoryStub, shardStub } from '#edge/platform/stubs.ts';
 import { Pacer } from '../pacer.ts';
 import { type Refusal, refuse } from '../refusal.ts';
 import { afterAttempt, findUnclearTrigger, isUnclear } from './delivery-state.ts';
-import { type Baseline, abTestId, armLetter, armSendKey, assignArms, countResults, decide, restOf, restSendKey } from './ab-test.ts';
-import { audienceOf, recipientsOf, tooManyRecipients } from './recipients.ts';
+import { type Baseline, abTestId, armLetter, armSendKey, countResults, decide, restSendKey } from './ab-test.ts';
+import { MAX_RECIPIENTS, mirrorFilters, recipientsOf } from './recipients.ts';
 import { alarmFor, nextDue, wakeAt } from './schedule.ts';
-import { journeyOps, journeyStep } from './journey.ts';
-import { type SendRow, SendStore, type WelcomeRow } from './send-store.ts';
+import { JOURNEY_STEP, journeyOps, journeyStep } from './journey.ts';
+import { type Claim, type SendRow, SendStore, type WelcomeRow } from './send-store.ts';
+import { fnv1a } from '#shared/crypto.ts';
 import { abTestView, sendView, welcomeView } from './views.ts';
 
 const MAX_ATTEMPTS = 12;
@@ -41,6 +41,8 @@ const MAX_ATTEMPTS = 12;
 const DRAIN_BUDGET_MS = 20_000;
 /** A/B tests the panel lists. */
 const AB_TESTS_LISTED = 20;
+/** Members read from the directory per step while a send's audience is built (the directory's page cap). */
+const BUILD_PAGE = 1_000;
 
 export class SendQueue extends DurableObject<Env> {
   clock: Clock = systemClock;
@@ -59,29 +61,51 @@ export class SendQueue extends DurableObject<Env> {
 
   // ---- sends -----------------------------------------------------------------------------------
 
-  /** Queues each variation once; a key seen before returns the existing send untouched. */
+  /**
+   * Queues each variation once; a key seen before returns the existing send untouched. The
+   * variations' distinct audience is counted in SQL by the directory now; the members themselves
+   * are read by the alarm in pages (any segment size), or, when every segment's Customer.io mirror
+   * is in sync, each variation goes as one trigger with the mirror as its audience filter.
+   */
   async enqueue(workspace: string, request: SendRequest): Promise<SendView[] | Refusal> {
     this.store.setWorkspace(workspace);
-    const keys: string[] = [];
-    for (const variation of request.variations) {
-      const key = sendKey(request.broadcastId, request.draftId, variation.id);
-      keys.push(key);
-      if (this.store.hasSend(key)) continue;
-      const segment = await this.directory(workspace).segment(variation.segmentId);
-      const members = await this.directory(workspace).members(variation.segmentId);
-      if (!segment || !members) return refuse(400, 'Invalid send', [{ path: `variations.${variation.id}.segmentId`, message: `no segment "${variation.segmentId}"` }]);
-      const mode = await this.identifierMode(workspace);
-      // Checked again after the awaits: a concurrent double click may have queued it meanwhile.
-      if (this.store.hasSend(key)) continue;
-      const refused = this.queue(key, request.broadcastId, request.mode, request.eventName, variation, segment.segment.name, members, null, mode);
-      if (refused) return refused;
+    const keys = request.variations.map((v) => sendKey(request.broadcastId, request.draftId, v.id));
+    if (!keys.every((k) => this.store.hasSend(k))) {
+      const audience = await this.directory(workspace).distinctAudience(request.variations.map((v) => v.segmentId));
+      const unknown = request.variations.find((v) => audience.unknown.includes(v.segmentId));
+      if (unknown) return refuse(400, 'Invalid send', [{ path: `variations.${unknown.id}.segmentId`, message: `no segment "${unknown.segmentId}"` }]);
+      const filters = request.mode === 'broadcast' ? mirrorFilters(audience.segments) : null;
+      const grp = `b${request.broadcastId}:${request.draftId}`;
+      // Checked again after the await: a concurrent double click may have queued it meanwhile.
+      request.variations.forEach((variation, i) => {
+        if (this.store.hasSend(keys[i]!)) return;
+        this.store.insertSend({
+          key: keys[i]!, grp, position: i, segmentId: variation.segmentId, broadcastId: request.broadcastId, mode: request.mode,
+          eventName: request.eventName, variation, segmentName: audience.segments[i]!.name, abTest: null,
+          expected: audience.perVariation[i]!, filter: filters?.[i] ?? null,
+        }, this.clock.now());
+      });
+      await this.wake();
     }
-    await this.wake();
-    return keys.map((k) => sendView(this.store.sendByKey(k)!));
+    return keys.map((k) => this.view(this.store.sendByKey(k)!));
+  }
+
+  /** Before sending: the distinct readers per variation (first variation wins) and in total, and how it would go. */
+  async preview(workspace: string, request: SendPreviewRequest): Promise<SendPreview | Refusal> {
+    const audience = await this.directory(workspace).distinctAudience(request.variations.map((v) => v.segmentId));
+    const unknown = request.variations.find((v) => audience.unknown.includes(v.segmentId));
+    if (unknown) return refuse(400, 'Invalid send', [{ path: `variations.${unknown.id}.segmentId`, message: `no segment "${unknown.segmentId}"` }]);
+    const filters = request.mode === 'broadcast' ? mirrorFilters(audience.segments) : null;
+    return {
+      variations: request.variations.map((v, i) => ({ id: v.id, segmentId: v.segmentId, segmentName: audience.segments[i]!.name, readers: audience.perVariation[i]! })),
+      total: audience.total,
+      via: request.mode === 'journey' ? 'journey' : filters ? 'segment' : 'chunks',
+      triggers: request.mode === 'journey' ? 0 : filters ? request.variations.length : audience.perVariation.reduce((n, r) => n + Math.ceil(r / MAX_RECIPIENTS), 0),
+    };
   }
 
   async list(limit = 50): Promise<SendView[]> {
-    return this.store.recentSends(limit).map(sendView);
+    return this.store.recentSends(limit).map((r) => this.view(r));
   }
 
   // ---- transactional welcome -------------------------------------------------------------------
@@ -107,23 +131,24 @@ export class SendQueue extends DurableObject<Env> {
 
   // ---- A/B tests -------------------------------------------------------------------------------
 
-  /** Idempotent by the panel's draft id: a double click starts one test. */
+  /**
+   * Idempotent by the panel's draft id: a double click starts one test. The alarm reads the
+   * segment's members in pages and then splits them exactly (see SendStore.assignArms).
+   */
   async createAbTest(workspace: string, input: AbTestInput): Promise<AbTestView | Refusal> {
     this.store.setWorkspace(workspace);
     const id = abTestId(input.draftId);
     if (this.store.hasSend(armSendKey(id, 0))) return (await this.abTest(id))!;
     const detail = await this.directory(workspace).segment(input.segmentId);
-    const members = await this.directory(workspace).members(input.segmentId);
-    if (!detail || !members) return refuse(400, 'Invalid A/B test', [{ path: 'segmentId', message: `no segment "${input.segmentId}"` }]);
-    const mode = await this.identifierMode(workspace);
+    if (!detail) return refuse(400, 'Invalid A/B test', [{ path: 'segmentId', message: `no segment "${input.segmentId}"` }]);
     if (this.store.hasSend(armSendKey(id, 0))) return (await this.abTest(id))!;
     this.store.insertAbTest({ id, ...input }, this.clock.now());
-    // Where each recipient's counters stood at the send: results count what happened after.
-    const { perArm, baselines } = assignArms(id, members, input.arms.length, input.testShare);
-    this.store.insertBaselines(id, baselines);
     input.arms.forEach((arm, i) => {
-      this.queue(armSendKey(id, i), input.broadcastId, input.mode, 'sharpsend_send', { ...arm, segmentId: input.segmentId },
-        `${detail.segment.name} · arm ${armLetter(i)}`, perArm[i]!, id, mode);
+      this.store.insertSend({
+        key: armSendKey(id, i), grp: id, position: i, segmentId: i === 0 ? input.segmentId : null, broadcastId: input.broadcastId, mode: input.mode,
+        eventName: 'sharpsend_send', variation: { ...arm, segmentId: input.segmentId }, segmentName: `${detail.segment.name} · arm ${armLetter(i)}`,
+        abTest: id, expected: 0,
+      }, this.clock.now());
     });
     await this.wake();
     return (await this.abTest(id))!;
@@ -145,24 +170,24 @@ export class SendQueue extends DurableObject<Env> {
     return abTestView(row, results, this.store.sendsOfTest(id));
   }
 
-  /** Picks the winner by WINNER_RULE and sends it to the segment's members who were in no arm. Once. */
+  /** Picks the winner by WINNER_RULE and sends it to the segment's members who were in no arm (as read at the start). Once. */
   async decideAbTest(id: string): Promise<AbTestView | Refusal | null> {
     const row = this.store.abTest(id);
     if (!row) return null;
     if (row.status === 'decided') return this.abTest(id);
-    const workspace = this.store.workspace()!;
+    if (this.store.sendsOfTest(id).some((s) => !s.built)) return refuse(409, 'The test\'s arms are still being prepared: decide once they are sent');
     const baselines = this.store.baselines(id);
     const { results, winner } = decide(baselines, await this.countersNow(baselines), row.arms.length);
     if (winner === null) return refuse(409, 'No arm has recipients: there is no winner to pick');
-    const members = await this.directory(workspace).members(row.segmentId);
-    if (!members) return refuse(409, 'The test\'s segment was deleted: the winner has no audience');
-    const rest = restOf(members, baselines);
-    const detail = await this.directory(workspace).segment(row.segmentId);
-    const mode = await this.identifierMode(workspace);
     if (this.store.hasSend(restSendKey(id))) return this.abTest(id);
+    const arm0 = this.store.sendByKey(armSendKey(id, 0));
+    const segmentName = arm0?.segmentName.replace(/ · arm A$/, '') ?? 'segment';
     this.store.markDecided(id, winner, results, this.clock.now());
-    this.queue(restSendKey(id), row.broadcastId, row.mode, 'sharpsend_send', { ...row.arms[winner]!, segmentId: row.segmentId },
-      `${detail?.segment.name ?? 'segment'} · rest (winner ${armLetter(winner)})`, rest, id, mode);
+    this.store.insertSend({
+      key: restSendKey(id), grp: id, position: row.arms.length, segmentId: row.segmentId, broadcastId: row.broadcastId, mode: row.mode,
+      eventName: 'sharpsend_send', variation: { ...row.arms[winner]!, segmentId: row.segmentId },
+      segmentName: `${segmentName} · rest (winner ${armLetter(winner)})`, abTest: id, claimed: true,
+    }, this.clock.now());
     await this.wake();
     return this.abTest(id);
   }
@@ -186,6 +211,12 @@ export class SendQueue extends DurableObject<Env> {
     const started = this.clock.now();
     while (this.clock.now() - started < DRAIN_BUDGET_MS) {
       const now = this.clock.now();
+      // Reading audiences from the directory needs no Customer.io slot: it goes first, a page a step.
+      const building = this.store.nextToBuild();
+      if (building) {
+        await this.buildStep(workspace, building, config.workspace.identifierMode);
+        continue;
+      }
       const due = this.store.dueSends(now);
       // One trigger per broadcast per interval (Customer.io's limit): the rest of that broadcast waits.
       const row = nextDue(due, this.store.broadcastTimes(due), now);
@@ -215,7 +246,9 @@ export class SendQueue extends DurableObject<Env> {
   private async trigger(cio: CustomerIo, row: SendRow, broadcastInterval: number): Promise<void> {
     this.store.setBroadcastNextAt(row.broadcastId, this.clock.now() + broadcastInterval);
     const attemptAt = this.clock.now();
-    const outcome = await cio.triggerBroadcast(row.broadcastId, variationData(row.variation), recipientsOf(this.store.audience(row.key)));
+    // The mirror's filter (one trigger), or the send's next chunk of at most MAX_RECIPIENTS readers.
+    const recipients = row.filter ?? recipientsOf(this.store.chunkAudience(row.key, row.chunksSent));
+    const outcome = await cio.triggerBroadcast(row.broadcastId, variationData(row.variation), recipients);
     const now = this.clock.now();
     const step = afterAttempt(row.attempts, outcome, MAX_ATTEMPTS, now);
     // A 429 means the broadcast's own limit: the broadcast's other sends wait out Retry-After too.
@@ -252,30 +285,55 @@ export class SendQueue extends DurableObject<Env> {
    * (their throttle, their retries). The send stays due until every step is handed over.
    */
   private async sendJourney(workspace: string, row: SendRow, shards: number): Promise<void> {
-    const step = journeyStep(this.store.audience(row.key), row.handedOver);
+    const step = journeyStep(this.store.audienceSlice(row.key, row.handedOver, JOURNEY_STEP), 0);
+    const handedOver = row.handedOver + step.handedOver;
     const event = { sendKey: row.key, eventName: row.eventName, data: variationData(row.variation), timestamp: Math.floor(this.clock.now() / 1000) };
     for (const [shard, chunks] of journeyOps(step.recipients, event, shards, ulid)) {
       const stub = shardStub(this.env, workspace, shard);
       for (const ops of chunks) await stub.enqueueOps(workspace, ops);
     }
-    this.store.markHandedOver(row.key, step.handedOver, step.done, this.clock.now());
+    this.store.markHandedOver(row.key, handedOver, handedOver >= row.recipients, this.clock.now());
+  }
+
+  /**
+   * One page of a send's segment read into its claims (a reader an earlier variation of the same
+   * send claimed stays with it). The cursor is stored with the page, so a restart goes on from the
+   * next page. The last page numbers the send's chunks; for an A/B test it first splits the arms.
+   */
+  private async buildStep(workspace: string, row: SendRow, mode: IdentifierMode): Promise<void> {
+    const page = await this.directory(workspace).memberPage(row.segmentId ?? '', row.buildCursor ?? '', BUILD_PAGE);
+    if (!page) {
+      const error = 'the segment was deleted before its members were read: nothing was sent';
+      for (const s of row.abTest ? this.store.sendsOfTest(row.abTest) : [row]) this.store.failBuild(s.key, error);
+      return;
+    }
+    const claims: Claim[] = [];
+    for (const m of page.members) {
+      const ident = cioIdentifier(m, mode);
+      if (!ident) continue;
+      claims.push({ key: m.key, ...ident, rank: row.abTest ? fnv1a(`${row.abTest}:${m.key}`) : 0, opens: m.counters.opens ?? 0, clicks: m.counters.clicks ?? 0 });
+    }
+    this.ctx.storage.transactionSync(() => {
+      this.store.claim(row.grp, row.key, claims);
+      if (page.next !== null) {
+        this.store.setBuildCursor(row.key, page.next);
+        return;
+      }
+      if (!row.abTest) {
+        this.store.finishBuild(row.key);
+        return;
+      }
+      const test = this.store.abTest(row.abTest)!;
+      this.store.assignArms(test.id, row.grp, armSendKey(test.id, 0).slice(0, -1), restSendKey(test.id), test.arms.length, test.testShare);
+      for (let i = 0; i < test.arms.length; i++) this.store.finishBuild(armSendKey(test.id, i));
+    });
   }
 
   // ---- internals -------------------------------------------------------------------------------
 
-  /** How the workspace's Customer.io names people (shared/identity.ts), as the audience is stored. */
-  private async identifierMode(workspace: string): Promise<IdentifierMode> {
-    return (await edgeWorkspace(this.env, workspace))?.identifierMode ?? 'email_or_id';
-  }
-
-  /** Stores a send for these members (refused when a broadcast trigger could not carry them all). */
-  private queue(key: string, broadcastId: number, mode: SendMode, eventName: string, variation: Variation,
-    segmentName: string, members: ReaderSummary[], abTest: string | null, identifiers: IdentifierMode): Refusal | null {
-    const audience = audienceOf(members, identifiers);
-    const tooMany = tooManyRecipients(mode, audience.length);
-    if (tooMany) return refuse(422, tooMany);
-    this.store.insertSend({ key, broadcastId, mode, eventName, variation, segmentName, audience, abTest }, this.clock.now());
-    return null;
+  /** A send as the panel reads it, with the triggers of its chunks. */
+  private view(row: SendRow): SendView {
+    return sendView(row, this.store.sentChunks(row.key).reduce((n, c) => n + c.recipients, 0) || (row.status === 'sent' && row.chunks <= 1 ? row.recipients : 0));
   }
 
   /** Sets the alarm for the earliest pending send or welcome (the alarm handler always sets its next one). */

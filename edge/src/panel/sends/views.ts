@@ -7,7 +7,7 @@ import type { AbTestRow, SendRow, WelcomeRow } from './send-store.ts';
 /** The draft id inside a send key made by `sendKey` (`b<broadcast>:<draft>:<variation>`). */
 export const draftOf = (key: string): string | null => /^b\d+:([^:]+):/.exec(key)?.[1] ?? null;
 
-export function sendView(row: SendRow): SendView {
+export function sendView(row: SendRow, recipientsSent = row.status === 'sent' ? row.recipients : 0): SendView {
   return {
     key: row.key,
     draftId: row.abTest ? null : draftOf(row.key),
@@ -24,6 +24,11 @@ export function sendView(row: SendRow): SendView {
     abTest: row.abTest,
     createdAt: row.createdAt,
     sentAt: row.sentAt,
+    audience: row.filter ? 'segment' : 'chunks',
+    building: !row.built,
+    chunks: row.chunks,
+    chunksSent: row.chunksSent,
+    recipientsSent,
   };
 }
 
