@@ -107,6 +107,9 @@ export interface SendView {
   recipientsSent: number;
 }
 
+/** POST /workspaces/:w/sends/test: the one trigger made for the editor's address. */
+export interface TestSendResult { email: string; triggerId: number | null; variation: string }
+
 /** POST /workspaces/:w/sends/preview: the distinct readers per variation (the first variation wins) and in total, before sending. */
 export interface SendPreview {
   variations: Array<{ id: string; segmentId: string; segmentName: string; readers: number }>;

@@ -87,16 +87,25 @@ export const membersChangeSchema = z
   .refine((v) => v.emails.length + v.keys.length + v.tags.length > 0, { message: 'give emails, keys or tags', path: ['emails'] });
 export type MembersChange = z.infer<typeof membersChangeSchema>;
 
-const blockSchema = z.object({ kind: z.enum(['heading', 'paragraph']), text: z.string().max(5000) });
+/**
+ * Customer.io renders Liquid in the broadcast's template, never inside a trigger's data values: a
+ * `{{ customer.first_name }}` in the data would reach readers as braces. Personalisation belongs in
+ * the template (README: "A broadcast template"), so the composer's text is refused when it has any.
+ */
+const LIQUID = /\{\{|\{%/;
+const NO_LIQUID = 'Liquid ({{ … }}) is not evaluated inside trigger data: put personalisation in the broadcast template';
+const plain = (max: number) => z.string().max(max).refine((t) => !LIQUID.test(t), NO_LIQUID);
+
+const blockSchema = z.object({ kind: z.enum(['heading', 'paragraph']), text: plain(5000) });
 
 /** One email variation: the data the broadcast's Liquid template reads as `{{trigger.*}}`. */
 export const variationSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, "-" or "_"'),
   segmentId: z.string().min(1).max(40),
-  subject: z.string().trim().min(1).max(200),
-  preheader: z.string().max(300).default(''),
+  subject: z.string().trim().min(1).max(200).refine((t) => !LIQUID.test(t), NO_LIQUID),
+  preheader: plain(300).default(''),
   blocks: z.array(blockSchema).max(30).default([]),
-  cta: z.object({ label: z.string().max(100), url: z.url({ protocol: /^https?$/ }) }).nullable().default(null),
+  cta: z.object({ label: plain(100), url: z.url({ protocol: /^https?$/ }) }).nullable().default(null),
 });
 export type Variation = z.infer<typeof variationSchema>;
 
@@ -119,6 +128,14 @@ export const sendPreviewSchema = z.object({
   variations: z.array(z.object({ id: variationSchema.shape.id, segmentId: variationSchema.shape.segmentId })).min(1).max(10),
 });
 export type SendPreviewRequest = z.infer<typeof sendPreviewSchema>;
+
+/** POST /sends/test: one variation to one address (the editor's own), through the same broadcast. Never counts as the send. */
+export const testSendSchema = z.object({
+  broadcastId: z.number().int().positive(),
+  email: z.email(),
+  variation: variationSchema.omit({ segmentId: true }),
+});
+export type TestSendRequest = z.infer<typeof testSendSchema>;
 
 export const abTestInputSchema = z.object({
   /** Made by the panel per composition, like a send's: starting the same test twice starts it once. */

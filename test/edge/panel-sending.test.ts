@@ -40,7 +40,7 @@ async function cioEmails(): Promise<Map<string, string>> {
 
 const variation = (id: string, segmentId: string, subject: string) => ({
   id, segmentId, subject, preheader: `${subject} in brief`,
-  blocks: [{ kind: 'heading', text: subject }, { kind: 'paragraph', text: 'Hello {{ customer.first_name | default: "reader" }}' }],
+  blocks: [{ kind: 'heading', text: subject }, { kind: 'paragraph', text: 'Hello, reader' }],
   cta: { label: 'Read more', url: 'https://news.example.com/latest' },
 });
 
@@ -90,6 +90,59 @@ describe('panel sending', () => {
     expect(t1.data).toMatchObject({ variation: 'v1', preheader: 'For our premium readers in brief', cta_url: 'https://news.example.com/latest' });
     expect(t1.broadcast_id).toBe(1);
     expect(Object.keys(t2.body)).toContain('emails');
+  });
+
+  it('refuses Liquid inside trigger data, naming the field (Customer.io would show the braces)', async () => {
+    const s = await fastWorkspace();
+    const w = `/workspaces/${s.workspace}`;
+    const bad = { ...variation('v1', 'seg', 'Hi'), blocks: [{ kind: 'paragraph', text: 'Hello {{ customer.first_name }}' }] };
+    const res = await panelApi(s, 'POST', `${w}/sends`, { draftId: 'draft-liquid-01', broadcastId: 1, variations: [bad] });
+    expect(res.status).toBe(400);
+    expect(res.body.issues).toEqual([expect.objectContaining({ path: 'variations.0.blocks.0.text', message: expect.stringMatching(/broadcast template/) })]);
+  });
+
+  it('sends a test to one address only, never as the send, and the real send waits out the broadcast interval after it', async () => {
+    const s = await fastWorkspace();
+    const w = `/workspaces/${s.workspace}`;
+    await seedEngagedReaders(s, [
+      { email: 'test-editor@example.com', reads: 1, traits: { tier: 'basic' } },
+      { email: 'test-p1@example.com', reads: 1, traits: { tier: 'premium' } },
+    ]);
+    const seg = (await panelApi(s, 'POST', `${w}/segments`, { name: 'Premium', rule: tagRule('premium_subscriber') })).body.id;
+    const { segmentId: _, ...arm } = variation('v1', seg, 'Test me');
+    const tested = await panelApi(s, 'POST', `${w}/sends/test`, { broadcastId: 1, email: 'test-editor@example.com', variation: arm });
+    expect(tested.status).toBe(200);
+    expect(tested.body).toMatchObject({ email: 'test-editor@example.com', variation: 'v1' });
+    const [trigger] = (await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo')).triggers;
+    expect(trigger!.body.emails).toEqual(['test-editor@example.com']);
+    expect(trigger!.body.email_ignore_missing).toBeUndefined();
+    expect((await cioEmails()).get(trigger!.recipients[0]!)).toBe('test-editor@example.com');
+    expect(trigger!.recipients).toHaveLength(1);
+    expect(await sends(s)).toEqual([]); // not a send
+    // Again at once: the broadcast's interval, said plainly.
+    const again = await panelApi(s, 'POST', `${w}/sends/test`, { broadcastId: 1, email: 'test-editor@example.com', variation: arm });
+    expect(again.status).toBe(409);
+    expect(again.body.error ?? again.body.message).toMatch(/try the test again in 1 s/);
+    // An address Customer.io does not know: its refusal, not a silent nothing.
+    s.queue.clock.advance(1000);
+    await new Promise((r) => setTimeout(r, 400));
+    const unknown = await panelApi(s, 'POST', `${w}/sends/test`, { broadcastId: 1, email: 'nobody@example.com', variation: arm });
+    expect(unknown.status).toBe(422);
+    expect(JSON.stringify(unknown.body)).toMatch(/not found/);
+
+    // The real send goes after the interval and reaches the segment only.
+    await panelApi(s, 'POST', `${w}/sends`, { draftId: 'draft-after-test', broadcastId: 1, variations: [variation('v1', seg, 'Test me')] });
+    await s.queue.runAlarm();
+    expect((await sends(s))[0]!.status).toBe('queued');
+    s.queue.clock.advance(1000);
+    await new Promise((r) => setTimeout(r, 400));
+    await s.queue.runAlarm();
+    expect((await sends(s))[0]!.status).toBe('sent');
+    const all = (await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo')).triggers;
+    // (By emails, or by the segment's mirror if the directory has synced it meanwhile: either way the segment only.)
+    const emails = await cioEmails();
+    expect(all.at(-1)!.recipients.map((c) => emails.get(c))).toEqual(['test-p1@example.com']);
+    expect(all).toHaveLength(2);
   });
 
   it('shows a failed trigger with its error and does not retry a refused one', async () => {

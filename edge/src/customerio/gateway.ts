@@ -78,6 +78,8 @@ export type AudienceFilter = { segment: { id: number } } | { and: AudienceFilter
 export type Recipients =
   | AudienceFilter
   | { emails: string[]; email_ignore_missing: true }
+  /** A test send to one address: a missing person is an error Customer.io reports, not a silent skip. */
+  | { emails: [string] }
   | { ids: string[]; id_ignore_missing: true }
   | { per_user_data: Array<Record<string, unknown>>; id_ignore_missing: true; email_ignore_missing: true };
 

@@ -16,8 +16,8 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '#edge/env.ts';
 import { forgetWorkspace } from '#edge/platform/ttl-cache.ts';
 import { type Clock, systemClock } from '#edge/platform/clock.ts';
-import { type AbTestInput, type ReaderSummary, sendKey, variationData, type SendPreviewRequest, type SendRequest } from '#shared/panel.ts';
-import type { AbTestView, SendPreview, SendView, WelcomeView } from '#shared/panel-api.ts';
+import { type AbTestInput, type ReaderSummary, sendKey, variationData, type SendPreviewRequest, type SendRequest, type TestSendRequest } from '#shared/panel.ts';
+import type { AbTestView, SendPreview, SendView, TestSendResult, WelcomeView } from '#shared/panel-api.ts';
 import { type CustomerIo, describeFailure } from '#edge/customerio/gateway.ts';
 import { backoffMs } from '#edge/sync/pacing.ts';
 import { workspaceCustomerIo } from '#edge/customerio/workspace-gateway.ts';
@@ -102,6 +102,32 @@ export class SendQueue extends DurableObject<Env> {
       via: request.mode === 'journey' ? 'journey' : filters ? 'segment' : 'chunks',
       triggers: request.mode === 'journey' ? 0 : filters ? request.variations.length : audience.perVariation.reduce((n, r) => n + Math.ceil(r / MAX_RECIPIENTS), 0),
     };
+  }
+
+  /**
+   * "Send a test to me": the variation through the same broadcast to one address only
+   * (`emails: [address]`, without email_ignore_missing, so an address that is not a Customer.io
+   * person is Customer.io's clear 422 rather than a silent nothing). It is no send: not queued, no
+   * idempotency key, never in the send list, its trigger kept apart (never mistaken for a real
+   * send's unclear trigger). It takes the broadcast's slot like any trigger, so a real send waits
+   * out the interval after it; within the interval the answer is a 409 saying when to try.
+   */
+  async sendTest(workspace: string, input: TestSendRequest): Promise<TestSendResult | Refusal> {
+    this.store.setWorkspace(workspace);
+    const config = await workspaceCustomerIo(this.env, workspace);
+    if (!config) return refuse(409, 'This workspace has no Customer.io credentials');
+    const waitMs = this.store.broadcastNextAt(input.broadcastId) - this.clock.now();
+    if (waitMs > 0) return refuse(409, `Broadcast #${input.broadcastId} was triggered moments ago: try the test again in ${Math.ceil(waitMs / 1000)} s`);
+    this.store.setBroadcastNextAt(input.broadcastId, this.clock.now() + config.workspace.limits.broadcastIntervalMs);
+    await this.app.slot(callIntervalMs(config.workspace.limits, 'app', 'sends'));
+    const outcome = await config.cio.triggerBroadcast(input.broadcastId, { ...variationData(input.variation), test: true }, { emails: [input.email] });
+    const triggerId = outcome.kind === 'ok' ? outcome.value.triggerId : null;
+    this.store.recordTestSend(input.broadcastId, input.email, input.variation.id, triggerId, outcome.kind === 'ok' ? null : describeFailure(outcome), this.clock.now());
+    await this.wake();
+    if (outcome.kind !== 'ok') {
+      return refuse(outcome.kind === 'retry' && outcome.status === 429 ? 409 : 422, `Customer.io did not take the test send (${describeFailure(outcome)})`);
+    }
+    return { email: input.email, triggerId, variation: input.variation.id };
   }
 
   async list(limit = 50): Promise<SendView[]> {

@@ -50,6 +50,8 @@ export const SEND_MIGRATIONS: readonly Migration[] = [
         value TEXT NOT NULL, chunk INTEGER NOT NULL DEFAULT 0, rank INTEGER NOT NULL DEFAULT 0, opens INTEGER NOT NULL DEFAULT 0,
         clicks INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (grp, reader_key)) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS claimed_send ON claimed (send_key, chunk, reader_key);
+      CREATE TABLE IF NOT EXISTS test_sends (id INTEGER PRIMARY KEY AUTOINCREMENT, broadcast_id INTEGER NOT NULL, email TEXT NOT NULL,
+        variation TEXT NOT NULL, trigger_id INTEGER, error TEXT, created_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS send_chunks (send_key TEXT NOT NULL, chunk INTEGER NOT NULL, trigger_id INTEGER, recipients INTEGER NOT NULL,
         sent_at INTEGER NOT NULL, PRIMARY KEY (send_key, chunk));`);
     // Sends stored before: each is its own group; a pending one's JSON audience becomes its claims (≤ 10,000 each).
@@ -316,7 +318,8 @@ export class SendStore {
   /** The trigger ids our sends (and their chunks) of this broadcast already hold. */
   triggerIds(broadcastId: number): Set<number> {
     return new Set(this.sql.exec<{ trigger_id: number }>(`SELECT trigger_id FROM sends WHERE broadcast_id = ? AND trigger_id IS NOT NULL
-      UNION SELECT c.trigger_id FROM send_chunks c JOIN sends s ON s.key = c.send_key WHERE s.broadcast_id = ? AND c.trigger_id IS NOT NULL`, broadcastId, broadcastId)
+      UNION SELECT c.trigger_id FROM send_chunks c JOIN sends s ON s.key = c.send_key WHERE s.broadcast_id = ? AND c.trigger_id IS NOT NULL
+      UNION SELECT trigger_id FROM test_sends WHERE broadcast_id = ? AND trigger_id IS NOT NULL`, broadcastId, broadcastId, broadcastId)
       .toArray().map((r) => r.trigger_id));
   }
 
@@ -351,6 +354,13 @@ export class SendStore {
   markHandedOver(key: string, handedOver: number, done: boolean, now: number): void {
     if (!done) this.sql.exec('UPDATE sends SET handed_over = ? WHERE key = ?', handedOver, key);
     else this.sql.exec("UPDATE sends SET status = 'sent', handed_over = ?, attempts = attempts + 1, error = NULL, sent_at = ? WHERE key = ?", handedOver, now, key);
+  }
+
+  // ---- test sends (never a send: kept apart, so an unclear real trigger never takes one for its own) ----
+
+  recordTestSend(broadcastId: number, email: string, variationId: string, triggerId: number | null, error: string | null, now: number): void {
+    this.sql.exec('INSERT INTO test_sends (broadcast_id, email, variation, trigger_id, error, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      broadcastId, email, variationId, triggerId, error, now);
   }
 
   // ---- welcomes ---------------------------------------------------------------------------------
