@@ -121,6 +121,8 @@ export class SendQueue extends DurableObject<Env> {
     this.store.setBroadcastNextAt(input.broadcastId, this.clock.now() + config.workspace.limits.broadcastIntervalMs);
     await this.app.slot(callIntervalMs(config.workspace.limits, 'app', 'sends'));
     const outcome = await config.cio.triggerBroadcast(input.broadcastId, { ...variationData(input.variation), test: true }, { emails: [input.email] });
+    // Counted again from the answer: Customer.io's interval runs from when it took the trigger, after the pacer's wait.
+    this.store.setBroadcastNextAt(input.broadcastId, this.clock.now() + config.workspace.limits.broadcastIntervalMs);
     const triggerId = outcome.kind === 'ok' ? outcome.value.triggerId : null;
     this.store.recordTestSend(input.broadcastId, input.email, input.variation.id, triggerId, outcome.kind === 'ok' ? null : describeFailure(outcome), this.clock.now());
     await this.wake();
