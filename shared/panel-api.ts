@@ -131,6 +131,14 @@ export interface AbTestView {
   winner: number | null;
   rule: string;
   results: ArmResult[];
+  /** Per arm: the confidence (0-1, a two-proportion z-test of its human-open rate against the best other arm's); null with no data. */
+  confidence: Array<number | null>;
+  /** Said before deciding on too little data (small arms, few opens); null when the sample is enough. */
+  warning: string | null;
+  /** When the results were last counted over every recipient (they are recounted about every minute while testing). */
+  countedAt: number | null;
+  /** Decides by itself at this time (the editor's choice), if still testing. */
+  autoDecideAt: number | null;
   rest: number | null;
   sends: SendView[];
   createdAt: number;

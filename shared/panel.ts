@@ -147,6 +147,8 @@ export const abTestInputSchema = z.object({
   /** Share of the segment that gets the test arms (split evenly); the rest waits for the winner. */
   testShare: z.number().min(0.05).max(1).default(0.5),
   arms: z.array(variationSchema.omit({ segmentId: true })).min(2).max(4),
+  /** Decide by itself this many hours after the arms went out (null: the editor decides). */
+  autoDecideHours: z.number().min(1).max(24 * 14).nullable().default(null),
 });
 export type AbTestInput = z.infer<typeof abTestInputSchema>;
 
@@ -181,7 +183,11 @@ export function abArm(testId: string, key: string, arms: number, testShare: numb
   return Math.min(arms - 1, Math.floor((bucket / testShare) * arms));
 }
 
-export interface ArmResult { arm: number; recipients: number; humanOpens: number; clicks: number }
+/**
+ * One arm's result: unique recipients who opened (clicked) the test's own email, human ones (the
+ * winner rule's) and machine ones (proxies, scanners) apart. `recipients` is the arm's sample size.
+ */
+export interface ArmResult { arm: number; recipients: number; humanOpens: number; clicks: number; machineOpens?: number; machineClicks?: number }
 
 export const WINNER_RULE = 'highest human-open rate (unique human openers / recipients); ties go to more clicks, then to the first arm';
 

@@ -337,21 +337,33 @@ describe('panel sending', () => {
     await s.queue.runAlarm();
     expect((await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo')).triggers.map((t) => t.data.variation)).toEqual(['a', 'b']);
 
-    // Human opens for arm B's recipients only (as the pixel records them), one machine open for arm A.
+    // The alarm that sent arm B counted the results once (nothing yet), and recounts a minute later.
+    expect((await panelApi(s, 'GET', `${w}/ab-tests/${test.id}`)).body).toMatchObject({ countedAt: expect.any(Number), warning: expect.stringMatching(/may be chance/) });
+
+    // Arm B's readers open the test's own email (broadcast 2, after it went out). Arm A's readers open
+    // only unrelated mail: another campaign (with clicks), and this broadcast's earlier send (before
+    // the test), plus one machine open (a proxy) of the test's email. None of that is arm A's result.
     const ws = (await workspaceStub(env, s.workspace).edgeView())!;
     const baseline = await runArmKeys(s.workspace, test.id);
-    const open = async (key: string, human: boolean) => {
+    const sentAt = s.queue.clock.now();
+    const event = async (key: string, e: Record<string, unknown>) => {
       const stub = readerStub(env, s.workspace, key);
-      await stub.ingest(readerContext(ws, key as ReaderKey), [{ type: 'open', id: `open-${key}-${human}`, ts: Date.now(), human }]);
+      await stub.ingest(readerContext(ws, key as ReaderKey), [{ id: `ev-${key}-${JSON.stringify(e).length}-${String(e.campaign)}-${String(e.ts)}`, ...e } as never]);
     };
-    for (const key of baseline.get(1)!) await open(key, true);
-    await open(baseline.get(0)![0]!, false);
+    for (const key of baseline.get(1)!) await event(key, { type: 'open', ts: sentAt + 5_000, human: true, campaign: '2', delivery: `d-${key}` });
+    for (const key of baseline.get(0)!) {
+      await event(key, { type: 'open', ts: sentAt + 5_000, human: true, campaign: '9', delivery: `other-${key}` });
+      await event(key, { type: 'click', ts: sentAt + 6_000, human: true, campaign: '9', delivery: `other-${key}` });
+      await event(key, { type: 'open', ts: sentAt - 3 * 86_400_000, human: true, campaign: '2', delivery: `old-${key}` });
+    }
+    await event(baseline.get(0)![0]!, { type: 'open', ts: sentAt + 7_000, human: false, campaign: '2', delivery: `d-${baseline.get(0)![0]}` });
 
-    const results = await eventually(async () => {
-      const { body } = await panelApi(s, 'GET', `${w}/ab-tests/${test.id}`);
-      return body.results[1].humanOpens === armSizes[1] ? body.results : undefined;
-    }, 30_000, 'opens in the results');
-    expect(results[0].humanOpens).toBe(0);
+    s.queue.clock.advance(60_000);
+    await s.queue.runAlarm();
+    const counted = (await panelApi(s, 'GET', `${w}/ab-tests/${test.id}`)).body;
+    expect(counted.results.map((r: { humanOpens: number; clicks: number; machineOpens: number }) => [r.humanOpens, r.clicks, r.machineOpens])).toEqual([[0, 0, 1], [3, 0, 0]]);
+    expect(counted.confidence[1]).toBeGreaterThan(0.9);
+    expect(counted.warning).toMatch(/recipients \(fewer than 100\)/);
 
     const decided = await panelApi(s, 'POST', `${w}/ab-tests/${test.id}/decide`);
     expect(decided.status).toBe(200);

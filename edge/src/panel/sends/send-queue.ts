@@ -16,7 +16,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '#edge/env.ts';
 import { forgetWorkspace } from '#edge/platform/ttl-cache.ts';
 import { type Clock, systemClock } from '#edge/platform/clock.ts';
-import { type AbTestInput, type ReaderSummary, sendKey, variationData, type SendPreviewRequest, type SendRequest, type TestSendRequest } from '#shared/panel.ts';
+import { type AbTestInput, pickWinner, sendKey, variationData, type SendPreviewRequest, type SendRequest, type TestSendRequest } from '#shared/panel.ts';
 import type { AbTestView, SendPreview, SendView, TestSendResult, WelcomeView } from '#shared/panel-api.ts';
 import { type CustomerIo, describeFailure } from '#edge/customerio/gateway.ts';
 import { backoffMs } from '#edge/sync/pacing.ts';
@@ -24,15 +24,16 @@ import { workspaceCustomerIo } from '#edge/customerio/workspace-gateway.ts';
 import { type IdentifierMode, cioIdentifier, identifiersOf } from '#shared/identity.ts';
 import { callIntervalMs } from '#edge/customerio/budget.ts';
 import { ulid } from '#edge/platform/ulid.ts';
-import { directoryStub, shardStub } from '#edge/platform/stubs.ts';
+import { directoryStub, readerStub, shardStub } from '#edge/platform/stubs.ts';
 import { Pacer } from '../pacer.ts';
 import { type Refusal, refuse } from '../refusal.ts';
 import { afterAttempt, findUnclearTrigger, isUnclear } from './delivery-state.ts';
-import { type Baseline, abTestId, armLetter, armSendKey, countResults, decide, restSendKey } from './ab-test.ts';
+import { abTestId, armLetter, armSendKey, restSendKey } from './ab-test.ts';
+import { outcomeOf } from './attribution.ts';
 import { MAX_RECIPIENTS, mirrorFilters, recipientsOf } from './recipients.ts';
 import { alarmFor, nextDue, wakeAt } from './schedule.ts';
 import { JOURNEY_STEP, journeyOps, journeyStep } from './journey.ts';
-import { type Claim, type SendRow, SendStore, type WelcomeRow } from './send-store.ts';
+import { type AbTestRow, type Claim, type SendRow, SendStore, type WelcomeRow } from './send-store.ts';
 import { fnv1a } from '#shared/crypto.ts';
 import { abTestView, sendView, welcomeView } from './views.ts';
 
@@ -43,6 +44,10 @@ const DRAIN_BUDGET_MS = 20_000;
 const AB_TESTS_LISTED = 20;
 /** Members read from the directory per step while a send's audience is built (the directory's page cap). */
 const BUILD_PAGE = 1_000;
+/** A/B recount: readers looked at per step, reader objects asked at once, and how often a running test is recounted. */
+const SCAN_PAGE = 100;
+const SCAN_PARALLEL = 10;
+const SCAN_EVERY_MS = 60_000;
 
 export class SendQueue extends DurableObject<Env> {
   clock: Clock = systemClock;
@@ -170,7 +175,7 @@ export class SendQueue extends DurableObject<Env> {
     const detail = await this.directory(workspace).segment(input.segmentId);
     if (!detail) return refuse(400, 'Invalid A/B test', [{ path: 'segmentId', message: `no segment "${input.segmentId}"` }]);
     if (this.store.hasSend(armSendKey(id, 0))) return (await this.abTest(id))!;
-    this.store.insertAbTest({ id, ...input }, this.clock.now());
+    this.store.insertAbTest({ id, ...input, autoDecideMs: input.autoDecideHours === null ? null : Math.round(input.autoDecideHours * 3_600_000) }, this.clock.now());
     input.arms.forEach((arm, i) => {
       this.store.insertSend({
         key: armSendKey(id, i), grp: id, position: i, segmentId: i === 0 ? input.segmentId : null, broadcastId: input.broadcastId, mode: input.mode,
@@ -190,22 +195,21 @@ export class SendQueue extends DurableObject<Env> {
   async abTest(id: string): Promise<AbTestView | null> {
     const row = this.store.abTest(id);
     if (!row) return null;
-    let results = row.results;
-    if (row.status !== 'decided' || !results) {
-      const baselines = this.store.baselines(id);
-      results = countResults(baselines, await this.countersNow(baselines), row.arms.length);
-    }
+    const results = row.status === 'decided' && row.results ? row.results : this.store.armResults(id, row.arms.length);
     return abTestView(row, results, this.store.sendsOfTest(id));
   }
 
-  /** Picks the winner by WINNER_RULE and sends it to the segment's members who were in no arm (as read at the start). Once. */
+  /**
+   * Picks the winner by WINNER_RULE from the results as last counted (the test's own deliveries)
+   * and sends it to the segment's readers who were in no arm (as read at the start). Once.
+   */
   async decideAbTest(id: string): Promise<AbTestView | Refusal | null> {
     const row = this.store.abTest(id);
     if (!row) return null;
     if (row.status === 'decided') return this.abTest(id);
     if (this.store.sendsOfTest(id).some((s) => !s.built)) return refuse(409, 'The test\'s arms are still being prepared: decide once they are sent');
-    const baselines = this.store.baselines(id);
-    const { results, winner } = decide(baselines, await this.countersNow(baselines), row.arms.length);
+    const results = this.store.armResults(id, row.arms.length);
+    const winner = pickWinner(results);
     if (winner === null) return refuse(409, 'No arm has recipients: there is no winner to pick');
     if (this.store.hasSend(restSendKey(id))) return this.abTest(id);
     const arm0 = this.store.sendByKey(armSendKey(id, 0));
@@ -220,11 +224,23 @@ export class SendQueue extends DurableObject<Env> {
     return this.abTest(id);
   }
 
-  /** The test's recipients as the directory has them now (their counters against the baselines are the results). */
-  private async countersNow(baselines: readonly Baseline[]): Promise<Map<string, ReaderSummary>> {
-    const workspace = this.store.workspace();
-    const current = workspace ? await this.directory(workspace).summaries(baselines.map((b) => b.key)) : [];
-    return new Map(current.map((r) => [r.key, r]));
+  /**
+   * One page of a test's recount: each arm recipient's reader ledger says whether they opened or
+   * clicked the test's own email (its broadcast, since its arm went out: attribution.ts). Bounded
+   * (SCAN_PAGE readers a step); when the last page is done the next recount is SCAN_EVERY_MS away.
+   */
+  private async scanStep(workspace: string, test: AbTestRow): Promise<void> {
+    const cursor = this.store.scanCursor(test.id);
+    const page = this.store.baselineKeysAfter(test.id, cursor, SCAN_PAGE);
+    const since = test.arms.map((_, i) => this.store.armSentAt(armSendKey(test.id, i)) ?? test.createdAt);
+    for (let i = 0; i < page.length; i += SCAN_PARALLEL) {
+      const part = page.slice(i, i + SCAN_PARALLEL);
+      const views = await Promise.all(part.map((r) => readerStub(this.env, workspace, r.key).view().catch(() => null)));
+      part.forEach((r, j) => this.store.recordOutcome(test.id, r.key, outcomeOf(views[j]?.emailLedger, test.broadcastId, since[r.arm]!)));
+    }
+    const now = this.clock.now();
+    if (page.length === SCAN_PAGE) this.store.setScan(test.id, page.at(-1)!.key, null, null);
+    else this.store.setScan(test.id, null, now, now + SCAN_EVERY_MS);
   }
 
   // ---- delivery (alarm) ------------------------------------------------------------------------
@@ -243,6 +259,17 @@ export class SendQueue extends DurableObject<Env> {
       const building = this.store.nextToBuild();
       if (building) {
         await this.buildStep(workspace, building, config.workspace.identifierMode);
+        continue;
+      }
+      // A/B recounts and automatic decisions: bounded steps of their own, no Customer.io slot either.
+      const scan = this.store.scanDue(now);
+      if (scan) {
+        await this.scanStep(workspace, scan);
+        continue;
+      }
+      const auto = this.store.autoDecideDue(now);
+      if (auto) {
+        await this.decideAbTest(auto);
         continue;
       }
       const due = this.store.dueSends(now);
@@ -367,7 +394,11 @@ export class SendQueue extends DurableObject<Env> {
   /** Sets the alarm for the earliest pending send or welcome (the alarm handler always sets its next one). */
   private async wake(fromAlarm = false): Promise<void> {
     const pending = this.store.pendingSends();
-    const at = wakeAt(pending, this.store.broadcastTimes(pending), this.store.nextWelcomeAt());
+    const welcomeAt = this.store.nextWelcomeAt();
+    const abAt = this.store.nextAbWork();
+    // Welcomes and A/B recounts are both "other work at a time": the earlier of the two.
+    const other = welcomeAt === null ? abAt : abAt === null ? welcomeAt : Math.min(welcomeAt, abAt);
+    const at = wakeAt(pending, this.store.broadcastTimes(pending), other);
     if (at === null) return;
     const alarm = alarmFor(at, this.clock.now(), await this.ctx.storage.getAlarm(), fromAlarm);
     if (alarm !== null) await this.ctx.storage.setAlarm(alarm);

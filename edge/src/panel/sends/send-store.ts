@@ -64,6 +64,15 @@ export const SEND_MIGRATIONS: readonly Migration[] = [
     }
     sql.exec("UPDATE sends SET audience = '[]'");
   },
+  // 6: A/B results from the reader's email ledger (the test's own deliveries), recounted by the alarm in pages.
+  (sql) => {
+    for (const column of ['opened', 'clicked', 'opened_machine', 'clicked_machine']) {
+      (addColumn('ab_baseline', column, 'INTEGER NOT NULL DEFAULT 0') as (sql: SqlStorage) => void)(sql);
+    }
+    for (const [column, type] of [['scan_cursor', 'TEXT'], ['counted_at', 'INTEGER'], ['next_scan_at', 'INTEGER'], ['auto_decide_ms', 'INTEGER']] as const) {
+      (addColumn('ab_tests', column, type) as (sql: SqlStorage) => void)(sql);
+    }
+  },
 ];
 
 export interface SendRow {
@@ -96,6 +105,7 @@ export interface WelcomeRow {
 export interface AbTestRow {
   id: string; name: string; segmentId: string; broadcastId: number; mode: SendMode; testShare: number; arms: AbTestView['arms'];
   status: 'testing' | 'decided'; winner: number | null; results: ArmResult[] | null; createdAt: number; decidedAt: number | null;
+  countedAt: number | null; nextScanAt: number | null; autoDecideMs: number | null;
 }
 
 /** Every column but the audience. */
@@ -136,6 +146,7 @@ function abTestRow(r: Row): AbTestRow {
     testShare: num(r.test_share), arms: JSON.parse(text(r.arms)) as AbTestView['arms'], status: text(r.status) as AbTestRow['status'],
     winner: orNull<number>(r.winner), results: r.results ? (JSON.parse(text(r.results)) as ArmResult[]) : null,
     createdAt: num(r.created_at), decidedAt: orNull<number>(r.decided_at),
+    countedAt: orNull<number>(r.counted_at), nextScanAt: orNull<number>(r.next_scan_at), autoDecideMs: orNull<number>(r.auto_decide_ms),
   };
 }
 
@@ -392,11 +403,70 @@ export class SendStore {
 
   // ---- A/B tests --------------------------------------------------------------------------------
 
-  insertAbTest(test: Pick<AbTestRow, 'id' | 'name' | 'segmentId' | 'broadcastId' | 'mode' | 'testShare' | 'arms'>, now: number): void {
+  insertAbTest(test: Pick<AbTestRow, 'id' | 'name' | 'segmentId' | 'broadcastId' | 'mode' | 'testShare' | 'arms' | 'autoDecideMs'>, now: number): void {
     this.sql.exec(
-      'INSERT INTO ab_tests (id, name, segment_id, broadcast_id, mode, test_share, arms, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      test.id, test.name, test.segmentId, test.broadcastId, test.mode, test.testShare, JSON.stringify(test.arms), 'testing', now,
+      'INSERT INTO ab_tests (id, name, segment_id, broadcast_id, mode, test_share, arms, status, created_at, auto_decide_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      test.id, test.name, test.segmentId, test.broadcastId, test.mode, test.testShare, JSON.stringify(test.arms), 'testing', now, test.autoDecideMs,
     );
+  }
+
+  // ---- A/B results: recounted from the readers' ledgers in pages ---------------------------------
+
+  /** A testing test whose arms are all sent and whose recount is due (the oldest due first). */
+  scanDue(now: number): AbTestRow | null {
+    const row = this.sql.exec<Row>(`SELECT * FROM ab_tests t WHERE status = 'testing' AND COALESCE(next_scan_at, 0) <= ?
+      AND NOT EXISTS (SELECT 1 FROM sends s WHERE s.ab_test = t.id AND s.key NOT LIKE '%:rest' AND s.status != 'sent')
+      AND EXISTS (SELECT 1 FROM sends s WHERE s.ab_test = t.id) ORDER BY COALESCE(next_scan_at, 0) LIMIT 1`, now).toArray()[0];
+    return row ? abTestRow(row) : null;
+  }
+
+  /** When a testing test next wants a recount or its automatic decision; null when none does. */
+  nextAbWork(): number | null {
+    return this.sql.exec<{ at: number | null }>(`SELECT MIN(MIN(COALESCE(next_scan_at, 0), COALESCE(t.created_at + auto_decide_ms, 9e15))) AS at
+      FROM ab_tests t WHERE status = 'testing'
+      AND NOT EXISTS (SELECT 1 FROM sends s WHERE s.ab_test = t.id AND s.key NOT LIKE '%:rest' AND s.status IN ('queued', 'retrying'))`).one().at;
+  }
+
+  /** Arm recipients in key order after `cursor`. */
+  baselineKeysAfter(testId: string, cursor: string, limit: number): Array<{ key: string; arm: number }> {
+    return this.sql.exec<{ key: string; arm: number }>('SELECT key, arm FROM ab_baseline WHERE test_id = ? AND key > ? ORDER BY key LIMIT ?', testId, cursor, limit)
+      .toArray().map((r) => ({ key: r.key, arm: r.arm }));
+  }
+
+  /** A testing test whose automatic decision is due and whose results were counted at least once. */
+  autoDecideDue(now: number): string | null {
+    return this.sql.exec<{ id: string }>(`SELECT id FROM ab_tests WHERE status = 'testing' AND auto_decide_ms IS NOT NULL
+      AND created_at + auto_decide_ms <= ? AND counted_at IS NOT NULL ORDER BY created_at LIMIT 1`, now).toArray()[0]?.id ?? null;
+  }
+
+  recordOutcome(testId: string, key: string, o: { opened: boolean; clicked: boolean; openedMachine: boolean; clickedMachine: boolean }): void {
+    this.sql.exec('UPDATE ab_baseline SET opened = ?, clicked = ?, opened_machine = ?, clicked_machine = ? WHERE test_id = ? AND key = ?',
+      o.opened ? 1 : 0, o.clicked ? 1 : 0, o.openedMachine ? 1 : 0, o.clickedMachine ? 1 : 0, testId, key);
+  }
+
+  /** The recount's progress: a cursor while it goes, or done (counted at `now`, next recount at `nextAt`). */
+  setScan(testId: string, cursor: string | null, countedAt: number | null, nextAt: number | null): void {
+    if (cursor !== null) this.sql.exec('UPDATE ab_tests SET scan_cursor = ? WHERE id = ?', cursor, testId);
+    else this.sql.exec('UPDATE ab_tests SET scan_cursor = NULL, counted_at = ?, next_scan_at = ? WHERE id = ?', countedAt, nextAt, testId);
+  }
+
+  scanCursor(testId: string): string {
+    return this.sql.exec<{ c: string | null }>('SELECT scan_cursor AS c FROM ab_tests WHERE id = ?', testId).toArray()[0]?.c ?? '';
+  }
+
+  /** Each arm's sample and unique openers / clickers of the test's own email, as last counted. */
+  armResults(testId: string, arms: number): ArmResult[] {
+    const rows = this.sql.exec<{ arm: number; n: number; o: number; c: number; om: number; cm: number }>(`SELECT arm, COUNT(*) AS n, SUM(opened) AS o,
+      SUM(clicked) AS c, SUM(opened_machine) AS om, SUM(clicked_machine) AS cm FROM ab_baseline WHERE test_id = ? GROUP BY arm`, testId).toArray();
+    return Array.from({ length: arms }, (_, arm) => {
+      const r = rows.find((x) => x.arm === arm);
+      return { arm, recipients: r?.n ?? 0, humanOpens: r?.o ?? 0, clicks: r?.c ?? 0, machineOpens: r?.om ?? 0, machineClicks: r?.cm ?? 0 };
+    });
+  }
+
+  /** When an arm's first chunk went (its results count from then). */
+  armSentAt(key: string): number | null {
+    return this.sql.exec<{ at: number | null }>('SELECT COALESCE((SELECT MIN(sent_at) FROM send_chunks WHERE send_key = ?), (SELECT sent_at FROM sends WHERE key = ?)) AS at', key, key).one().at;
   }
 
   abTest(id: string): AbTestRow | null {
