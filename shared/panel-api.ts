@@ -107,6 +107,20 @@ export interface SendView {
   recipientsSent: number;
 }
 
+/**
+ * GET /workspaces/:w/sends/results?key=: one send's (variation's) results. `ours`: unique recipients
+ * who opened / clicked this send's email (its broadcast, since it went out), human and machine apart,
+ * from our pixel, links and webhooks (recounted in the background; null for a send whose audience
+ * was the Customer.io segment, whose readers we do not list). `customerio`: the broadcast's own
+ * metrics, for the whole broadcast (every send of it), beside ours.
+ */
+export interface SendResults {
+  key: string;
+  ours: { recipients: number; opened: number; clicked: number; openedMachine: number; clickedMachine: number; countedAt: number | null } | null;
+  customerio: { broadcastId: number; sent: number; delivered: number; opened: number; clicked: number; bounced: number; unsubscribed: number } | null;
+  customerioError: string | null;
+}
+
 /** POST /workspaces/:w/sends/test: the one trigger made for the editor's address. */
 export interface TestSendResult { email: string; triggerId: number | null; variation: string }
 

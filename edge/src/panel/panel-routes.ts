@@ -228,6 +228,13 @@ panel.post(`${W}/sends/test`, async (c) => {
   return c.json(unwrap(await sendQueueStub(c.env, c.get('workspace').id).sendTest(c.get('workspace').id, input)));
 });
 
+panel.get(`${W}/sends/results`, async (c) => {
+  const key = c.req.query('key') ?? '';
+  const results = await sendQueueStub(c.env, c.get('workspace').id).results(c.get('workspace').id, key);
+  if (!results) throw new ClientError(404, `No send "${key}"`, [{ path: 'key', message: 'no such send' }]);
+  return c.json(results);
+});
+
 panel.get(`${W}/sends`, async (c) => c.json({ sends: await sendQueueStub(c.env, c.get('workspace').id).list() }));
 
 panel.get(`${W}/welcomes`, async (c) => c.json<WelcomeList>({

@@ -17,7 +17,7 @@ import type { Env } from '#edge/env.ts';
 import { forgetWorkspace } from '#edge/platform/ttl-cache.ts';
 import { type Clock, systemClock } from '#edge/platform/clock.ts';
 import { type AbTestInput, pickWinner, sendKey, variationData, type SendPreviewRequest, type SendRequest, type TestSendRequest } from '#shared/panel.ts';
-import type { AbTestView, SendPreview, SendView, TestSendResult, WelcomeView } from '#shared/panel-api.ts';
+import type { AbTestView, SendPreview, SendResults, SendView, TestSendResult, WelcomeView } from '#shared/panel-api.ts';
 import { type CustomerIo, describeFailure } from '#edge/customerio/gateway.ts';
 import { backoffMs } from '#edge/sync/pacing.ts';
 import { workspaceCustomerIo } from '#edge/customerio/workspace-gateway.ts';
@@ -50,6 +50,8 @@ const SCAN_PARALLEL = 10;
 const SCAN_EVERY_MS = 60_000;
 /** A test's results shown in the panel are at most about this old (the panel asks; the alarm recounts). */
 const FRESH_MS = 5_000;
+/** Sends' own results are counted (when the panel asks, at most every FRESH_MS) for a week after they went out. */
+const RESULTS_FOR_MS = 7 * 86_400_000;
 
 export class SendQueue extends DurableObject<Env> {
   clock: Clock = systemClock;
@@ -232,6 +234,42 @@ export class SendQueue extends DurableObject<Env> {
     return this.abTest(id);
   }
 
+  /** One page of a send's recount (as an A/B arm's: its broadcast, since it went out); the panel asking for results starts one. */
+  private async countStep(workspace: string, send: { key: string; broadcastId: number; cursor: string; since: number }): Promise<void> {
+    const page = this.store.claimedKeysAfter(send.key, send.cursor, SCAN_PAGE);
+    for (let i = 0; i < page.length; i += SCAN_PARALLEL) {
+      const part = page.slice(i, i + SCAN_PARALLEL);
+      const views = await Promise.all(part.map((key) => readerStub(this.env, workspace, key).view().catch(() => null)));
+      part.forEach((key, j) => this.store.recordClaimOutcome(send.key, key, outcomeOf(views[j]?.emailLedger, send.broadcastId, send.since)));
+    }
+    const now = this.clock.now();
+    if (page.length === SCAN_PAGE) this.store.setCount(send.key, page.at(-1)!, null, null);
+    else this.store.setCount(send.key, null, now, null);
+  }
+
+  /** One send's results: ours (recounted in the background; asked for, a stale count is redone soon) and Customer.io's broadcast metrics. */
+  async results(workspace: string, key: string): Promise<SendResults | null> {
+    const row = this.store.sendByKey(key);
+    if (!row) return null;
+    const now = this.clock.now();
+    let ours: SendResults['ours'] = null;
+    if (!row.filter && row.mode === 'broadcast') {
+      const { nextCountAt, ...counts } = this.store.sendCounts(key);
+      ours = counts;
+      if (row.status === 'sent' && !row.abTest && (counts.countedAt === null || counts.countedAt < now - FRESH_MS) && nextCountAt === null) {
+        this.store.setCount(key, null, counts.countedAt, now);
+        await this.wake();
+      }
+    }
+    const config = await workspaceCustomerIo(this.env, workspace);
+    const metrics = config ? await config.cio.broadcastMetrics(row.broadcastId) : null;
+    return {
+      key, ours,
+      customerio: metrics?.kind === 'ok' ? { broadcastId: row.broadcastId, ...metrics.value } : null,
+      customerioError: !config ? 'no Customer.io credentials' : metrics && metrics.kind !== 'ok' ? describeFailure(metrics) : null,
+    };
+  }
+
   /**
    * One page of a test's recount: each arm recipient's reader ledger says whether they opened or
    * clicked the test's own email (its broadcast, since its arm went out: attribution.ts). Bounded
@@ -273,6 +311,11 @@ export class SendQueue extends DurableObject<Env> {
       const scan = this.store.scanDue(now);
       if (scan) {
         await this.scanStep(workspace, scan);
+        continue;
+      }
+      const count = this.store.countDue(now, RESULTS_FOR_MS);
+      if (count) {
+        await this.countStep(workspace, count);
         continue;
       }
       const auto = this.store.autoDecideDue(now);
@@ -403,7 +446,8 @@ export class SendQueue extends DurableObject<Env> {
   private async wake(fromAlarm = false): Promise<void> {
     const pending = this.store.pendingSends();
     const welcomeAt = this.store.nextWelcomeAt();
-    const abAt = this.store.nextAbWork();
+    const abAt = [this.store.nextAbWork(), this.store.nextCountAt(this.clock.now(), RESULTS_FOR_MS)].reduce<number | null>(
+      (a, b) => (a === null ? b : b === null ? a : Math.min(a, b)), null);
     // Welcomes and A/B recounts are both "other work at a time": the earlier of the two.
     const other = welcomeAt === null ? abAt : abAt === null ? welcomeAt : Math.min(welcomeAt, abAt);
     const at = wakeAt(pending, this.store.broadcastTimes(pending), other);

@@ -73,6 +73,15 @@ export const SEND_MIGRATIONS: readonly Migration[] = [
       (addColumn('ab_tests', column, type) as (sql: SqlStorage) => void)(sql);
     }
   },
+  // 7: per-send results: what each claimed reader did with the send's email, recounted in pages.
+  (sql) => {
+    for (const column of ['opened', 'clicked', 'opened_machine', 'clicked_machine']) {
+      (addColumn('claimed', column, 'INTEGER NOT NULL DEFAULT 0') as (sql: SqlStorage) => void)(sql);
+    }
+    for (const [column, type] of [['count_cursor', 'TEXT'], ['counted_at', 'INTEGER'], ['next_count_at', 'INTEGER']] as const) {
+      (addColumn('sends', column, type) as (sql: SqlStorage) => void)(sql);
+    }
+  },
 ];
 
 export interface SendRow {
@@ -372,6 +381,45 @@ export class SendStore {
   recordTestSend(broadcastId: number, email: string, variationId: string, triggerId: number | null, error: string | null, now: number): void {
     this.sql.exec('INSERT INTO test_sends (broadcast_id, email, variation, trigger_id, error, created_at) VALUES (?, ?, ?, ?, ?, ?)',
       broadcastId, email, variationId, triggerId, error, now);
+  }
+
+  // ---- per-send results (our counts) ------------------------------------------------------------
+
+  /** A sent, chunked, non-A/B send of the last `maxAgeMs` whose recount was asked for and is due (recounts run only when the panel asks). */
+  countDue(now: number, maxAgeMs: number): { key: string; broadcastId: number; cursor: string; since: number } | null {
+    const row = this.sql.exec<{ key: string; broadcast_id: number; count_cursor: string | null; since: number }>(`SELECT key, broadcast_id, count_cursor,
+        COALESCE((SELECT MIN(sent_at) FROM send_chunks c WHERE c.send_key = sends.key), sent_at) AS since
+      FROM sends WHERE status = 'sent' AND ab_test IS NULL AND filter IS NULL AND mode = 'broadcast' AND sent_at >= ?
+      AND next_count_at IS NOT NULL AND next_count_at <= ? ORDER BY next_count_at LIMIT 1`, now - maxAgeMs, now).toArray()[0];
+    return row ? { key: row.key, broadcastId: row.broadcast_id, cursor: row.count_cursor ?? '', since: row.since } : null;
+  }
+
+  /** When the next per-send recount is due (null: none within `maxAgeMs`). */
+  nextCountAt(now: number, maxAgeMs: number): number | null {
+    return this.sql.exec<{ at: number | null }>(`SELECT MIN(next_count_at) AS at FROM sends WHERE status = 'sent' AND ab_test IS NULL
+      AND filter IS NULL AND mode = 'broadcast' AND sent_at >= ?`, now - maxAgeMs).one().at;
+  }
+
+  claimedKeysAfter(sendKey: string, cursor: string, limit: number): string[] {
+    return this.sql.exec<{ reader_key: string }>('SELECT reader_key FROM claimed WHERE send_key = ? AND reader_key > ? ORDER BY reader_key LIMIT ?', sendKey, cursor, limit)
+      .toArray().map((r) => r.reader_key);
+  }
+
+  recordClaimOutcome(sendKey: string, readerKey: string, o: { opened: boolean; clicked: boolean; openedMachine: boolean; clickedMachine: boolean }): void {
+    this.sql.exec('UPDATE claimed SET opened = ?, clicked = ?, opened_machine = ?, clicked_machine = ? WHERE send_key = ? AND reader_key = ?',
+      o.opened ? 1 : 0, o.clicked ? 1 : 0, o.openedMachine ? 1 : 0, o.clickedMachine ? 1 : 0, sendKey, readerKey);
+  }
+
+  setCount(key: string, cursor: string | null, countedAt: number | null, nextAt: number | null): void {
+    if (cursor !== null) this.sql.exec('UPDATE sends SET count_cursor = ? WHERE key = ?', cursor, key);
+    else this.sql.exec('UPDATE sends SET count_cursor = NULL, counted_at = ?, next_count_at = ? WHERE key = ?', countedAt, nextAt, key);
+  }
+
+  sendCounts(key: string): { recipients: number; opened: number; clicked: number; openedMachine: number; clickedMachine: number; countedAt: number | null; nextCountAt: number | null } {
+    const c = this.sql.exec<{ n: number; o: number | null; c: number | null; om: number | null; cm: number | null }>(`SELECT COUNT(*) AS n, SUM(opened) AS o, SUM(clicked) AS c,
+      SUM(opened_machine) AS om, SUM(clicked_machine) AS cm FROM claimed WHERE send_key = ?`, key).one();
+    const t = this.sql.exec<{ counted_at: number | null; next_count_at: number | null }>('SELECT counted_at, next_count_at FROM sends WHERE key = ?', key).toArray()[0];
+    return { recipients: c.n, opened: c.o ?? 0, clicked: c.c ?? 0, openedMachine: c.om ?? 0, clickedMachine: c.cm ?? 0, countedAt: t?.counted_at ?? null, nextCountAt: t?.next_count_at ?? null };
   }
 
   // ---- welcomes ---------------------------------------------------------------------------------
