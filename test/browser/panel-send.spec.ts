@@ -84,6 +84,12 @@ test('two variations for two segments: exactly two triggers, whatever the double
   await expect(page.getByTestId('send-button')).toHaveText('Sent ✓');
   await expect(page.getByTestId('sends-table').getByTestId('send-progress').first()).toContainText(/\d+ \/ \d+/);
   await screenshot(page, 'panel-send-sent');
+  // Results of one send: ours beside Customer.io's broadcast metrics.
+  await page.getByTestId('sends-table').locator('tbody tr', { hasText: `Your premium briefing ${run}` }).getByTestId('show-results').click();
+  const results = page.getByTestId('send-results');
+  await expect(results.getByTestId('results-cio')).toContainText(/Sent \d+ · delivered \d+/);
+  await expect(results).toContainText(/Recipients: 2|Sent to the Customer.io segment/);
+  await screenshot(page, 'panel-send-results');
   // A phone: nothing scrolls sideways.
   await page.setViewportSize({ width: 390, height: 844 });
   await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);

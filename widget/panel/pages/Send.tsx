@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, randomId, ws } from '../api.ts';
-import type { Broadcast, BroadcastList, SegmentDetail as Members, SegmentView as Segment, SendPreview, SendView as Send, TestSendResult } from '#shared/panel-api.ts';
+import type { Broadcast, BroadcastList, SegmentDetail as Members, SegmentView as Segment, SendPreview, SendResults, SendView as Send, TestSendResult } from '#shared/panel-api.ts';
 
 interface DraftVariation { id: string; segmentId: string; subject: string; preheader: string; body: string; ctaLabel: string; ctaUrl: string }
 interface Draft { draftId: string; broadcastId: number | null; mode: 'broadcast' | 'journey'; eventName: string; variations: DraftVariation[] }
@@ -39,6 +39,7 @@ export function SendPage() {
   const [testEmail, setTestEmail] = useState(() => localStorage.getItem(TEST_EMAIL_KEY) ?? '');
   const [testVariation, setTestVariation] = useState(0);
   const [testResult, setTestResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const [open, setOpen] = useState<string | null>(null);
   const setDraft = (d: Draft) => { localStorage.setItem(DRAFT_KEY, JSON.stringify(d)); setDraftState(d); };
   const loadSends = () => api<{ sends: Send[] }>('GET', ws('/sends')).then((r) => setSends(r.sends), () => {});
   useEffect(() => {
@@ -166,17 +167,57 @@ export function SendPage() {
         <h2>Recent sends</h2>
         <table class="table" data-testid="sends-table">
           <thead><tr><th>Subject</th><th>Segment</th><th>Recipients</th><th>Status</th><th>When</th></tr></thead>
-          <tbody>{sends.map((s) => (
-            <tr key={s.key} data-status={s.status}>
+          <tbody>{sends.map((s) => [
+            <tr key={s.key} data-status={s.status} onClick={() => setOpen(open === s.key ? null : s.key)} title="Results">
               <td><b>{s.variation.subject}</b><br /><small class="muted">{s.mode === 'journey' ? 'journey event' : `broadcast #${s.broadcastId}`}{s.abTest ? ' · A/B' : ''}</small></td>
               <td>{s.segmentName}</td><td><Progress s={s} /></td>
               <td><StatusPill s={s} /></td>
-              <td><small>{new Date(s.sentAt ?? s.createdAt).toLocaleTimeString()}</small></td>
-            </tr>
-          ))}</tbody>
+              <td><small>{new Date(s.sentAt ?? s.createdAt).toLocaleTimeString()}</small>{s.status === 'sent' && <> <button class="link" data-testid="show-results">results</button></>}</td>
+            </tr>,
+            open === s.key && <tr key={`${s.key}:results`} class="results-row"><td colSpan={5}><Results sendKey={s.key} /></td></tr>,
+          ])}</tbody>
         </table>
       </section>
     </>
+  );
+}
+
+/** One send's results: our counts of its own email (human and machine apart) beside Customer.io's metrics for the whole broadcast. */
+function Results({ sendKey }: { sendKey: string }) {
+  const [r, setR] = useState<SendResults | null>(null);
+  useEffect(() => {
+    const load = () => api<SendResults>('GET', ws(`/sends/results?key=${encodeURIComponent(sendKey)}`)).then(setR, () => {});
+    load();
+    const t = setInterval(load, 3000);
+    return () => clearInterval(t);
+  }, [sendKey]);
+  if (!r) return <p class="muted">Loading results…</p>;
+  const rate = (x: number, n: number) => (n ? ` (${((100 * x) / n).toFixed(1)}%)` : '');
+  return (
+    <div class="two results" data-testid="send-results">
+      <div>
+        <h3>Ours: this send's email</h3>
+        {r.ours ? (
+          <ul class="plain" data-testid="results-ours">
+            <li>Recipients: <b>{r.ours.recipients}</b></li>
+            <li>Opened (people): <b>{r.ours.opened}</b>{rate(r.ours.opened, r.ours.recipients)} · machine opens: {r.ours.openedMachine}</li>
+            <li>Clicked (people): <b>{r.ours.clicked}</b>{rate(r.ours.clicked, r.ours.recipients)} · machine clicks: {r.ours.clickedMachine}</li>
+            <li><small class="muted">{r.ours.countedAt ? `counted ${new Date(r.ours.countedAt).toLocaleTimeString()}` : 'counting…'}</small></li>
+          </ul>
+        ) : <p class="muted">Sent to the Customer.io segment: we do not list its readers, see Customer.io's figures.</p>}
+      </div>
+      <div>
+        <h3>Customer.io: broadcast #{r.customerio?.broadcastId ?? ''} overall</h3>
+        {r.customerio ? (
+          <ul class="plain" data-testid="results-cio">
+            <li>Sent {r.customerio.sent} · delivered {r.customerio.delivered}</li>
+            <li>Opened {r.customerio.opened} · clicked {r.customerio.clicked}</li>
+            <li>Bounced {r.customerio.bounced} · unsubscribed {r.customerio.unsubscribed}</li>
+            <li><small class="muted">every send of this broadcast together (Customer.io reports per broadcast)</small></li>
+          </ul>
+        ) : <p class="error">{r.customerioError}</p>}
+      </div>
+    </div>
   );
 }
 
