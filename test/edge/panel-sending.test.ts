@@ -180,6 +180,37 @@ describe('panel sending', () => {
     expect(await s.queue.alarmAt()).toBeNull(); // counting runs only when asked
   });
 
+  it('decides an A/B test by itself after the editor\'s hours, once, and sends the winner to the rest', async () => {
+    const s = await fastWorkspace();
+    const w = `/workspaces/${s.workspace}`;
+    await seedEngagedReaders(s, Array.from({ length: 7 }, (_, i) => ({ email: `auto-${i}@example.com`, reads: 1, traits: { tier: 'premium' } })));
+    const seg = (await panelApi(s, 'POST', `${w}/segments`, { name: 'Premium', rule: tagRule('premium_subscriber') })).body.id;
+    const created = await panelApi(s, 'POST', `${w}/ab-tests`, {
+      draftId: 'draft-ab-auto-01', name: 'Auto', segmentId: seg, broadcastId: 2, testShare: 0.5, autoDecideHours: 2,
+      arms: [{ id: 'a', subject: 'A' }, { id: 'b', subject: 'B' }],
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.autoDecideAt).toBe(s.queue.clock.now() + 2 * 3_600_000);
+    await s.queue.runAlarm();
+    s.queue.clock.advance(1000);
+    await s.queue.runAlarm();
+    // The issue's 7 readers at 50 %: 4 tested as 2 and 2 (not 3 against 1), 3 for the winner.
+    const running = (await panelApi(s, 'GET', `${w}/ab-tests/${created.body.id}`)).body;
+    expect(running.results.map((r: { recipients: number }) => r.recipients)).toEqual([2, 2]);
+    expect(running.status).toBe('testing');
+    // The queue wakes for its recounts and for the decision; two hours on, it decides by itself.
+    expect(await s.queue.alarmAt()).not.toBeNull();
+    s.queue.clock.advance(2 * 3_600_000);
+    await new Promise((r) => setTimeout(r, 400));
+    await s.queue.runAlarm();
+    const decided = (await panelApi(s, 'GET', `${w}/ab-tests/${created.body.id}`)).body;
+    expect(decided).toMatchObject({ status: 'decided', winner: 0, rest: 3, autoDecideAt: null });
+    const triggers = (await fake<{ triggers: Trigger[] }>('/broadcasts/triggers?workspace=demo')).triggers;
+    expect(triggers.map((t) => t.data.variation)).toEqual(['a', 'b', 'a']);
+    expect(triggers[2]!.recipients).toHaveLength(3);
+    expect(await s.queue.alarmAt()).toBeNull();
+  });
+
   it('shows a failed trigger with its error and does not retry a refused one', async () => {
     const s = await fastWorkspace();
     const w = `/workspaces/${s.workspace}`;

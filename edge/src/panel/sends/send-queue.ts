@@ -451,7 +451,11 @@ export class SendQueue extends DurableObject<Env> {
     // Welcomes and A/B recounts are both "other work at a time": the earlier of the two.
     const other = welcomeAt === null ? abAt : abAt === null ? welcomeAt : Math.min(welcomeAt, abAt);
     const at = wakeAt(pending, this.store.broadcastTimes(pending), other);
-    if (at === null) return;
+    if (at === null) {
+      // Nothing left: an alarm set during this handler (a decision queuing the rest, since sent) is stale.
+      if (fromAlarm) await this.ctx.storage.deleteAlarm();
+      return;
+    }
     const alarm = alarmFor(at, this.clock.now(), await this.ctx.storage.getAlarm(), fromAlarm);
     if (alarm !== null) await this.ctx.storage.setAlarm(alarm);
   }
