@@ -96,6 +96,41 @@ export interface SendView {
   abTest: string | null;
   createdAt: number;
   sentAt: number | null;
+  /** How it reaches its readers: the segment's Customer.io mirror as one trigger's filter, or recipient chunks (≤ 10,000 each). */
+  audience: 'segment' | 'chunks';
+  /** Its audience is still being read from the directory (`recipients` is the count at queueing until then). */
+  building: boolean;
+  /** Triggers (chunks) it takes, and how many went so far. */
+  chunks: number;
+  chunksSent: number;
+  /** Recipients in the chunks sent so far. */
+  recipientsSent: number;
+}
+
+/**
+ * GET /workspaces/:w/sends/results?key=: one send's (variation's) results. `ours`: unique recipients
+ * who opened / clicked this send's email (its broadcast, since it went out), human and machine apart,
+ * from our pixel, links and webhooks (recounted in the background; null for a send whose audience
+ * was the Customer.io segment, whose readers we do not list). `customerio`: the broadcast's own
+ * metrics, for the whole broadcast (every send of it), beside ours.
+ */
+export interface SendResults {
+  key: string;
+  ours: { recipients: number; opened: number; clicked: number; openedMachine: number; clickedMachine: number; countedAt: number | null } | null;
+  customerio: { broadcastId: number; sent: number; delivered: number; opened: number; clicked: number; bounced: number; unsubscribed: number } | null;
+  customerioError: string | null;
+}
+
+/** POST /workspaces/:w/sends/test: the one trigger made for the editor's address. */
+export interface TestSendResult { email: string; triggerId: number | null; variation: string }
+
+/** POST /workspaces/:w/sends/preview: the distinct readers per variation (the first variation wins) and in total, before sending. */
+export interface SendPreview {
+  variations: Array<{ id: string; segmentId: string; segmentName: string; readers: number }>;
+  total: number;
+  /** `segment`: one trigger per variation with the mirror as audience; `chunks`: recipient chunks; `journey`: events. */
+  via: 'segment' | 'chunks' | 'journey';
+  triggers: number;
 }
 
 export interface AbTestView {
@@ -110,6 +145,14 @@ export interface AbTestView {
   winner: number | null;
   rule: string;
   results: ArmResult[];
+  /** Per arm: the confidence (0-1, a two-proportion z-test of its human-open rate against the best other arm's); null with no data. */
+  confidence: Array<number | null>;
+  /** Said before deciding on too little data (small arms, few opens); null when the sample is enough. */
+  warning: string | null;
+  /** When the results were last counted over every recipient (they are recounted about every minute while testing). */
+  countedAt: number | null;
+  /** Decides by itself at this time (the editor's choice), if still testing. */
+  autoDecideAt: number | null;
   rest: number | null;
   sends: SendView[];
   createdAt: number;

@@ -87,16 +87,25 @@ export const membersChangeSchema = z
   .refine((v) => v.emails.length + v.keys.length + v.tags.length > 0, { message: 'give emails, keys or tags', path: ['emails'] });
 export type MembersChange = z.infer<typeof membersChangeSchema>;
 
-const blockSchema = z.object({ kind: z.enum(['heading', 'paragraph']), text: z.string().max(5000) });
+/**
+ * Customer.io renders Liquid in the broadcast's template, never inside a trigger's data values: a
+ * `{{ customer.first_name }}` in the data would reach readers as braces. Personalisation belongs in
+ * the template (README: "A broadcast template"), so the composer's text is refused when it has any.
+ */
+const LIQUID = /\{\{|\{%/;
+const NO_LIQUID = 'Liquid ({{ … }}) is not evaluated inside trigger data: put personalisation in the broadcast template';
+const plain = (max: number) => z.string().max(max).refine((t) => !LIQUID.test(t), NO_LIQUID);
+
+const blockSchema = z.object({ kind: z.enum(['heading', 'paragraph']), text: plain(5000) });
 
 /** One email variation: the data the broadcast's Liquid template reads as `{{trigger.*}}`. */
 export const variationSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, "-" or "_"'),
   segmentId: z.string().min(1).max(40),
-  subject: z.string().trim().min(1).max(200),
-  preheader: z.string().max(300).default(''),
+  subject: z.string().trim().min(1).max(200).refine((t) => !LIQUID.test(t), NO_LIQUID),
+  preheader: plain(300).default(''),
   blocks: z.array(blockSchema).max(30).default([]),
-  cta: z.object({ label: z.string().max(100), url: z.url({ protocol: /^https?$/ }) }).nullable().default(null),
+  cta: z.object({ label: plain(100), url: z.url({ protocol: /^https?$/ }) }).nullable().default(null),
 });
 export type Variation = z.infer<typeof variationSchema>;
 
@@ -113,6 +122,21 @@ export const sendRequestSchema = z
   .refine((v) => new Set(v.variations.map((x) => x.id)).size === v.variations.length, { message: 'variation ids must differ', path: ['variations'] });
 export type SendRequest = z.infer<typeof sendRequestSchema>;
 
+/** POST /sends/preview: the variations in the editor's order (the first a reader is in wins); only their segments count. */
+export const sendPreviewSchema = z.object({
+  mode: z.enum(['broadcast', 'journey']).default('broadcast'),
+  variations: z.array(z.object({ id: variationSchema.shape.id, segmentId: variationSchema.shape.segmentId })).min(1).max(10),
+});
+export type SendPreviewRequest = z.infer<typeof sendPreviewSchema>;
+
+/** POST /sends/test: one variation to one address (the editor's own), through the same broadcast. Never counts as the send. */
+export const testSendSchema = z.object({
+  broadcastId: z.number().int().positive(),
+  email: z.email(),
+  variation: variationSchema.omit({ segmentId: true }),
+});
+export type TestSendRequest = z.infer<typeof testSendSchema>;
+
 export const abTestInputSchema = z.object({
   /** Made by the panel per composition, like a send's: starting the same test twice starts it once. */
   draftId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, '8-64 letters, digits, "-" or "_"'),
@@ -123,6 +147,8 @@ export const abTestInputSchema = z.object({
   /** Share of the segment that gets the test arms (split evenly); the rest waits for the winner. */
   testShare: z.number().min(0.05).max(1).default(0.5),
   arms: z.array(variationSchema.omit({ segmentId: true })).min(2).max(4),
+  /** Decide by itself this many hours after the arms went out (null: the editor decides). */
+  autoDecideHours: z.number().min(1).max(24 * 14).nullable().default(null),
 });
 export type AbTestInput = z.infer<typeof abTestInputSchema>;
 
@@ -157,7 +183,11 @@ export function abArm(testId: string, key: string, arms: number, testShare: numb
   return Math.min(arms - 1, Math.floor((bucket / testShare) * arms));
 }
 
-export interface ArmResult { arm: number; recipients: number; humanOpens: number; clicks: number }
+/**
+ * One arm's result: unique recipients who opened (clicked) the test's own email, human ones (the
+ * winner rule's) and machine ones (proxies, scanners) apart. `recipients` is the arm's sample size.
+ */
+export interface ArmResult { arm: number; recipients: number; humanOpens: number; clicks: number; machineOpens?: number; machineClicks?: number }
 
 export const WINNER_RULE = 'highest human-open rate (unique human openers / recipients); ties go to more clicks, then to the first arm';
 

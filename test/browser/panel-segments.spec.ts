@@ -4,7 +4,7 @@
  * Screenshots of the overview, readers, segment builder, segments and segment detail pages.
  */
 import { expect, test } from '@playwright/test';
-import { FAKE, type Person, fake, run, screenshot, seedReaders, signIn, waitForDirectory } from './panel-helpers.ts';
+import { FAKE, type Person, fake, panelCall, run, screenshot, seedReaders, signIn, waitForDirectory } from './panel-helpers.ts';
 
 const email = (who: string) => `seg-${who}-${run}@example.com`;
 const people: Person[] = [
@@ -75,4 +75,61 @@ test('build a segment from two tags and a score threshold, add a reader by email
   expect(mirrored).toHaveLength(1);
   expect(mirrored[0]!.type).toBe('manual');
   expect(mirrored[0]!.members.map((m) => m.email).sort()).toEqual([email('ann'), email('bob'), email('eve')].sort());
+});
+
+test('rename and change a segment with a live count, delete it with its Customer.io mirror; pages fit a phone', async ({ page, request }) => {
+  test.setTimeout(90_000);
+  const edit = (who: string) => `segedit-${who}-${run}@example.com`;
+  const cohort = `segedit-${run}`;
+  const readers: Person[] = [
+    { email: edit('a'), reads: 1, traits: { tier: 'premium', cohort } },
+    { email: edit('b'), reads: 1, traits: { tier: 'premium', cohort } },
+    { email: edit('c'), reads: 1, traits: { tier: 'basic', cohort } },
+  ];
+  await seedReaders(request, readers);
+  await signIn(page);
+  await waitForDirectory(page, readers, 'segedit-');
+  const made = await panelCall(page, 'POST', '/workspaces/demo/segments', { name: `Cohort ${run}`, rule: { fact: 'trait.cohort', op: 'eq', value: cohort } });
+  expect(made.body.count).toBe(3);
+  await page.goto(`/panel/#/segments/${made.body.id}`);
+  await expect(page.getByTestId('segment-detail-count')).toHaveText('3');
+  await expect(page.getByTestId('mirror-ok')).toContainText('3 in sync', { timeout: 20_000 });
+  const cioId = (await panelCall(page, 'GET', `/workspaces/demo/segments/${made.body.id}`)).body.segment.cioSegmentId as number;
+
+  // Rename and narrow it: the builder opens with the rule as it is, and counts while editing.
+  await page.getByTestId('edit-segment').click();
+  const builder = page.getByTestId('segment-builder');
+  await expect(builder.getByTestId('cond-fact')).toHaveValue('trait.cohort');
+  await builder.locator('input[name=segment-name]').fill(`Premium cohort ${run}`);
+  await builder.getByTestId('add-condition').click();
+  const second = builder.getByTestId('condition').nth(1);
+  await second.getByTestId('cond-kind').selectOption('fact');
+  await second.getByTestId('cond-fact').fill('trait.tier');
+  await second.getByTestId('cond-value').fill('premium');
+  await expect(builder.getByTestId('live-count')).toContainText('2 of');
+  await screenshot(page, 'panel-segment-edit');
+  await builder.getByTestId('save-segment').click();
+  await expect(page.locator('h1')).toHaveText(`Premium cohort ${run}`);
+  await expect(page.getByTestId('segment-detail-count')).toHaveText('2', { timeout: 20_000 });
+
+  // A phone: the detail and the list fit 390 px.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await screenshot(page, 'panel-segment-detail-phone');
+  await page.goto('/panel/#/segments');
+  await expect(page.getByTestId('segments-table')).toBeVisible();
+  await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await screenshot(page, 'panel-segments-phone');
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  // Delete, after a confirmation: gone from the list, and its Customer.io mirror removed.
+  await page.goto(`/panel/#/segments/${made.body.id}`);
+  await page.getByTestId('delete-segment').click();
+  await expect(page.getByTestId('delete-confirm')).toContainText(`#${cioId}`);
+  await page.getByTestId('delete-confirm-button').click();
+  await expect(page.getByTestId('segments-table')).not.toContainText(`Premium cohort ${run}`);
+  await expect.poll(async () => {
+    const { segments } = await fake<{ segments: Array<{ id: number }> }>(request, '/segments?workspace=demo');
+    return segments.some((s) => s.id === cioId);
+  }, { timeout: 30_000 }).toBe(false);
 });

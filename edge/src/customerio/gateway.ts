@@ -71,9 +71,17 @@ async function attempt<T>(run: () => Promise<unknown>, read: (body: any) => T): 
 
 export interface CioSegmentSummary { id: number; name: string; type: string }
 export interface CioBroadcast { id: number; name: string; active: boolean }
+/** A broadcast's totals as Customer.io reports them (App API metrics series, summed): for the whole broadcast, not one trigger. */
+export interface CioBroadcastMetrics { sent: number; delivered: number; opened: number; clicked: number; bounced: number; unsubscribed: number }
 export interface CioPerson { id?: string; email?: string; cio_id?: string }
+/** Customer.io's audienceFilter (segment leaves and and/or/not): a trigger's `recipients` when a segment mirror is the audience. */
+export type AudienceFilter = { segment: { id: number } } | { and: AudienceFilter[] } | { or: AudienceFilter[] } | { not: AudienceFilter };
+
 export type Recipients =
+  | AudienceFilter
   | { emails: string[]; email_ignore_missing: true }
+  /** A test send to one address: a missing person is an error Customer.io reports, not a silent skip. */
+  | { emails: [string] }
   | { ids: string[]; id_ignore_missing: true }
   | { per_user_data: Array<Record<string, unknown>>; id_ignore_missing: true; email_ignore_missing: true };
 
@@ -137,6 +145,16 @@ export class CustomerIo {
   listBroadcasts(): Promise<Outcome<CioBroadcast[]>> {
     return attempt(() => this.clients.app.listBroadcasts(), (b: { broadcasts?: Array<{ id: number; name: string; active?: boolean }> }) =>
       (b?.broadcasts ?? []).map((x) => ({ id: Number(x.id), name: String(x.name), active: x.active ?? true })));
+  }
+
+  /** The broadcast's delivery metrics (GET /v1/broadcasts/{id}/metrics), each series summed. */
+  broadcastMetrics(broadcastId: number): Promise<Outcome<CioBroadcastMetrics>> {
+    const sum = (v: unknown) => (Array.isArray(v) ? v.reduce((n: number, x) => n + (Number(x) || 0), 0) : 0);
+    return attempt(() => this.clients.app.getBroadcastMetrics(broadcastId), (b: { metric?: { series?: Record<string, unknown> } }) => {
+      const series = b?.metric?.series ?? {};
+      return { sent: sum(series.sent), delivered: sum(series.delivered), opened: sum(series.opened), clicked: sum(series.clicked),
+        bounced: sum(series.bounced), unsubscribed: sum(series.unsubscribed) };
+    });
   }
 
   /** Triggers an API-triggered broadcast for these recipients; the answer names the trigger. */

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { AppEnv } from '#edge/env.ts';
 import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
 import {
-  abTestInputSchema, membersChangeSchema, segmentInputSchema, segmentRuleSchema, sendRequestSchema, sessionRequestSchema,
+  abTestInputSchema, membersChangeSchema, sendPreviewSchema, testSendSchema, segmentInputSchema, segmentRuleSchema, sendRequestSchema, sessionRequestSchema,
 } from '#shared/panel.ts';
 import { allowRequest, hasAllowance } from '#edge/platform/flood-guard.ts';
 import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
@@ -216,6 +216,23 @@ panel.get(`${W}/broadcasts`, async (c) => {
 panel.post(`${W}/sends`, async (c) => {
   const request = await body(c.req.raw, sendRequestSchema, 'send');
   return c.json({ sends: unwrap(await sendQueueStub(c.env, c.get('workspace').id).enqueue(c.get('workspace').id, request)) }, 202);
+});
+
+panel.post(`${W}/sends/preview`, async (c) => {
+  const request = await body(c.req.raw, sendPreviewSchema, 'send preview');
+  return c.json(unwrap(await sendQueueStub(c.env, c.get('workspace').id).preview(c.get('workspace').id, request)));
+});
+
+panel.post(`${W}/sends/test`, async (c) => {
+  const input = await body(c.req.raw, testSendSchema, 'test send');
+  return c.json(unwrap(await sendQueueStub(c.env, c.get('workspace').id).sendTest(c.get('workspace').id, input)));
+});
+
+panel.get(`${W}/sends/results`, async (c) => {
+  const key = c.req.query('key') ?? '';
+  const results = await sendQueueStub(c.env, c.get('workspace').id).results(c.get('workspace').id, key);
+  if (!results) throw new ClientError(404, `No send "${key}"`, [{ path: 'key', message: 'no such send' }]);
+  return c.json(results);
 });
 
 panel.get(`${W}/sends`, async (c) => c.json({ sends: await sendQueueStub(c.env, c.get('workspace').id).list() }));

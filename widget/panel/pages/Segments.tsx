@@ -27,6 +27,24 @@ export function toRule(rows: Row[], combine: 'all' | 'any'): SegmentRule | null 
   return conditions.length === 1 ? conditions[0]! : combine === 'all' ? { all: conditions } : { any: conditions };
 }
 
+/** The builder's rows for a rule it could have made (one condition, or all/any of simple ones); null for a rule made elsewhere. */
+export function fromRule(rule: SegmentRule | null): { rows: Row[]; combine: 'all' | 'any' } | null {
+  if (!rule) return { rows: [newRow('tag')], combine: 'all' };
+  const r = rule as Record<string, unknown>;
+  const list = Array.isArray(r.all) ? (r.all as SegmentRule[]) : Array.isArray(r.any) ? (r.any as SegmentRule[]) : [rule];
+  const rows: Row[] = [];
+  for (const c of list as Array<Record<string, unknown>>) {
+    const not = c.not as Record<string, unknown> | undefined;
+    if (not && not.fact === 'tags' && not.op === 'contains') rows.push({ ...newRow('no-tag'), tag: String(not.value) });
+    else if (c.fact === 'tags' && c.op === 'contains') rows.push({ ...newRow('tag'), tag: String(c.value) });
+    else if (c.fact === 'score' && typeof c.op === 'string') rows.push({ ...newRow('score'), op: c.op as Op, value: String(c.value) });
+    else if (typeof c.fact === 'string' && typeof c.op === 'string' && !('all' in c) && !('any' in c)) {
+      rows.push({ ...newRow('fact'), fact: c.fact, op: c.op as Op, value: c.value === undefined ? '' : String(c.value) });
+    } else return null;
+  }
+  return { rows, combine: Array.isArray(r.any) ? 'any' : 'all' };
+}
+
 export function SegmentsPage({ selected }: { selected: string | null }) {
   const [segments, setSegments] = useState<Segment[] | null>(null);
   const [cio, setCio] = useState<CioSegmentList | null>(null);
@@ -96,13 +114,16 @@ function MirrorStatus({ s }: { s: Segment }) {
   return <span class="pill ok" data-testid="mirror-ok">#{s.cioSegmentId} · {s.mirrored} in sync</span>;
 }
 
-function Builder({ tags, onDone }: { tags: string[]; onDone: () => void }) {
-  const [name, setName] = useState('');
-  const [combine, setCombine] = useState<'all' | 'any'>('all');
-  const [rows, setRows] = useState<Row[]>([newRow('tag')]);
+function Builder({ tags, onDone, editing }: { tags: string[]; onDone: () => void; editing?: Segment }) {
+  const initial = fromRule(editing?.rule ?? null);
+  const [name, setName] = useState(editing?.name ?? '');
+  const [combine, setCombine] = useState<'all' | 'any'>(initial?.combine ?? 'all');
+  const [rows, setRows] = useState<Row[]>(initial?.rows ?? [newRow('tag')]);
+  // A rule the builder cannot show (made through the API) is kept as it is: only the name changes.
+  const keepRule = editing !== undefined && initial === null;
   const [preview, setPreview] = useState<SegmentPreview | null>(null);
   const [error, setError] = useState('');
-  const rule = toRule(rows, combine);
+  const rule = keepRule ? editing!.rule : toRule(rows, combine);
   const ruleJson = JSON.stringify(rule);
   useEffect(() => {
     const t = setTimeout(() => api('POST', ws('/segments/preview'), { rule }).then(setPreview, (e) => setError(e.message)), 250);
@@ -112,7 +133,8 @@ function Builder({ tags, onDone }: { tags: string[]; onDone: () => void }) {
   const save = async () => {
     setError('');
     try {
-      await api('POST', ws('/segments'), { name, rule });
+      if (editing) await api('PUT', ws(`/segments/${editing.id}`), { name, description: editing.description, rule });
+      else await api('POST', ws('/segments'), { name, rule });
       onDone();
     } catch (e) {
       setError((e as Error).message);
@@ -120,8 +142,9 @@ function Builder({ tags, onDone }: { tags: string[]; onDone: () => void }) {
   };
   return (
     <section class="card builder" data-testid="segment-builder">
-      <h2>New segment</h2>
+      <h2>{editing ? `Change “${editing.name}”` : 'New segment'}</h2>
       <label>Name<input name="segment-name" value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="e.g. Engaged premium readers" /></label>
+      {keepRule ? <p class="muted rule">{editing!.ruleText} <small>(made through the API: the rule stays as it is)</small></p> : <>
       <div class="combine">Readers matching
         <select value={combine} onChange={(e) => setCombine(e.currentTarget.value as 'all' | 'any')} data-testid="combine">
           <option value="all">all</option><option value="any">any</option>
@@ -154,13 +177,15 @@ function Builder({ tags, onDone }: { tags: string[]; onDone: () => void }) {
       ))}
       <div class="row">
         <button onClick={() => setRows([...rows, newRow('tag')])} data-testid="add-condition">+ Add condition</button>
+      </div></>}
+      <div class="row">
         <div class="live" data-testid="live-count">
           {preview ? <>{preview.estimate && <span title="estimated from a sample of readers">≈</span>}<b>{preview.count}</b> of {preview.total} readers</> : '…'}
         </div>
       </div>
       {preview && preview.sample.length > 0 && <p class="muted sample">e.g. {preview.sample.map((r) => r.email ?? r.userId).join(', ')}</p>}
       {error && <p class="error">{error}</p>}
-      <div class="actions"><button onClick={onDone}>Cancel</button><button class="primary" onClick={save} disabled={!name.trim()} data-testid="save-segment">Save segment</button></div>
+      <div class="actions"><button onClick={onDone}>Cancel</button><button class="primary" onClick={save} disabled={!name.trim()} data-testid="save-segment">{editing ? 'Save changes' : 'Save segment'}</button></div>
     </section>
   );
 }
@@ -170,7 +195,17 @@ function SegmentDetail({ id, tags }: { id: string; tags: string[] }) {
   const [emails, setEmails] = useState('');
   const [tag, setTag] = useState('');
   const [message, setMessage] = useState('');
+  const [editing, setEditing] = useState(false);
+  const [deleting, setDeleting] = useState(false);
   const load = () => api<Members>('GET', ws(`/segments/${id}`)).then(setData, (e) => setMessage(e.message));
+  const remove = async () => {
+    try {
+      await api('DELETE', ws(`/segments/${id}`));
+      location.hash = '#/segments';
+    } catch (e) {
+      setMessage((e as Error).message);
+    }
+  };
   useEffect(() => { load(); const t = setInterval(load, 3000); return () => clearInterval(t); }, [id]);
   const change = async (mode: 'add' | 'remove', body: { emails?: string[]; tags?: string[]; keys?: string[] }) => {
     try {
@@ -190,6 +225,17 @@ function SegmentDetail({ id, tags }: { id: string; tags: string[] }) {
         <div><a href="#/segments" class="muted">← Segments</a><h1>{s.name}</h1><p class="muted rule">{s.ruleText}</p></div>
         <div class="big-count"><b data-testid="segment-detail-count">{s.count}</b><span>readers</span><MirrorStatus s={s} /></div>
       </header>
+      <div class="actions segment-actions">
+        <button onClick={() => setEditing(true)} disabled={editing} data-testid="edit-segment">Rename or change</button>
+        <button onClick={() => setDeleting(true)} data-testid="delete-segment">Delete</button>
+      </div>
+      {editing && <Builder tags={tags} editing={s} onDone={() => { setEditing(false); load(); }} />}
+      {deleting && (
+        <section class="card confirm" role="dialog" aria-label="Delete the segment" data-testid="delete-confirm">
+          <p><b>Delete “{s.name}”?</b> Its {s.count} readers stay readers; the segment{s.cioSegmentId ? ` and its Customer.io mirror (#${s.cioSegmentId})` : ''} are removed. Sends already made keep their audience.</p>
+          <div class="row"><button onClick={() => setDeleting(false)}>Keep it</button><button class="primary" onClick={remove} data-testid="delete-confirm-button">Delete the segment</button></div>
+        </section>
+      )}
       <section class="card">
         <h2>Add or remove readers</h2>
         <div class="row wrap">

@@ -433,6 +433,18 @@ export class DirectoryStore {
       ORDER BY m.reader_key LIMIT ?`, segmentId, afterKey, limit).toArray().map(toSummary);
   }
 
+  // ---- the send queue's distinct audience (added for sends; read-only) ---------------------------
+
+  /**
+   * Members of `segmentId` who are in none of `earlier` (the segments of the variations before it):
+   * a send's "first variation wins" count, in SQL over the members primary key.
+   */
+  distinctMembers(segmentId: number, earlier: readonly number[]): number {
+    if (!earlier.length) return this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM members WHERE segment_id = ?', segmentId).one().n;
+    return this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM members m WHERE m.segment_id = ? AND NOT EXISTS
+      (SELECT 1 FROM members p WHERE p.segment_id IN (${marks(earlier.length)}) AND p.reader_key = m.reader_key)`, segmentId, ...earlier).one().n;
+  }
+
   // ---- preview -------------------------------------------------------------------------------
 
   countMatching(c: CompiledRule): number {

@@ -243,6 +243,26 @@ export class ReaderDirectory extends DurableObject<Env> {
     return { members, next: members.length === n ? members.at(-1)!.key : null, evaluating: this.evaluating(s) };
   }
 
+  /**
+   * For a send's variations in the editor's order: how many distinct readers each reaches once the
+   * earlier variations have taken theirs (a reader in several segments counts for the first), and
+   * the total. Counted in SQL; unknown segment ids come back in `unknown`. (Added for the send queue.)
+   */
+  async distinctAudience(segmentIds: string[]): Promise<{ perVariation: number[]; total: number; unknown: string[]; segments: Array<SegmentView | null> }> {
+    const rows = segmentIds.map((id) => this.store.segmentRow(id));
+    const unknown = segmentIds.filter((_, i) => !rows[i]);
+    const perVariation: number[] = [];
+    const seen: number[] = [];
+    for (const row of rows) {
+      if (!row) { perVariation.push(0); continue; }
+      // The same segment twice: the later variation reaches no one new.
+      perVariation.push(seen.includes(row.id) ? 0 : this.store.distinctMembers(row.id, seen));
+      if (!seen.includes(row.id)) seen.push(row.id);
+    }
+    const segments = rows.map((r) => (r ? this.view(r, this.store.pendingFor(r.id)) : null));
+    return { perVariation, total: perVariation.reduce((a, b) => a + b, 0), unknown, segments };
+  }
+
   /** How many readers an unsaved rule holds: counted in SQL, or estimated from a sample when SQL cannot express it. */
   async preview(rule: SegmentRule | null): Promise<SegmentPreview> {
     const total = this.store.readerCount();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ReaderSummary } from '#shared/panel.ts';
-import { MAX_RECIPIENTS, audienceOf, recipientsOf, tooManyRecipients } from './recipients.ts';
+import { MAX_RECIPIENTS, audienceOf, mirrorFilters, recipientsOf } from './recipients.ts';
 
 const reader = (key: string, email: string | null, userId: string | null = null) => ({ key, email, userId }) as ReaderSummary;
 
@@ -22,9 +22,19 @@ describe('a send\'s audience', () => {
     });
   });
 
-  it('refuses a broadcast over Customer.io\'s per-trigger cap, naming the count; a journey has no cap', () => {
-    expect(tooManyRecipients('broadcast', MAX_RECIPIENTS)).toBeNull();
-    expect(tooManyRecipients('broadcast', MAX_RECIPIENTS + 1)).toMatch(/at most 10000 recipients; this segment has 10001\. Use a journey send/);
-    expect(tooManyRecipients('journey', MAX_RECIPIENTS * 5)).toBeNull();
+  it('uses the segment mirrors as one filter per variation only when all are in sync, first variation winning', () => {
+    const synced = (id: number) => ({ cioSegmentId: id, pending: 0, syncError: null, evaluating: null });
+    expect(mirrorFilters([synced(7)])).toEqual([{ segment: { id: 7 } }]);
+    expect(mirrorFilters([synced(7), synced(8), synced(9)])).toEqual([
+      { segment: { id: 7 } },
+      { and: [{ segment: { id: 8 } }, { not: { segment: { id: 7 } } }] },
+      { and: [{ segment: { id: 9 } }, { not: { or: [{ segment: { id: 7 } }, { segment: { id: 8 } }] } }] },
+    ]);
+    expect(mirrorFilters([synced(7), { ...synced(8), pending: 3 }])).toBeNull();
+    expect(mirrorFilters([synced(7), { ...synced(8), cioSegmentId: null }])).toBeNull();
+    expect(mirrorFilters([{ ...synced(7), syncError: '500' }])).toBeNull();
+    expect(mirrorFilters([{ ...synced(7), evaluating: { done: 1, total: 9 } }])).toBeNull();
+    expect(mirrorFilters([null])).toBeNull();
+    expect(MAX_RECIPIENTS).toBe(10_000);
   });
 });

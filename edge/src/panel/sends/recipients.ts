@@ -3,15 +3,16 @@
  * reader, fixed when it is queued) and a broadcast trigger carries it in one of the three forms
  * Customer.io accepts. Pure.
  */
-import type { Recipients } from '#edge/customerio/gateway.ts';
+import type { AudienceFilter, Recipients } from '#edge/customerio/gateway.ts';
+import type { SegmentView } from '#shared/panel-api.ts';
 import { type ReaderSummary, cioIdentifier } from '#shared/panel.ts';
 import type { IdentifierMode } from '#shared/identity.ts';
 
 export interface Recipient { key: string; idType: 'id' | 'email'; value: string }
 
 /**
- * Customer.io's cap on ids / emails / per_user_data in one broadcast trigger. A broadcast to a
- * larger segment is refused (422) rather than split: a journey send has no cap.
+ * Customer.io's cap on ids / emails / per_user_data in one broadcast trigger: a larger audience
+ * goes in chunks of at most this many, one trigger per broadcast interval.
  */
 export const MAX_RECIPIENTS = 10_000;
 
@@ -25,10 +26,25 @@ export function audienceOf(members: readonly ReaderSummary[], mode: IdentifierMo
   return audience;
 }
 
-/** Why this audience cannot be queued in this mode, or null when it can. */
-export function tooManyRecipients(mode: 'broadcast' | 'journey', count: number): string | null {
-  if (mode !== 'broadcast' || count <= MAX_RECIPIENTS) return null;
-  return `A broadcast trigger takes at most ${MAX_RECIPIENTS} recipients; this segment has ${count}. Use a journey send instead.`;
+/**
+ * The audience filters of a send's variations when every variation's segment is mirrored in
+ * Customer.io and in sync (nothing pending, no error, no rule re-evaluation under way): variation i
+ * reaches its segment less the segments of the variations before it (first variation wins), in one
+ * trigger. Null when any segment is not in sync: the send then goes in recipient chunks.
+ */
+export function mirrorFilters(segments: ReadonlyArray<Pick<SegmentView, 'cioSegmentId' | 'pending' | 'syncError' | 'evaluating'> | null>): AudienceFilter[] | null {
+  const ids: number[] = [];
+  for (const s of segments) {
+    if (!s || s.cioSegmentId === null || s.pending > 0 || s.syncError !== null || s.evaluating !== null) return null;
+    ids.push(s.cioSegmentId);
+  }
+  return ids.map((id, i) => {
+    const earlier = [...new Set(ids.slice(0, i))];
+    const own: AudienceFilter = { segment: { id } };
+    if (!earlier.length) return own;
+    const before: AudienceFilter = earlier.length === 1 ? { segment: { id: earlier[0]! } } : { or: earlier.map((e) => ({ segment: { id: e } })) };
+    return { and: [own, { not: before }] };
+  });
 }
 
 /** One audience form, as Customer.io requires: emails, ids, or per-person rows when they are mixed. */
