@@ -41,7 +41,9 @@ console.table(Object.entries(parts).sort((a, b) => b[1] - a[1]).slice(0, 10)
 
 // Startup: `wrangler check startup` profiles the top-level evaluation of each Worker. Two figures
 // per profile: all CPU samples but idle, and JavaScript only (no "(program)": compiling, the
-// runtime's own work; no GC). On a shared machine take the least of three runs.
+// runtime's own work; no GC). On a shared machine take the least of three runs. Read it as a
+// hint only: locally the profile's samples are coarse (1-2 ms) and most of each profile is the
+// runtime's start, so two Workers of very different sizes can show the same figure.
 function startup(config, name) {
   const file = `${OUT}/${name}-startup.cpuprofile`;
   const r = spawnSync('npx', ['wrangler', 'check', 'startup', '-c', config, '--outfile', file], { stdio: ['ignore', 'ignore', 'inherit'], env });
