@@ -148,5 +148,12 @@ describe('sending to any audience size', () => {
     const email = new Map(people.map((p) => [p.cio_id, p.email]));
     expect(t1.recipients.map((c) => email.get(c)).sort()).toEqual(['mirror-p1@example.com', 'mirror-p2@example.com']);
     expect(t2.recipients.map((c) => email.get(c))).toEqual(['mirror-b1@example.com']);
+    // Its readers were still read from the directory behind the trigger: the send's results count them.
+    const key = now.get('v2')!.key;
+    await panelApi(s, 'GET', `${w}/sends/results?key=${encodeURIComponent(key)}`);
+    await s.queue.runAlarm();
+    const results = (await panelApi(s, 'GET', `${w}/sends/results?key=${encodeURIComponent(key)}`)).body;
+    expect(results.ours).toMatchObject({ recipients: 1, opened: 0, countedAt: expect.any(Number) });
+    expect(now.get('v1')!.recipients).toBe(2);
   }, 60_000);
 });

@@ -253,7 +253,7 @@ export class SendQueue extends DurableObject<Env> {
     if (!row) return null;
     const now = this.clock.now();
     let ours: SendResults['ours'] = null;
-    if (!row.filter && row.mode === 'broadcast') {
+    if (row.mode === 'broadcast') {
       const { nextCountAt, ...counts } = this.store.sendCounts(key);
       ours = counts;
       if (row.status === 'sent' && !row.abTest && (counts.countedAt === null || counts.countedAt < now - FRESH_MS) && nextCountAt === null) {
