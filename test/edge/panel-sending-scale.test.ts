@@ -54,6 +54,13 @@ describe('sending to any audience size', () => {
     const readers = Array.from({ length: 22_000 }, (_, i) => reader(i, [...(i < 15_000 ? ['alpha'] : []), ...(i >= 9_000 ? ['beta'] : [])]));
     for (let i = 0; i < readers.length; i += BATCH) await s.directory.upsertReaders(s.workspace, readers.slice(i, i + BATCH));
 
+    // A segment made now is counted over the 22,000 readers in chunks: until then it cannot be sent.
+    const late = (await panelApi(s, 'POST', `${w}/segments`, { name: 'Late', rule: tagRule('alpha') })).body;
+    expect(late.evaluating).not.toBeNull();
+    const early = await panelApi(s, 'POST', `${w}/sends`, { draftId: 'draft-late-00001', broadcastId: 1, variations: [variation('v1', late.id, 'Too early')] });
+    expect(early.status).toBe(409);
+    expect(early.body.error).toMatch(/"Late" is still being counted \(\d+ of 22000 readers/);
+
     const variations = [variation('v1', alpha, 'For alpha'), variation('v2', beta, 'For beta')];
     const preview = await panelApi<SendPreview>(s, 'POST', `${w}/sends/preview`, { variations });
     expect(preview.status).toBe(200);

@@ -83,6 +83,11 @@ export class SendQueue extends DurableObject<Env> {
       const audience = await this.directory(workspace).distinctAudience(request.variations.map((v) => v.segmentId));
       const unknown = request.variations.find((v) => audience.unknown.includes(v.segmentId));
       if (unknown) return refuse(400, 'Invalid send', [{ path: `variations.${unknown.id}.segmentId`, message: `no segment "${unknown.segmentId}"` }]);
+      // A segment whose rule is still being evaluated has only part of its members: sending now would miss readers.
+      const counting = audience.segments.find((x) => x?.evaluating);
+      if (counting?.evaluating) {
+        return refuse(409, `Segment "${counting.name}" is still being counted (${counting.evaluating.done} of ${counting.evaluating.total} readers looked at): send once it is done`);
+      }
       const filters = request.mode === 'broadcast' ? mirrorFilters(audience.segments) : null;
       const grp = `b${request.broadcastId}:${request.draftId}`;
       // Checked again after the await: a concurrent double click may have queued it meanwhile.
