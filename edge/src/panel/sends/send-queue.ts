@@ -183,6 +183,8 @@ export class SendQueue extends DurableObject<Env> {
     if (this.store.hasSend(armSendKey(id, 0))) return (await this.abTest(id))!;
     const detail = await this.directory(workspace).segment(input.segmentId);
     if (!detail) return refuse(400, 'Invalid A/B test', [{ path: 'segmentId', message: `no segment "${input.segmentId}"` }]);
+    const counting = detail.segment.evaluating;
+    if (counting) return refuse(409, `Segment "${detail.segment.name}" is still being counted (${counting.done} of ${counting.total} readers looked at): start the test once it is done`);
     if (this.store.hasSend(armSendKey(id, 0))) return (await this.abTest(id))!;
     this.store.insertAbTest({ id, ...input, autoDecideMs: input.autoDecideHours === null ? null : Math.round(input.autoDecideHours * 3_600_000) }, this.clock.now());
     input.arms.forEach((arm, i) => {
