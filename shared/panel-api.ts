@@ -110,9 +110,9 @@ export interface SendView {
 /**
  * GET /workspaces/:w/sends/results?key=: one send's (variation's) results. `ours`: unique recipients
  * who opened / clicked this send's email (its broadcast, since it went out), human and machine apart,
- * from our pixel, links and webhooks (recounted in the background; null for a send whose audience
- * was the Customer.io segment, whose readers we do not list). `customerio`: the broadcast's own
- * metrics, for the whole broadcast (every send of it), beside ours.
+ * from our pixel, links and webhooks (counted in the background when asked; null for a journey
+ * send). `customerio`: the broadcast's own metrics, for the whole broadcast (every send of it),
+ * beside ours.
  */
 export interface SendResults {
   key: string;

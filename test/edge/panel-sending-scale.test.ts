@@ -54,6 +54,13 @@ describe('sending to any audience size', () => {
     const readers = Array.from({ length: 22_000 }, (_, i) => reader(i, [...(i < 15_000 ? ['alpha'] : []), ...(i >= 9_000 ? ['beta'] : [])]));
     for (let i = 0; i < readers.length; i += BATCH) await s.directory.upsertReaders(s.workspace, readers.slice(i, i + BATCH));
 
+    // A segment made now is counted over the 22,000 readers in chunks: until then it cannot be sent.
+    const late = (await panelApi(s, 'POST', `${w}/segments`, { name: 'Late', rule: tagRule('alpha') })).body;
+    expect(late.evaluating).not.toBeNull();
+    const early = await panelApi(s, 'POST', `${w}/sends`, { draftId: 'draft-late-00001', broadcastId: 1, variations: [variation('v1', late.id, 'Too early')] });
+    expect(early.status).toBe(409);
+    expect(early.body.error).toMatch(/"Late" is still being counted \(\d+ of 22000 readers/);
+
     const variations = [variation('v1', alpha, 'For alpha'), variation('v2', beta, 'For beta')];
     const preview = await panelApi<SendPreview>(s, 'POST', `${w}/sends/preview`, { variations });
     expect(preview.status).toBe(200);
@@ -148,5 +155,12 @@ describe('sending to any audience size', () => {
     const email = new Map(people.map((p) => [p.cio_id, p.email]));
     expect(t1.recipients.map((c) => email.get(c)).sort()).toEqual(['mirror-p1@example.com', 'mirror-p2@example.com']);
     expect(t2.recipients.map((c) => email.get(c))).toEqual(['mirror-b1@example.com']);
+    // Its readers were still read from the directory behind the trigger: the send's results count them.
+    const key = now.get('v2')!.key;
+    await panelApi(s, 'GET', `${w}/sends/results?key=${encodeURIComponent(key)}`);
+    await s.queue.runAlarm();
+    const results = (await panelApi(s, 'GET', `${w}/sends/results?key=${encodeURIComponent(key)}`)).body;
+    expect(results.ours).toMatchObject({ recipients: 1, opened: 0, countedAt: expect.any(Number) });
+    expect(now.get('v1')!.recipients).toBe(2);
   }, 60_000);
 });

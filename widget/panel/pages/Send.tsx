@@ -204,7 +204,7 @@ function Results({ sendKey }: { sendKey: string }) {
             <li>Clicked (people): <b>{r.ours.clicked}</b>{rate(r.ours.clicked, r.ours.recipients)} · machine clicks: {r.ours.clickedMachine}</li>
             <li><small class="muted">{r.ours.countedAt ? `counted ${new Date(r.ours.countedAt).toLocaleTimeString()}` : 'counting…'}</small></li>
           </ul>
-        ) : <p class="muted">Sent to the Customer.io segment: we do not list its readers, see Customer.io's figures.</p>}
+        ) : <p class="muted">Journey sends are counted in your campaign's own metrics.</p>}
       </div>
       <div>
         <h3>Customer.io: broadcast #{r.customerio?.broadcastId ?? ''} overall</h3>

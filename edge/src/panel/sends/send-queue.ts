@@ -83,6 +83,11 @@ export class SendQueue extends DurableObject<Env> {
       const audience = await this.directory(workspace).distinctAudience(request.variations.map((v) => v.segmentId));
       const unknown = request.variations.find((v) => audience.unknown.includes(v.segmentId));
       if (unknown) return refuse(400, 'Invalid send', [{ path: `variations.${unknown.id}.segmentId`, message: `no segment "${unknown.segmentId}"` }]);
+      // A segment whose rule is still being evaluated has only part of its members: sending now would miss readers.
+      const counting = audience.segments.find((x) => x?.evaluating);
+      if (counting?.evaluating) {
+        return refuse(409, `Segment "${counting.name}" is still being counted (${counting.evaluating.done} of ${counting.evaluating.total} readers looked at): send once it is done`);
+      }
       const filters = request.mode === 'broadcast' ? mirrorFilters(audience.segments) : null;
       const grp = `b${request.broadcastId}:${request.draftId}`;
       // Checked again after the await: a concurrent double click may have queued it meanwhile.
@@ -178,6 +183,8 @@ export class SendQueue extends DurableObject<Env> {
     if (this.store.hasSend(armSendKey(id, 0))) return (await this.abTest(id))!;
     const detail = await this.directory(workspace).segment(input.segmentId);
     if (!detail) return refuse(400, 'Invalid A/B test', [{ path: 'segmentId', message: `no segment "${input.segmentId}"` }]);
+    const counting = detail.segment.evaluating;
+    if (counting) return refuse(409, `Segment "${detail.segment.name}" is still being counted (${counting.done} of ${counting.total} readers looked at): start the test once it is done`);
     if (this.store.hasSend(armSendKey(id, 0))) return (await this.abTest(id))!;
     this.store.insertAbTest({ id, ...input, autoDecideMs: input.autoDecideHours === null ? null : Math.round(input.autoDecideHours * 3_600_000) }, this.clock.now());
     input.arms.forEach((arm, i) => {
@@ -253,7 +260,7 @@ export class SendQueue extends DurableObject<Env> {
     if (!row) return null;
     const now = this.clock.now();
     let ours: SendResults['ours'] = null;
-    if (!row.filter && row.mode === 'broadcast') {
+    if (row.mode === 'broadcast') {
       const { nextCountAt, ...counts } = this.store.sendCounts(key);
       ours = counts;
       if (row.status === 'sent' && !row.abTest && (counts.countedAt === null || counts.countedAt < now - FRESH_MS) && nextCountAt === null) {

@@ -203,10 +203,13 @@ export class SendStore {
   /** Queued, or failed at once when the audience is known to be empty (nothing to send, said so). */
   insertSend(send: NewSend, now: number): void {
     const grp = send.grp ?? send.key;
-    const built = send.audience !== undefined || send.filter != null || send.claimed === true;
+    // A send with the mirror as audience is triggered at once, and its readers are still read (claimed)
+    // from the directory behind it: they are its results' denominator and who the later variations skip.
+    const built = send.audience !== undefined || send.claimed === true;
+    const empty0 = send.filter != null && (send.expected ?? 0) === 0;
     const expected = send.audience?.length ?? send.expected ?? 0;
     // Claimed readers are counted by finishBuild below, which fails the send itself when there are none.
-    const empty = built && !send.claimed && expected === 0;
+    const empty = (built && !send.claimed && expected === 0) || empty0;
     this.sql.exec(
       `INSERT INTO sends (key, broadcast_id, mode, event_name, variation, segment_name, audience, recipients, status, error, ab_test, created_at,
          grp, position, segment_id, built, build_cursor, chunks, filter)
@@ -226,8 +229,8 @@ export class SendStore {
    * whose earlier variations are all read (so "first variation wins" holds), oldest group first.
    */
   nextToBuild(): SendRow | null {
-    const row = this.sql.exec<Row>(`SELECT ${SEND_COLUMNS} FROM sends s WHERE built = 0 AND ${PENDING}
-      AND NOT EXISTS (SELECT 1 FROM sends p WHERE p.grp = s.grp AND p.position < s.position AND p.built = 0)
+    const row = this.sql.exec<Row>(`SELECT ${SEND_COLUMNS} FROM sends s WHERE built = 0 AND (${PENDING} OR filter IS NOT NULL)
+      AND status != 'failed' AND NOT EXISTS (SELECT 1 FROM sends p WHERE p.grp = s.grp AND p.position < s.position AND p.built = 0)
       ORDER BY created_at, position LIMIT 1`).toArray()[0];
     return row ? sendRow(row) : null;
   }
@@ -251,9 +254,12 @@ export class SendStore {
     this.sql.exec(`WITH o AS (SELECT grp, reader_key, (ROW_NUMBER() OVER (ORDER BY reader_key) - 1) / CAST(? AS INTEGER) AS c FROM claimed WHERE send_key = ?)
       UPDATE claimed SET chunk = o.c FROM o WHERE claimed.grp = o.grp AND claimed.reader_key = o.reader_key`, MAX_RECIPIENTS, key);
     const n = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM claimed WHERE send_key = ?', key).one().n;
-    this.sql.exec(`UPDATE sends SET built = 1, build_cursor = NULL, recipients = ?, chunks = ?,
-        status = CASE WHEN ? = 0 THEN 'failed' ELSE status END, error = CASE WHEN ? = 0 THEN 'the segment has no members: nothing was sent' ELSE error END
-      WHERE key = ?`, n, Math.ceil(n / MAX_RECIPIENTS), n, n, key);
+    // A mirror send keeps its one trigger (and its status: it may be sent already); the claims only count it.
+    this.sql.exec(`UPDATE sends SET built = 1, build_cursor = NULL, recipients = CASE WHEN filter IS NULL THEN ? ELSE MAX(?, recipients) END,
+        chunks = CASE WHEN filter IS NULL THEN ? ELSE 1 END,
+        status = CASE WHEN ? = 0 AND filter IS NULL THEN 'failed' ELSE status END,
+        error = CASE WHEN ? = 0 AND filter IS NULL THEN 'the segment has no members: nothing was sent' ELSE error END
+      WHERE key = ?`, n, n, Math.ceil(n / MAX_RECIPIENTS), n, n, key);
   }
 
   /** The build could not go on (the segment was deleted): the send fails, saying why. */
@@ -326,7 +332,7 @@ export class SendStore {
 
   /** Sends whose retry time has come, oldest first (their broadcast's pace is the caller's to check). */
   dueSends(now: number): SendRow[] {
-    return this.sql.exec<Row>(`SELECT ${SEND_COLUMNS} FROM sends WHERE ${PENDING} AND built = 1 AND next_at <= ? ORDER BY created_at, position, key`, now).toArray().map(sendRow);
+    return this.sql.exec<Row>(`SELECT ${SEND_COLUMNS} FROM sends WHERE ${PENDING} AND (built = 1 OR filter IS NOT NULL) AND next_at <= ? ORDER BY created_at, position, key`, now).toArray().map(sendRow);
   }
 
   /** Every send still to go, with what its wake time depends on. */
@@ -389,15 +395,15 @@ export class SendStore {
   countDue(now: number, maxAgeMs: number): { key: string; broadcastId: number; cursor: string; since: number } | null {
     const row = this.sql.exec<{ key: string; broadcast_id: number; count_cursor: string | null; since: number }>(`SELECT key, broadcast_id, count_cursor,
         COALESCE((SELECT MIN(sent_at) FROM send_chunks c WHERE c.send_key = sends.key), sent_at) AS since
-      FROM sends WHERE status = 'sent' AND ab_test IS NULL AND filter IS NULL AND mode = 'broadcast' AND sent_at >= ?
+      FROM sends WHERE status = 'sent' AND built = 1 AND ab_test IS NULL AND mode = 'broadcast' AND sent_at >= ?
       AND next_count_at IS NOT NULL AND next_count_at <= ? ORDER BY next_count_at LIMIT 1`, now - maxAgeMs, now).toArray()[0];
     return row ? { key: row.key, broadcastId: row.broadcast_id, cursor: row.count_cursor ?? '', since: row.since } : null;
   }
 
   /** When the next per-send recount is due (null: none within `maxAgeMs`). */
   nextCountAt(now: number, maxAgeMs: number): number | null {
-    return this.sql.exec<{ at: number | null }>(`SELECT MIN(next_count_at) AS at FROM sends WHERE status = 'sent' AND ab_test IS NULL
-      AND filter IS NULL AND mode = 'broadcast' AND sent_at >= ?`, now - maxAgeMs).one().at;
+    return this.sql.exec<{ at: number | null }>(`SELECT MIN(next_count_at) AS at FROM sends WHERE status = 'sent' AND built = 1 AND ab_test IS NULL
+      AND mode = 'broadcast' AND sent_at >= ?`, now - maxAgeMs).one().at;
   }
 
   claimedKeysAfter(sendKey: string, cursor: string, limit: number): string[] {

@@ -21,6 +21,7 @@ describe('a send as the panel sees it', () => {
     expect(sendView({ ...row, status: 'sent', abTest: 'ab_x' })).toMatchObject({ draftId: null, nextAttemptAt: null });
     // Progress: chunks sent of chunks, and how the audience goes.
     expect(sendView({ ...row, chunks: 3, chunksSent: 1 }, 10_000)).toMatchObject({ chunks: 3, chunksSent: 1, recipientsSent: 10_000, audience: 'chunks', building: false });
-    expect(sendView({ ...row, built: false, filter: { segment: { id: 4 } } })).toMatchObject({ building: true, audience: 'segment' });
+    expect(sendView({ ...row, built: false })).toMatchObject({ building: true, audience: 'chunks' });
+    expect(sendView({ ...row, built: false, filter: { segment: { id: 4 } } })).toMatchObject({ building: false, audience: 'segment' });
   });
 });

@@ -26,7 +26,7 @@ export function sendView(row: SendRow, recipientsSent = row.status === 'sent' ? 
     createdAt: row.createdAt,
     sentAt: row.sentAt,
     audience: row.filter ? 'segment' : 'chunks',
-    building: !row.built,
+    building: !row.built && !row.filter,
     chunks: row.chunks,
     chunksSent: row.chunksSent,
     recipientsSent,
