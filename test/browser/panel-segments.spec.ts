@@ -32,7 +32,7 @@ test('build a segment from two tags and a score threshold, add a reader by email
   await page.click('[data-nav=readers]');
   await page.getByTestId('reader-search').fill(`seg-ann-${run}`); // a prefix of the email: search uses the email index
   await page.getByRole('cell', { name: email('ann') }).click();
-  await expect(page.getByTestId('reader-detail')).toContainText('premium_subscriber');
+  await expect(page.getByTestId('reader-detail')).toContainText('Premium subscriber');
   await page.getByTestId('reader-search').fill('seg-');
   await expect(page.locator('.table tbody tr')).toHaveCount(5);
   await screenshot(page, 'panel-readers');

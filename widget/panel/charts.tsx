@@ -1,4 +1,6 @@
 /** Hand-made SVG charts: a handful of elements each, no library. */
+import { engagementLevel } from './wording.ts';
+
 const DAY_MS = 86_400_000;
 export const dayLabel = (day: number) => new Date(day * DAY_MS).toLocaleDateString('en', { month: 'short', day: 'numeric', timeZone: 'UTC' });
 export const PALETTE = ['#4f46e5', '#0891b2', '#16a34a', '#d97706', '#db2777', '#7c3aed', '#dc2626', '#0d9488'];
@@ -81,9 +83,9 @@ export function DayLines({ days, series, label }: { days: number[]; series: Arra
 /** A small score meter for tables. */
 export function Score({ value }: { value: number }) {
   return (
-    <span class="score" title={`Engagement score ${value.toFixed(3)}`}>
+    <span class="score" title={`Engagement score ${value.toFixed(3)} (0 to 1)`}>
       <svg viewBox="0 0 40 6" aria-hidden="true"><rect width="40" height="6" rx="3" class="track" /><rect width={40 * value} height="6" rx="3" fill="#4f46e5" /></svg>
-      {value.toFixed(2)}
+      {engagementLevel(value)} · {value.toFixed(2)}
     </span>
   );
 }

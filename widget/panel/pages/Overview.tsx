@@ -3,6 +3,7 @@ import { api, ws } from '../api.ts';
 import { DayBars, DayLines, HBars } from '../charts.tsx';
 import type { Overview, WelcomeList } from '#shared/panel-api.ts';
 import { ConnectionCard } from './ConnectionCard.tsx';
+import { engagementLevel, tagLabel } from '../wording.ts';
 
 export function OverviewPage() {
   const [data, setData] = useState<Overview | null>(null);
@@ -22,7 +23,7 @@ export function OverviewPage() {
       <header class="page-head"><h1>Overview</h1><p class="muted">Known readers of <b>{data.workspace}</b>, as synced to Customer.io.</p></header>
       <section class="stats">
         <div class="stat card"><span>Known readers</span><b data-testid="stat-readers">{data.readers}</b></div>
-        <div class="stat card"><span>Average engagement</span><b>{data.averageScore.toFixed(2)}</b></div>
+        <div class="stat card"><span>Average engagement</span><b title={`Average engagement score ${data.averageScore.toFixed(2)} (0 to 1)`}>{engagementLevel(data.averageScore)} · {data.averageScore.toFixed(2)}</b></div>
         <div class="stat card"><span>Tags in use</span><b>{tags.length}</b></div>
         <div class="stat card"><span>Our segments</span><b>{data.segments}</b></div>
       </section>
@@ -34,8 +35,8 @@ export function OverviewPage() {
       <div class="grid2">
         <section class="card">
           <h2>Tag distribution</h2>
-          {tags.length ? <HBars rows={tags.map(([label, value]) => ({ label, value, note: '' }))} /> : <p class="muted">No tags yet.</p>}
-          <ul class="tag-notes">{tags.slice(0, 6).map(([t]) => <li key={t}><code>{t}</code> {describe.get(t)}</li>)}</ul>
+          {tags.length ? <HBars rows={tags.map(([label, value]) => ({ label: tagLabel(label), value, note: '' }))} /> : <p class="muted">No tags yet.</p>}
+          <ul class="tag-notes">{tags.slice(0, 6).map(([t]) => <li key={t}><b>{tagLabel(t)}</b> <code>{t}</code> {describe.get(t)}</li>)}</ul>
         </section>
         <section class="card">
           <h2>Tags over time</h2>

@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ws } from '../api.ts';
+import { tagLabel } from '../wording.ts';
 import { Score } from '../charts.tsx';
 import type { ReaderSummary as Reader } from '#shared/panel.ts';
 
-export const Tags = ({ tags }: { tags: string[] }) => <span class="tags">{tags.map((t) => <span class="tag" key={t}>{t}</span>)}</span>;
+export const Tags = ({ tags }: { tags: string[] }) => <span class="tags">{tags.map((t) => <span class="tag" key={t} title={t}>{tagLabel(t)}</span>)}</span>;
 
 export function ReadersPage({ selected }: { selected: string | null }) {
   const [q, setQ] = useState('');
