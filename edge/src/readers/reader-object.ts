@@ -14,6 +14,8 @@ import { normalizeEmail } from '#shared/email-address.ts';
 import type { IdentifierMode } from '#shared/identity.ts';
 import { type PersonIdentifiers, personIdentifiers, readerAttributes } from '#edge/customerio/attributes.ts';
 import { ulid } from '#edge/platform/ulid.ts';
+import { type Clock, systemClock } from '#edge/platform/clock.ts';
+import { ReaderStore } from './reader-store.ts';
 import type { SyncSnapshot, QueuedOp } from '#edge/sync/snapshot.ts';
 import { readerSummary } from '#edge/panel/summary.ts';
 import { directoryStub, readerStub, shardStub } from '#edge/platform/stubs.ts';
@@ -48,22 +50,17 @@ export class ReaderObject extends DurableObject<Env> {
   private state!: ReaderState;
   private meta!: Meta;
   private version = 0;
-  private readonly sql: SqlStorage;
+  private readonly store: ReaderStore;
+  /** The time (a test replaces it: dedupe windows, grant expiry, resync). */
+  clock: Clock = systemClock;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
-    this.sql.exec(`
-      CREATE TABLE IF NOT EXISTS reader (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, meta TEXT NOT NULL, version INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS seen_events (id TEXT PRIMARY KEY, at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS merged_from (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, op TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS grant_browsers (grant_id TEXT NOT NULL, browser TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (grant_id, browser));
-    `);
-    const row = this.sql.exec<{ state: string; meta: string; version: number }>('SELECT state, meta, version FROM reader').toArray()[0];
+    this.store = new ReaderStore(ctx.storage.sql);
+    const row = this.store.load<ReaderState, Meta>();
     if (row) {
-      this.state = JSON.parse(row.state) as ReaderState;
-      this.meta = JSON.parse(row.meta) as Meta;
+      this.state = row.state;
+      this.meta = row.meta;
       this.version = row.version;
     } else {
       this.state = emptyReader('');
@@ -135,7 +132,7 @@ export class ReaderObject extends DurableObject<Env> {
       left.anonymousIds = moved.anonymousIds;
       left.mergedInto = targetKey;
       this.state = left;
-      this.sql.exec('DELETE FROM outbox');
+      this.store.clearQueued();
       await this.commit();
       return result;
     });
@@ -146,9 +143,9 @@ export class ReaderObject extends DurableObject<Env> {
     if (this.state.mergedInto) {
       return this.target(this.state.mergedInto as ReaderKey).absorb({ ...ctx, key: this.state.mergedInto as ReaderKey }, fromKey, from, fromIdentifiedAs, events);
     }
-    const absorbing = !this.sql.exec('SELECT 1 FROM merged_from WHERE key = ?', fromKey).toArray().length;
+    const absorbing = !this.store.absorbed(fromKey);
     if (absorbing) {
-      this.sql.exec('INSERT INTO merged_from (key, at) VALUES (?, ?)', fromKey, Date.now());
+      this.store.markAbsorbed(fromKey, this.clock.now());
       this.state = absorbReader(this.state, from);
       // Companies the absorbed reader joined before it was ever a person in Customer.io: their
       // relations go from this person now (a person who was synced carries them through the merge).
@@ -161,7 +158,7 @@ export class ReaderObject extends DurableObject<Env> {
         // Two people in Customer.io turned out to be one: merge them, ours as primary.
         this.queue({ kind: 'merge', primary: this.meta.identifiedAs, secondary: fromIdentifiedAs });
       }
-      this.recomputeTags(Date.now());
+      this.recomputeTags(this.clock.now());
     }
     const result = await this.ingest(ctx, events);
     // ingest commits only when an event was new; the absorbed history must be stored regardless.
@@ -178,13 +175,11 @@ export class ReaderObject extends DurableObject<Env> {
    */
   async admitGrant(grantId: string, browser: string, maxBrowsers: number, expiresAt: number): Promise<{ admitted: boolean; already: boolean; browsers: number; unknown?: true }> {
     if (!this.meta.ctx) return { admitted: false, already: false, browsers: 0, unknown: true };
-    const now = Date.now();
-    this.sql.exec('DELETE FROM grant_browsers WHERE expires_at <= ?', now);
-    const already = this.sql.exec('SELECT 1 FROM grant_browsers WHERE grant_id = ? AND browser = ?', grantId, browser).toArray().length > 0;
-    const browsers = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM grant_browsers WHERE grant_id = ?', grantId).one().n;
+    const now = this.clock.now();
+    const { already, browsers } = this.store.grantBrowsers(grantId, browser, now);
     if (already) return { admitted: true, already, browsers };
     if (browsers >= maxBrowsers) return { admitted: false, already, browsers };
-    this.sql.exec('INSERT INTO grant_browsers (grant_id, browser, expires_at) VALUES (?, ?, ?)', grantId, browser, expiresAt);
+    this.store.addGrantBrowser(grantId, browser, expiresAt);
     return { admitted: true, already, browsers: browsers + 1 };
   }
 
@@ -197,7 +192,7 @@ export class ReaderObject extends DurableObject<Env> {
     if (this.state.mergedInto) {
       return this.target(this.state.mergedInto as ReaderKey).identify({ ...ctx, key: this.state.mergedInto as ReaderKey }, who, messageId);
     }
-    const now = Date.now();
+    const now = this.clock.now();
     if (!this.firstTime('identify', messageId, now)) return { accepted: 0, duplicates: 1 };
     if (who.userId) this.state.userId = who.userId;
     if (who.email) this.state.email = normalizeEmail(who.email);
@@ -219,7 +214,7 @@ export class ReaderObject extends DurableObject<Env> {
     if (this.state.mergedInto) {
       return this.target(this.state.mergedInto as ReaderKey).group({ ...ctx, key: this.state.mergedInto as ReaderKey }, change, messageId);
     }
-    const now = Date.now();
+    const now = this.clock.now();
     if (!this.firstTime('group', messageId, now)) return { accepted: 0, duplicates: 1 };
     const key = groupKey(change.objectTypeId, change.groupId);
     const groups = { ...this.state.groups };
@@ -237,7 +232,7 @@ export class ReaderObject extends DurableObject<Env> {
     return { accepted: 1, duplicates: 0 };
   }
 
-  async view(now = Date.now()): Promise<ReaderView | null> {
+  async view(now = this.clock.now()): Promise<ReaderView | null> {
     if (!this.meta.ctx) return null;
     const facts = readerFacts(this.state, now);
     return {
@@ -265,8 +260,8 @@ export class ReaderObject extends DurableObject<Env> {
     const ctx = this.meta.ctx;
     const identifiers = personIdentifiers(this.state, mode);
     if (!ctx || !identifiers || this.state.mergedInto) return null;
-    const now = Date.now();
-    const ops = this.sql.exec<{ seq: number; op: string }>('SELECT seq, op FROM outbox ORDER BY seq LIMIT ?', maxOps).toArray();
+    const now = this.clock.now();
+    const ops = this.store.queued(maxOps);
     const { attributes, omitted } = readerAttributes(this.state, this.meta.tags, this.meta.everTags, ctx.attributePrefix, now);
     return {
       key: ctx.key,
@@ -274,14 +269,14 @@ export class ReaderObject extends DurableObject<Env> {
       identifiers,
       attributes,
       omitted,
-      ops: ops.map((row) => ({ seq: row.seq, ...(JSON.parse(row.op) as QueuedOp) })),
+      ops,
       summary: readerSummary(this.state, this.meta.tags, now),
     };
   }
 
   /** The shard's sync landed up to `version`/`lastSeq`. Returns whether there is more to send. */
   async syncAck(version: number, lastSeq: number, identifiers: PersonIdentifiers): Promise<boolean> {
-    this.sql.exec('DELETE FROM outbox WHERE seq <= ?', lastSeq);
+    this.store.clearQueued(lastSeq);
     this.meta.identifiedAs = identifiers;
     const more = version !== this.version || this.outboxSize() > 0;
     if (!more) this.meta.queuedShard = null;
@@ -322,11 +317,11 @@ export class ReaderObject extends DurableObject<Env> {
   }
 
   private seen(id: string): boolean {
-    return this.sql.exec('SELECT 1 FROM seen_events WHERE id = ?', id).toArray().length > 0;
+    return this.store.seen(id);
   }
 
   private markSeen(id: string, at: number): void {
-    this.sql.exec('INSERT OR IGNORE INTO seen_events (id, at) VALUES (?, ?)', id, at);
+    this.store.markSeen(id, at);
   }
 
   private apply(event: AnyReaderEvent): void {
@@ -342,7 +337,7 @@ export class ReaderObject extends DurableObject<Env> {
   }
 
   private recomputeTags(now: number): void {
-    const tags = evaluateTags(this.meta.ctx!.tagRules, readerFacts(this.state, Math.max(now, Date.now())));
+    const tags = evaluateTags(this.meta.ctx!.tagRules, readerFacts(this.state, Math.max(now, this.clock.now())));
     if (isKnown(this.state)) {
       for (const tag of tags.filter((t) => !this.meta.tags.includes(t))) this.queueMoment({ kind: 'event', name: 'tag_added', ts: now, data: { tag } });
       for (const tag of this.meta.tags.filter((t) => !tags.includes(t))) this.queueMoment({ kind: 'event', name: 'tag_removed', ts: now, data: { tag } });
@@ -359,18 +354,15 @@ export class ReaderObject extends DurableObject<Env> {
   }
 
   private queue(op: QueuedOp): void {
-    this.sql.exec('INSERT INTO outbox (op) VALUES (?)', JSON.stringify(op));
+    this.store.queue(op);
   }
 
   private outboxSize(): number {
-    return this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox').one().n;
+    return this.store.queuedCount();
   }
 
   private persist(): void {
-    this.sql.exec(
-      'INSERT OR REPLACE INTO reader (id, state, meta, version) VALUES (1, ?, ?, ?)',
-      JSON.stringify(this.state), JSON.stringify(this.meta), this.version,
-    );
+    this.store.save(this.state, this.meta, this.version);
   }
 
   /**
@@ -379,7 +371,7 @@ export class ReaderObject extends DurableObject<Env> {
    * no row, and gets none back.
    */
   private persistMeta(): void {
-    this.sql.exec('UPDATE reader SET meta = ? WHERE id = 1', JSON.stringify(this.meta));
+    this.store.saveMeta(this.meta);
   }
 
   /** Stores a change and makes sure the workspace outbox will pick this reader up. */
@@ -387,7 +379,7 @@ export class ReaderObject extends DurableObject<Env> {
     this.version++;
     this.persist();
     // Forgetting old event ids is housekeeping: now and then is enough.
-    if (this.version % 64 === 0) this.sql.exec('DELETE FROM seen_events WHERE at < ?', Date.now() - SEEN_EVENTS_KEPT_MS);
+    if (this.version % 64 === 0) this.store.forgetSeenBefore(this.clock.now() - SEEN_EVENTS_KEPT_MS);
     await this.enqueueForSync();
   }
 
@@ -404,7 +396,7 @@ export class ReaderObject extends DurableObject<Env> {
     } catch (error) {
       // The change is stored; the outbox only needs telling. Try again shortly rather than fail the event.
       console.warn(`reader ${ctx.key}: could not queue for sync, retrying: ${(error as Error).message}`);
-      await this.ctx.storage.setAlarm(Date.now() + RETRY_ENQUEUE_MS);
+      await this.ctx.storage.setAlarm(this.clock.now() + RETRY_ENQUEUE_MS);
     }
   }
 }

@@ -1,0 +1,94 @@
+/**
+ * The reader object's SQL store: one migration list and a named query for each thing the object
+ * does. The reader itself is one row (its state and bookkeeping as JSON); beside it the event ids
+ * seen (30 days, for dedupe), the readers it absorbed (merge once), its queued Customer.io
+ * operations, and the browsers each click grant has linked (bounded per email).
+ */
+import type { QueuedOp } from '#edge/sync/snapshot.ts';
+import { type Migration, migrate } from '#edge/platform/sql-store.ts';
+
+const MIGRATIONS: readonly Migration[] = [
+  `CREATE TABLE IF NOT EXISTS reader (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, meta TEXT NOT NULL, version INTEGER NOT NULL);
+   CREATE TABLE IF NOT EXISTS seen_events (id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+   CREATE TABLE IF NOT EXISTS merged_from (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
+   CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, op TEXT NOT NULL);`,
+  'CREATE TABLE IF NOT EXISTS grant_browsers (grant_id TEXT NOT NULL, browser TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (grant_id, browser))',
+];
+
+export class ReaderStore {
+  constructor(private readonly sql: SqlStorage) {
+    migrate(sql, MIGRATIONS);
+  }
+
+  // ---- the reader row ------------------------------------------------------------------------
+
+  load<S, M>(): { state: S; meta: M; version: number } | null {
+    const row = this.sql.exec<{ state: string; meta: string; version: number }>('SELECT state, meta, version FROM reader').toArray()[0];
+    return row ? { state: JSON.parse(row.state) as S, meta: JSON.parse(row.meta) as M, version: row.version } : null;
+  }
+
+  save(state: unknown, meta: unknown, version: number): void {
+    this.sql.exec('INSERT OR REPLACE INTO reader (id, state, meta, version) VALUES (1, ?, ?, ?)', JSON.stringify(state), JSON.stringify(meta), version);
+  }
+
+  /** Only the bookkeeping: the state, the bulk of the row, stays as the last save wrote it (no row: none made). */
+  saveMeta(meta: unknown): void {
+    this.sql.exec('UPDATE reader SET meta = ? WHERE id = 1', JSON.stringify(meta));
+  }
+
+  // ---- dedupe and merges ---------------------------------------------------------------------
+
+  seen(id: string): boolean {
+    return this.sql.exec('SELECT 1 FROM seen_events WHERE id = ?', id).toArray().length > 0;
+  }
+
+  markSeen(id: string, at: number): void {
+    this.sql.exec('INSERT OR IGNORE INTO seen_events (id, at) VALUES (?, ?)', id, at);
+  }
+
+  forgetSeenBefore(at: number): void {
+    this.sql.exec('DELETE FROM seen_events WHERE at < ?', at);
+  }
+
+  absorbed(key: string): boolean {
+    return this.sql.exec('SELECT 1 FROM merged_from WHERE key = ?', key).toArray().length > 0;
+  }
+
+  markAbsorbed(key: string, at: number): void {
+    this.sql.exec('INSERT INTO merged_from (key, at) VALUES (?, ?)', key, at);
+  }
+
+  // ---- the outbox ----------------------------------------------------------------------------
+
+  queue(op: QueuedOp): void {
+    this.sql.exec('INSERT INTO outbox (op) VALUES (?)', JSON.stringify(op));
+  }
+
+  queued(limit: number): Array<QueuedOp & { seq: number }> {
+    return this.sql.exec<{ seq: number; op: string }>('SELECT seq, op FROM outbox ORDER BY seq LIMIT ?', limit).toArray()
+      .map((row) => ({ seq: row.seq, ...(JSON.parse(row.op) as QueuedOp) }));
+  }
+
+  /** Customer.io took everything up to `lastSeq`; with no argument, the whole outbox goes. */
+  clearQueued(lastSeq = Number.MAX_SAFE_INTEGER): void {
+    this.sql.exec('DELETE FROM outbox WHERE seq <= ?', lastSeq);
+  }
+
+  queuedCount(): number {
+    return this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox').one().n;
+  }
+
+  // ---- click grants --------------------------------------------------------------------------
+
+  /** The browsers a grant has linked, once expired grants are forgotten (they cannot be redeemed). */
+  grantBrowsers(grantId: string, browser: string, now: number): { already: boolean; browsers: number } {
+    this.sql.exec('DELETE FROM grant_browsers WHERE expires_at <= ?', now);
+    const already = this.sql.exec('SELECT 1 FROM grant_browsers WHERE grant_id = ? AND browser = ?', grantId, browser).toArray().length > 0;
+    const browsers = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM grant_browsers WHERE grant_id = ?', grantId).one().n;
+    return { already, browsers };
+  }
+
+  addGrantBrowser(grantId: string, browser: string, expiresAt: number): void {
+    this.sql.exec('INSERT INTO grant_browsers (grant_id, browser, expires_at) VALUES (?, ?, ?)', grantId, browser, expiresAt);
+  }
+}
