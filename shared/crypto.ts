@@ -31,6 +31,34 @@ export async function aesGcmKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
+export const GCM_NONCE_BYTES = 12;
+/** The smallest sealed box: nonce and tag around at least one byte. */
+export const GCM_OVERHEAD_BYTES = GCM_NONCE_BYTES + 16;
+
+/**
+ * `nonce ‖ AES-256-GCM(plain)` under a key derived from `secret`, with `aad` bound in. The nonce is
+ * the caller's (random, or derived so the same message always seals the same): it must never seal
+ * two different messages under one key. The tag makes the box its own signature.
+ */
+export async function sealBox(secret: string, nonce: Uint8Array<ArrayBuffer>, aad: string, plain: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce, additionalData: encoder.encode(aad) }, await aesGcmKey(secret), plain));
+  const out = new Uint8Array(nonce.byteLength + sealed.byteLength);
+  out.set(nonce);
+  out.set(sealed, nonce.byteLength);
+  return out;
+}
+
+/** What `sealBox` sealed, or null when the box does not open (changed, another key, another aad). */
+export async function openBox(secret: string, box: Uint8Array, aad: string): Promise<Uint8Array | null> {
+  try {
+    return new Uint8Array(await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: box.slice(0, GCM_NONCE_BYTES), additionalData: encoder.encode(aad) }, await aesGcmKey(secret), box.slice(GCM_NONCE_BYTES),
+    ));
+  } catch {
+    return null;
+  }
+}
+
 export async function hmacSha256(secret: string, message: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(message)));
 }

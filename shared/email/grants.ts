@@ -14,12 +14,11 @@
  * forwarded email shares its id with the original and is bounded with it.
  */
 import { b64url, unb64url } from '../encoding.ts';
-import { aesGcmKey, hmacSha256 } from '../crypto.ts';
+import { GCM_NONCE_BYTES, GCM_OVERHEAD_BYTES, hmacSha256, openBox, sealBox } from '../crypto.ts';
 import type { SigningKey } from './tokens.ts';
 
 const encoder = new TextEncoder();
 const KID = /^[a-z0-9]{1,12}$/;
-const NONCE_BYTES = 12;
 const READER_KEY = /^[aeu]:.{1,300}$/s;
 const GRANT_ID = /^[A-Za-z0-9_-]{8,64}$/;
 /** A grant is a few hundred bytes at most; anything longer is not one of ours. */
@@ -32,8 +31,8 @@ export type GrantCheck =
   | ({ ok: true; kid: string } & Grant)
   | { ok: false; reason: 'malformed' | 'unknown_key' | 'bad_signature' | 'expired' };
 
-const purposeKey = (key: SigningKey) => aesGcmKey(`sharpsend-click-grant|${key.key}`);
-const aad = (workspace: string, kid: string) => encoder.encode(`g1|${workspace}|${kid}`);
+const grantSecret = (key: SigningKey) => `sharpsend-click-grant|${key.key}`;
+const aad = (workspace: string, kid: string) => `g1|${workspace}|${kid}`;
 
 /** The id shared by every grant made for one reader and one delivery (`delivery` null: one per campaign). */
 export async function grantIdFor(workspace: string, readerKey: string, delivery: string | null, campaign: string | null, key: SigningKey): Promise<string> {
@@ -44,13 +43,9 @@ export async function signGrant(
   workspace: string, grant: Grant, key: SigningKey,
   random: (bytes: Uint8Array<ArrayBuffer>) => Uint8Array<ArrayBuffer> = (b) => crypto.getRandomValues(b),
 ): Promise<string> {
-  const nonce = random(new Uint8Array(NONCE_BYTES));
+  const nonce = random(new Uint8Array(GCM_NONCE_BYTES));
   const plain = encoder.encode(JSON.stringify({ r: grant.readerKey, x: grant.expiresAt, g: grant.grantId }));
-  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce, additionalData: aad(workspace, key.kid) }, await purposeKey(key), plain));
-  const out = new Uint8Array(NONCE_BYTES + sealed.byteLength);
-  out.set(nonce);
-  out.set(sealed, NONCE_BYTES);
-  return `${key.kid}.${b64url(out)}`;
+  return `${key.kid}.${b64url(await sealBox(grantSecret(key), nonce, aad(workspace, key.kid), plain))}`;
 }
 
 /** `now` decides expiry (injected: tests move it). A grant is good until `expiresAt`, exclusive. */
@@ -60,15 +55,11 @@ export async function verifyGrant(workspace: string, grant: string, keys: readon
   if (parts.length !== 2) return { ok: false, reason: 'malformed' };
   const [kid, encoded] = parts as [string, string];
   const raw = unb64url(encoded);
-  if (!KID.test(kid) || !raw || raw.byteLength < NONCE_BYTES + 16 + 2) return { ok: false, reason: 'malformed' };
+  if (!KID.test(kid) || !raw || raw.byteLength < GCM_OVERHEAD_BYTES + 2) return { ok: false, reason: 'malformed' };
   const key = keys.find((k) => k.kid === kid);
   if (!key) return { ok: false, reason: 'unknown_key' };
-  let plain: Uint8Array;
-  try {
-    plain = new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: raw.slice(0, NONCE_BYTES), additionalData: aad(workspace, kid) }, await purposeKey(key), raw.slice(NONCE_BYTES)));
-  } catch {
-    return { ok: false, reason: 'bad_signature' };
-  }
+  const plain = await openBox(grantSecret(key), raw, aad(workspace, kid));
+  if (!plain) return { ok: false, reason: 'bad_signature' };
   let body: { r?: unknown; x?: unknown; g?: unknown };
   try {
     body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plain)) as typeof body;

@@ -19,7 +19,7 @@
  */
 import { originAllowed } from '../origins.ts';
 import { b64url, unb64url } from '../encoding.ts';
-import { aesGcmKey, hmacSha256, sameString } from '../crypto.ts';
+import { GCM_NONCE_BYTES, GCM_OVERHEAD_BYTES, hmacSha256, openBox, sameString, sealBox } from '../crypto.ts';
 
 export interface SigningKey { kid: string; key: string }
 
@@ -33,19 +33,13 @@ async function mac(secret: string, message: string): Promise<string> {
 
 // ---- reader tokens ---------------------------------------------------------------------------
 
-const NONCE_BYTES = 12;
+const tokenSecret = (key: SigningKey) => `sharpsend-reader-token|${key.key}`;
+const tokenAad = (workspace: string, kid: string) => `o2|${workspace}|${kid}`;
 
 export async function signReaderToken(workspace: string, readerKey: string, key: SigningKey): Promise<string> {
   // One nonce per (workspace, key, reader): a nonce is never used for two different messages.
-  const nonce = (await hmacSha256(`${key.key}|nonce`, `${workspace}|${key.kid}|${readerKey}`)).slice(0, NONCE_BYTES);
-  const sealed = new Uint8Array(await crypto.subtle.encrypt(
-    { name: 'AES-GCM', iv: nonce, additionalData: encoder.encode(`o2|${workspace}|${key.kid}`) },
-    await aesGcmKey(`sharpsend-reader-token|${key.key}`), encoder.encode(readerKey),
-  ));
-  const out = new Uint8Array(NONCE_BYTES + sealed.byteLength);
-  out.set(nonce);
-  out.set(sealed, NONCE_BYTES);
-  return `${key.kid}.${b64url(out)}`;
+  const nonce = (await hmacSha256(`${key.key}|nonce`, `${workspace}|${key.kid}|${readerKey}`)).slice(0, GCM_NONCE_BYTES);
+  return `${key.kid}.${b64url(await sealBox(tokenSecret(key), nonce, tokenAad(workspace, key.kid), encoder.encode(readerKey)))}`;
 }
 
 export type TokenCheck =
@@ -67,18 +61,11 @@ export async function verifyReaderToken(workspace: string, token: string, keys: 
   if (parts.length !== 2) return { ok: false, reason: 'malformed' };
   const [kid, encoded] = parts as [string, string];
   const raw = unb64url(encoded);
-  if (!KID.test(kid) || !raw || raw.byteLength < NONCE_BYTES + 16 + 3) return { ok: false, reason: 'malformed' };
+  if (!KID.test(kid) || !raw || raw.byteLength < GCM_OVERHEAD_BYTES + 3) return { ok: false, reason: 'malformed' };
   const key = keys.find((k) => k.kid === kid);
   if (!key) return { ok: false, reason: 'unknown_key' };
-  let plain: Uint8Array;
-  try {
-    plain = new Uint8Array(await crypto.subtle.decrypt(
-      { name: 'AES-GCM', iv: raw.slice(0, NONCE_BYTES), additionalData: encoder.encode(`o2|${workspace}|${kid}`) },
-      await aesGcmKey(`sharpsend-reader-token|${key.key}`), raw.slice(NONCE_BYTES),
-    ));
-  } catch {
-    return { ok: false, reason: 'bad_signature' };
-  }
+  const plain = await openBox(tokenSecret(key), raw, tokenAad(workspace, kid));
+  if (!plain) return { ok: false, reason: 'bad_signature' };
   const readerKey = utf8(plain);
   return readerKey !== null && READER_KEY.test(readerKey) ? { ok: true, readerKey, kid } : { ok: false, reason: 'malformed' };
 }
