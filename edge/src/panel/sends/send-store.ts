@@ -12,6 +12,11 @@ import type { DeliveryStep } from './delivery-state.ts';
 import { type Baseline, testedCount } from './ab-test.ts';
 import { MAX_RECIPIENTS, type Recipient } from './recipients.ts';
 import type { AudienceFilter } from '#edge/customerio/gateway.ts';
+import type { Outcome } from './attribution.ts';
+
+/** A reader's outcome of one email as the opened / clicked / machine columns store it (SQLite has no booleans). */
+const outcomeColumns = (o: Outcome): [number, number, number, number] =>
+  [o.opened ? 1 : 0, o.clicked ? 1 : 0, o.openedMachine ? 1 : 0, o.clickedMachine ? 1 : 0];
 
 export const SEND_MIGRATIONS: readonly Migration[] = [
   // 1: the tables as v1 and v2 shipped them (storage made then already has them).
@@ -411,9 +416,9 @@ export class SendStore {
       .toArray().map((r) => r.reader_key);
   }
 
-  recordClaimOutcome(sendKey: string, readerKey: string, o: { opened: boolean; clicked: boolean; openedMachine: boolean; clickedMachine: boolean }): void {
+  recordClaimOutcome(sendKey: string, readerKey: string, o: Outcome): void {
     this.sql.exec('UPDATE claimed SET opened = ?, clicked = ?, opened_machine = ?, clicked_machine = ? WHERE send_key = ? AND reader_key = ?',
-      o.opened ? 1 : 0, o.clicked ? 1 : 0, o.openedMachine ? 1 : 0, o.clickedMachine ? 1 : 0, sendKey, readerKey);
+      ...outcomeColumns(o), sendKey, readerKey);
   }
 
   setCount(key: string, cursor: string | null, countedAt: number | null, nextAt: number | null): void {
@@ -493,9 +498,9 @@ export class SendStore {
       AND created_at + auto_decide_ms <= ? AND counted_at IS NOT NULL ORDER BY created_at LIMIT 1`, now).toArray()[0]?.id ?? null;
   }
 
-  recordOutcome(testId: string, key: string, o: { opened: boolean; clicked: boolean; openedMachine: boolean; clickedMachine: boolean }): void {
+  recordOutcome(testId: string, key: string, o: Outcome): void {
     this.sql.exec('UPDATE ab_baseline SET opened = ?, clicked = ?, opened_machine = ?, clicked_machine = ? WHERE test_id = ? AND key = ?',
-      o.opened ? 1 : 0, o.clicked ? 1 : 0, o.openedMachine ? 1 : 0, o.clickedMachine ? 1 : 0, testId, key);
+      ...outcomeColumns(o), testId, key);
   }
 
   /** The recount's progress: a cursor while it goes, or done (counted at `now`, next recount at `nextAt`). */
