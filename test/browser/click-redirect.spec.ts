@@ -1,7 +1,7 @@
 // A tracked link in an email, clicked in Chromium: the 302 lands on the signed destination and the
 // click is counted in its category; a changed destination gets a plain error page, no redirect.
 import { expect, test } from '@playwright/test';
-import { EDGE, FAKE, edgeReader, uniqueEmail } from './widget-helpers.ts';
+import { EDGE, FAKE, edgeReader, syncedToken, uniqueEmail } from './widget-helpers.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-secret' };
 
@@ -14,12 +14,7 @@ test('a tracked link redirects to its signed destination and counts one click', 
   const email = uniqueEmail('clicker');
   expect((await request.post(`${EDGE}/v1/server/identify`, { headers: SECRET, data: { userId: `u-${email}`, traits: { email } } })).ok()).toBe(true);
   // The token the sync wrote to Customer.io is what the email template reads.
-  let token = '';
-  await expect.poll(async () => {
-    const res = await request.get(`${FAKE}/_fake/people/demo/${encodeURIComponent(email)}`);
-    token = res.ok() ? ((await res.json()).attributes?.sharpsend_ptoken ?? '') : '';
-    return token;
-  }, { timeout: 20_000 }).toMatch(/^k\d+\./);
+  const token = await syncedToken(request, email);
 
   // A destination off the workspace's allow-list: only its signature lets it through.
   const destination = `${FAKE}/_fake/healthz?from=newsletter`;

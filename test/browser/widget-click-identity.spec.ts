@@ -5,7 +5,7 @@
  * bounded (the demo allows 3 browsers per email); a tampered grant is refused; GPC redeems nothing.
  */
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { EDGE, FAKE, anonymousId, edgeReader, readToBottom, uniqueEmail } from './widget-helpers.ts';
+import { EDGE, FAKE, anonymousId, edgeReader, readToBottom, syncedToken, uniqueEmail } from './widget-helpers.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-secret' };
 const SECRET = { authorization: 'Bearer ss_sk_demo_localdemosecret' };
@@ -15,12 +15,7 @@ test.use({ userAgent: UA });
 
 async function emailLink(request: import('@playwright/test').APIRequestContext, email: string, delivery: string): Promise<string> {
   expect((await request.post(`${EDGE}/v1/server/identify`, { headers: SECRET, data: { userId: `u-${email}`, traits: { email } } })).ok()).toBe(true);
-  let token = '';
-  await expect.poll(async () => {
-    const res = await request.get(`${FAKE}/_fake/people/demo/${encodeURIComponent(email)}`);
-    token = res.ok() ? ((await res.json()).attributes?.sharpsend_ptoken ?? '') : '';
-    return token;
-  }, { timeout: 20_000 }).toMatch(/^k\d+\./);
+  const token = await syncedToken(request, email);
   const made = await request.post(`${EDGE}/v1/admin/workspaces/demo/links`, { headers: ADMIN, data: { url: `${EDGE}/demo/`, category: 'crypto' } });
   expect(made.ok()).toBe(true);
   const { link } = await made.json();

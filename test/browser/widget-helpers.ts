@@ -103,3 +103,14 @@ export async function captureSent(page: Page) {
   });
   return async (): Promise<any[]> => JSON.parse(await page.evaluate(() => localStorage.getItem('test:sent') || '[]'));
 }
+
+/** A known reader's email token, once the sync has written it to the fake Customer.io (what a template reads). */
+export async function syncedToken(request: APIRequestContext, email: string): Promise<string> {
+  let token = '';
+  await expect.poll(async () => {
+    const res = await request.get(`${FAKE}/_fake/people/demo/${encodeURIComponent(email)}`);
+    token = res.ok() ? ((await res.json()).attributes?.sharpsend_ptoken ?? '') : '';
+    return token;
+  }, { timeout: 20_000 }).toMatch(/^k\d+\./);
+  return token;
+}
