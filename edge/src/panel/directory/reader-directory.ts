@@ -218,22 +218,6 @@ export class ReaderDirectory extends DurableObject<Env> {
     return { segment: this.view(s, this.store.pendingFor(s.id)), members: this.store.topMembers(s.id, 100) };
   }
 
-  /**
-   * Every member (for a send), or null for an unknown segment. Kept for the send queue; it holds the
-   * whole audience in memory, so new callers page with `memberPage`.
-   */
-  async members(id: string): Promise<ReaderSummary[] | null> {
-    const s = this.store.segmentRow(id);
-    if (!s) return null;
-    const out: ReaderSummary[] = [];
-    for (let after = ''; ;) {
-      const page = this.store.memberPage(s.id, after, MAX_PAGE);
-      out.push(...page);
-      if (page.length < MAX_PAGE) return out;
-      after = page.at(-1)!.key;
-    }
-  }
-
   /** Members in key order after `afterKey`, at most `limit` (≤ 1,000); `next` is the key to pass on. */
   async memberPage(id: string, afterKey = '', limit = MAX_PAGE): Promise<MemberPage | null> {
     const s = this.store.segmentRow(id);
