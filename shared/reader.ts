@@ -37,6 +37,14 @@ export interface ReaderState {
   groups?: Record<string, ReaderGroup>;
   /** When each content category was last read: the most recent categories go to Customer.io first. */
   categoryReadAt?: Record<string, number>;
+  /**
+   * Double opt-in (README "Double opt-in"): when a widget sign-up started waiting for its
+   * confirmation (null once confirmed), when it was confirmed (or the publisher's backend named the
+   * reader), and the edge origin the sign-up came to (the confirm link's host).
+   */
+  pendingSince?: number | null;
+  confirmedAt?: number | null;
+  confirmOrigin?: string | null;
   /** Opens, clicks and delivery events per delivery and campaign (shared/email/ledger.ts); absent until the first. */
   emailLedger?: EmailLedger;
 }
