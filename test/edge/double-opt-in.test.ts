@@ -139,7 +139,8 @@ describe('double opt-in', () => {
     await resetFake();
     const ws = await createWorkspace({ editorKey: EDITOR_KEY, doubleOptIn: { ...OPT_IN, forgetAfterDays: 10 } });
     const email = 'never-confirms@example.com';
-    await postEvents({ workspace: ws.id, events: [signupEvent('anon-optin-00003', email, 'signup-optin-00003')] });
+    const anon = 'anon-optin-00003';
+    await postEvents({ workspace: ws.id, events: [page(anon), signupEvent(anon, email, 'signup-optin-00003')] });
     await eventually(async () => (await person(email))?.attributes?.sharpsend_confirmed === false, 20_000, 'the pending person');
     const s = await signIn(ws.id);
     await eventually(async () => (await panelApi(s, 'GET', `/workspaces/${ws.id}/pending-signups`)).body.total === 1, 20_000, 'listed as pending');
@@ -161,6 +162,12 @@ describe('double opt-in', () => {
     expect((await panelApi(s, 'GET', `/workspaces/${ws.id}/pending-signups`)).body.total).toBe(0);
     expect((await panelApi(s, 'GET', `/workspaces/${ws.id}/readers?q=${email}`)).body.readers).toEqual([]);
     await eventually(async () => (await person(email)) === null, 20_000, 'the person deleted in Customer.io');
+    // The browser that signed up reads on: it is an anonymous reader again, not the address.
+    expect((await postEvents({ workspace: ws.id, events: [page(anon)] })).status).toBe(202);
+    const browser = (await (await serverApi(ws.secretKey, `/reader?anonymousId=${anon}`)).json()) as any;
+    expect(browser).toMatchObject({ key: `a:${anon}`, known: false, email: null, mergedInto: null });
+    expect(browser.counters.reads).toBe(1);
+    expect((await serverApi(ws.secretKey, `/reader?email=${encodeURIComponent(email)}`)).status).toBe(404);
     // Its link, had it been kept, now has nothing to confirm.
     const keys = await workspaceStub(env, ws.id).signingKeys();
     const late = await signConfirmToken(ws.id, `e:${email}`, Date.now() + DAY, keys[0]!);

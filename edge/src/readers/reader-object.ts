@@ -9,7 +9,7 @@ import { DAY_MS, type ReaderState, type ReaderView, type TraitValue, emptyReader
 import { type TagRule, evaluateTags } from '#shared/tag-rules.ts';
 import { engagementScore } from '#shared/engagement.ts';
 import { type AnyReaderEvent, type Moment, absorbReader, applyEvent } from './apply-event.ts';
-import { type ReaderKey, emailKey, shardOf } from './names.ts';
+import { type ReaderKey, anonymousKey, emailKey, shardOf } from './names.ts';
 import { normalizeEmail } from '#shared/email-address.ts';
 import type { IdentifierMode } from '#shared/identity.ts';
 import { type PersonIdentifiers, personIdentifiers, readerAttributes } from '#edge/customerio/attributes.ts';
@@ -50,6 +50,8 @@ export type ConfirmOutcome = 'confirmed' | 'already' | 'unknown';
 
 const SEEN_EVENTS_KEPT_MS = 30 * 24 * 3600 * 1000;
 const RETRY_ENQUEUE_MS = 5_000;
+/** Browsers a forgotten pending sign-up tells to forget their pointer (one sign-up has one, or a few). */
+const MAX_UNLINKED_BROWSERS = 20;
 
 export class ReaderObject extends DurableObject<Env> {
   private state!: ReaderState;
@@ -289,9 +291,23 @@ export class ReaderObject extends DurableObject<Env> {
   private async forgetPending(): Promise<void> {
     const ctx = this.meta.ctx!;
     const identifiers = this.meta.identifiedAs;
+    const browsers = this.state.anonymousIds.slice(0, MAX_UNLINKED_BROWSERS);
     await this.erase();
+    // The browsers that signed up point here: their next read would make the address a reader
+    // again. They become anonymous readers instead.
+    await Promise.all(browsers.map((id) => readerStub(this.env, ctx.workspace, anonymousKey(id)).unlink(ctx.key)));
     await directoryStub(this.env, ctx.workspace).removeReaders([ctx.key]);
     if (identifiers) await shardStub(this.env, ctx.workspace, shardOf(ctx.key, ctx.shards)).enqueueOps(ctx.workspace, [{ type: 'person', action: 'delete', identifiers }]);
+  }
+
+  /** The reader this browser was merged into was forgotten: the browser is an anonymous reader again. */
+  async unlink(from: string): Promise<void> {
+    if (this.state.mergedInto !== from) return;
+    const fresh = emptyReader(this.state.key);
+    fresh.anonymousIds = this.state.anonymousIds;
+    this.state = fresh;
+    this.version++;
+    this.persist();
   }
 
   async view(now = this.clock.now()): Promise<ReaderView | null> {
