@@ -89,6 +89,9 @@ describe('double opt-in', () => {
     const pending = await panelApi(s, 'GET', `/workspaces/${ws.id}/pending-signups`);
     expect(pending.body).toMatchObject({ total: 1, next: null, signups: [expect.objectContaining({ email, key: `e:${email}` })] });
     expect((await panelApi(s, 'GET', `/workspaces/${ws.id}/overview`)).body.pendingSignups).toBe(1);
+    // A segment can leave pending sign-ups out.
+    const confirmedOnly = { not: { fact: 'pending_confirmation', op: 'exists' } };
+    expect((await panelApi(s, 'POST', `/workspaces/${ws.id}/segments/preview`, { rule: confirmedOnly })).body).toMatchObject({ count: 0, total: 1 });
 
     expect(await openLink(url)).toEqual({ status: 200, title: "You're confirmed" });
     expect(await openLink(url)).toEqual({ status: 200, title: 'Already confirmed' });
@@ -100,6 +103,7 @@ describe('double opt-in', () => {
     expect(confirmed.attributes.sharpsend_confirmed_at).toBe(Math.floor(reader.confirmedAt / 1000));
     // Off the pending list; the welcome goes now, and no second confirmation.
     await eventually(async () => (await panelApi(s, 'GET', `/workspaces/${ws.id}/pending-signups`)).body.total === 0, 20_000, 'the pending list empty');
+    expect((await panelApi(s, 'POST', `/workspaces/${ws.id}/segments/preview`, { rule: confirmedOnly })).body).toMatchObject({ count: 1, total: 1 });
     await eventually(async () => (await queue.stub.welcomes()).length === 2, 20_000, 'the welcome queued');
     queue.clock.advance(60_000);
     await queue.runAlarm();

@@ -110,6 +110,13 @@ describe('what Customer.io receives for a reader', () => {
     expect(Object.keys(attrs({})).filter((k) => /confirmed|pending/.test(k))).toEqual([]);
   });
 
+  it('has the fact pending_confirmation only while a sign-up waits for its confirmation', () => {
+    const r = { ...emptyReader('e:a@b.co'), email: 'a@b.co' };
+    expect(readerFacts({ ...r, pendingSince: T0 }, T0).pending_confirmation).toBe(true);
+    expect(readerFacts({ ...r, pendingSince: null, confirmedAt: T0 }, T0)).not.toHaveProperty('pending_confirmation');
+    expect(readerFacts(r, T0)).not.toHaveProperty('pending_confirmation');
+  });
+
   it('keeps a confirmation through a merge, but not a pending sign-up', () => {
     const into = emptyReader('e:a@b.co');
     expect(absorbReader(into, { ...emptyReader('e:x@b.co'), confirmedAt: T0 }).confirmedAt).toBe(T0);
