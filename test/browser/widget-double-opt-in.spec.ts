@@ -6,6 +6,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { EDGE, FAKE, edgeReader, signup, uniqueEmail } from './widget-helpers.ts';
+import { signIn } from './panel-helpers.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-secret' };
 const setOptIn = (request: import('@playwright/test').APIRequestContext, enabled: boolean) =>
@@ -36,6 +37,11 @@ test('sign-up → "check your inbox" → the emailed link → confirmed, once', 
     url = deliveries.find((d: any) => d.to === email && d.transactionalMessageId === 'confirm-signup')?.body?.message_data?.confirm_url ?? '';
     return url;
   }, { timeout: 30_000 }).not.toBe('');
+  // The panel shows it waiting, on the Overview.
+  await signIn(page);
+  await expect(page.getByTestId('stat-pending')).not.toHaveText('0');
+  await expect(page.getByTestId('pending-signups').getByRole('cell', { name: email })).toBeVisible();
+
   expect(url.startsWith(`${EDGE}/confirm/demo/`)).toBe(true);
   expect(url).not.toContain(email.split('@')[0]);
   expect(url).not.toMatch(/@|%40/);
