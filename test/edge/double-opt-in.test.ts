@@ -111,6 +111,37 @@ describe('double opt-in', () => {
     expect((await queue.stub.welcomes()).map((w) => w.kind).sort()).toEqual(['confirm', 'welcome']);
   });
 
+  it('sends a new confirmation to a sign-up made again while waiting, at most once an hour', async () => {
+    await resetFake();
+    const ws = await createWorkspace({ doubleOptIn: OPT_IN });
+    const queue = await manualSendQueue(ws.id);
+    const email = 'asks-again@example.com';
+    await postEvents({ workspace: ws.id, events: [signupEvent('anon-optin-00010', email, 'signup-optin-00010')] });
+    await eventually(async () => (await queue.stub.welcomes()).length === 1, 30_000, 'the first confirmation queued');
+    await queue.runAlarm();
+    expect(await deliveries()).toHaveLength(1);
+
+    const stub = readerStub(env, ws.id, `e:${email}` as ReaderKey);
+    const since = (await runInDurableObject(stub, async (obj) => (await obj.view())!.pendingSince!));
+    const clock = manualClock(since + 30 * 60_000);
+    await runInDurableObject(stub, (obj) => { obj.clock = clock; });
+    // Half an hour later, from another browser: the form says "check your inbox", no new email.
+    expect(await (await postEvents({ workspace: ws.id, events: [signupEvent('anon-optin-00011', email, 'signup-optin-00011')] })).json()).toMatchObject({ confirm: true });
+    expect(await runInDurableObject(stub, async (obj) => (await obj.view())!.pendingSince)).toBe(since);
+    // An hour after the first: the wait starts again and a new link goes out.
+    clock.set(since + 3_600_000);
+    expect(await (await postEvents({ workspace: ws.id, events: [signupEvent('anon-optin-00012', email, 'signup-optin-00012')] })).json()).toMatchObject({ confirm: true });
+    expect(await runInDurableObject(stub, async (obj) => (await obj.view())!.pendingSince)).toBe(since + 3_600_000);
+    await eventually(async () => (await queue.stub.welcomes()).length === 2, 30_000, 'the second confirmation queued');
+    queue.clock.advance(60_000);
+    await queue.runAlarm();
+    const links = (await deliveries()).map((d) => d.body.message_data.confirm_url as string);
+    expect(links).toHaveLength(2);
+    expect(links[0]).not.toBe(links[1]);
+    expect(await openLink(links[1]!)).toEqual({ status: 200, title: "You're confirmed" });
+    expect(await openLink(links[0]!)).toEqual({ status: 200, title: 'Already confirmed' });
+  });
+
   it('answers bad, expired, tampered and foreign links with a plain page and confirms nothing', async () => {
     await resetFake();
     const ws = await createWorkspace({ doubleOptIn: OPT_IN });

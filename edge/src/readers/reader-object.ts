@@ -50,6 +50,8 @@ export type ConfirmOutcome = 'confirmed' | 'already' | 'unknown';
 
 const SEEN_EVENTS_KEPT_MS = 30 * 24 * 3600 * 1000;
 const RETRY_ENQUEUE_MS = 5_000;
+/** A sign-up again while waiting sends a new confirmation email, at most this often. */
+const RESEND_CONFIRMATION_MS = 3_600_000;
 /** Browsers a forgotten pending sign-up tells to forget their pointer (one sign-up has one, or a few). */
 const MAX_UNLINKED_BROWSERS = 20;
 
@@ -407,13 +409,18 @@ export class ReaderObject extends DurableObject<Env> {
 
   private apply(event: AnyReaderEvent): void {
     // A first sign-up of a reader Customer.io has never held waits for its confirmation; a reader
-    // who was a person there already (synced before) or was confirmed is not asked again.
+    // who was a person there already (synced before) or was confirmed is not asked again. Signing
+    // up again while waiting (the link expired, the email got lost) starts the wait afresh, and so
+    // sends a new email, at most once an hour (a form cannot be used to flood an inbox).
     const optIn = this.meta.ctx!.doubleOptIn;
-    const pending = event.type === 'signup' && optIn && this.state.signedUpAt === null && !this.state.confirmedAt && !this.meta.identifiedAs;
+    const now = this.clock.now();
+    const first = this.state.signedUpAt === null && !this.state.confirmedAt && !this.meta.identifiedAs;
+    const again = Boolean(this.state.pendingSince) && now - this.state.pendingSince! >= RESEND_CONFIRMATION_MS;
+    const pending = event.type === 'signup' && optIn && (first || again);
     const { state, moments } = applyEvent(this.state, event);
     this.state = state;
     if (pending) {
-      this.state.pendingSince = this.clock.now();
+      this.state.pendingSince = now;
       this.state.confirmOrigin = optIn.origin;
     }
     const known = isKnown(state);

@@ -40,8 +40,11 @@ import { compileRule } from './rule-sql.ts';
 import { signingKeys } from '#edge/email/keys.ts';
 import { confirmPath, signConfirmToken } from '#shared/email/confirm-tokens.ts';
 
-/** The send queue's row for a reader's confirmation email (its welcome row is the reader key itself). */
-export const confirmKey = (readerKey: string) => `confirm:${readerKey}`;
+/**
+ * The send queue's row for a reader's confirmation email (its welcome row is the reader key itself):
+ * one per wait, so a sign-up forgotten and made again, or asked again, gets a new email.
+ */
+export const confirmKey = (r: Pick<ReaderSummary, 'key' | 'pendingSince'>) => `confirm:${r.pendingSince}:${r.key}`;
 
 /** `<pendingSince>:<key>`, as `pendingSignups` hands out in `next`. */
 function parseCursor(after: string | null): { since: number; key: string } | null {
@@ -180,7 +183,7 @@ export class ReaderDirectory extends DurableObject<Env> {
    * token is the reader key sealed with an expiry (shared/email/confirm-tokens.ts).
    */
   private async confirmNewSignups(workspace: string, readers: ReaderSummary[]): Promise<void> {
-    const pending = readers.filter((r) => r.email && r.pendingSince && r.confirmOrigin && !this.store.welcomed(confirmKey(r.key)));
+    const pending = readers.filter((r) => r.email && r.pendingSince && r.confirmOrigin && !this.store.welcomed(confirmKey(r)));
     if (!pending.length) return;
     const ws = await edgeWorkspace(this.env, workspace);
     const optIn = ws?.doubleOptIn;
@@ -190,10 +193,10 @@ export class ReaderDirectory extends DurableObject<Env> {
     const expiresAt = now + optIn.expiresDays * DAY_MS;
     const emails = await Promise.all(pending.map(async (r) => {
       const url = `${r.confirmOrigin!.replace(/\/+$/, '')}${confirmPath(workspace, await signConfirmToken(workspace, r.key, expiresAt, key))}`;
-      return { key: confirmKey(r.key), email: r.email!, data: { ...r.traits, email: r.email, confirm_url: url, expires_at: Math.floor(expiresAt / 1000) } };
+      return { key: confirmKey(r), email: r.email!, data: { ...r.traits, email: r.email, confirm_url: url, expires_at: Math.floor(expiresAt / 1000) } };
     }));
     await sendQueueStub(this.env, workspace).enqueueWelcomes(workspace, optIn.transactionalMessageId, emails);
-    for (const r of pending) this.store.markWelcomed(confirmKey(r.key), now);
+    for (const r of pending) this.store.markWelcomed(confirmKey(r), now);
   }
 
   /** Pending sign-ups, oldest first, a page at a time from the partial index (never every reader). */
