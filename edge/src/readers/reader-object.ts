@@ -294,12 +294,14 @@ export class ReaderObject extends DurableObject<Env> {
     const ctx = this.meta.ctx!;
     const identifiers = this.meta.identifiedAs;
     const browsers = this.state.anonymousIds.slice(0, MAX_UNLINKED_BROWSERS);
-    await this.erase();
+    // Everything elsewhere first, each step safe to repeat, and our own data last: an alarm that
+    // fails half way is retried by the runtime and finds the reader still here to finish with.
     // The browsers that signed up point here: their next read would make the address a reader
     // again. They become anonymous readers instead.
     await Promise.all(browsers.map((id) => readerStub(this.env, ctx.workspace, anonymousKey(id)).unlink(ctx.key)));
     await directoryStub(this.env, ctx.workspace).removeReaders([ctx.key]);
     if (identifiers) await shardStub(this.env, ctx.workspace, shardOf(ctx.key, ctx.shards)).enqueueOps(ctx.workspace, [{ type: 'person', action: 'delete', identifiers }]);
+    await this.erase();
   }
 
   /** The reader this browser was merged into was forgotten: the browser is an anonymous reader again. */
