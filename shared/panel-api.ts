@@ -47,7 +47,13 @@ export interface DirectoryOverview {
   /** Readers per score tenth: [0, 0.1), [0.1, 0.2), … [0.9, 1]. */
   scoreDistribution: number[];
   segments: number;
+  /** Double opt-in: sign-ups waiting for their confirmation. */
+  pendingSignups: number;
 }
+
+/** GET /pending-signups: sign-ups waiting for their confirmation, oldest first; pass `next` as `after`. */
+export interface PendingSignup { key: string; email: string | null; pendingSince: number; lastSeen: number | null }
+export interface PendingSignupPage { signups: PendingSignup[]; next: string | null; total: number }
 
 /** GET /overview: the directory's figures plus the workspace's settings the panel shows. */
 export interface Overview extends DirectoryOverview {
@@ -159,7 +165,9 @@ export interface AbTestView {
   decidedAt: number | null;
 }
 
+/** `kind`: the welcome, or a double opt-in confirmation email (the same transactional path). */
 export interface WelcomeView {
+  kind: 'welcome' | 'confirm';
   email: string; status: SendStatus; attempts: number; deliveryId: string | null; error: string | null; createdAt: number; sentAt: number | null;
 }
 export interface WelcomeList { welcomeMessageId: number | string | null; welcomes: WelcomeView[] }

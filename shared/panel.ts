@@ -25,6 +25,10 @@ export interface ReaderSummary {
   lastSeen: number | null;
   /** When the reader signed up through the widget (the welcome email goes out once after it syncs). */
   signedUpAt: number | null;
+  /** Double opt-in: since when the sign-up waits for its confirmation (null or absent: it does not). */
+  pendingSince?: number | null;
+  /** With `pendingSince`: the edge origin the confirm link points to (in the batch only, not stored). */
+  confirmOrigin?: string | null;
   updatedAt: number;
 }
 

@@ -37,6 +37,14 @@ export interface ReaderState {
   groups?: Record<string, ReaderGroup>;
   /** When each content category was last read: the most recent categories go to Customer.io first. */
   categoryReadAt?: Record<string, number>;
+  /**
+   * Double opt-in (README "Double opt-in"): when a widget sign-up started waiting for its
+   * confirmation (null once confirmed), when it was confirmed (or the publisher's backend named the
+   * reader), and the edge origin the sign-up came to (the confirm link's host).
+   */
+  pendingSince?: number | null;
+  confirmedAt?: number | null;
+  confirmOrigin?: string | null;
   /** Opens, clicks and delivery events per delivery and campaign (shared/email/ledger.ts); absent until the first. */
   emailLedger?: EmailLedger;
 }
@@ -82,6 +90,9 @@ export function readerFacts(r: ReaderState, now: number): Facts {
     if (name.startsWith('reads.') && reads > 0) facts[`read_share.${name.slice(6)}`] = value / reads;
   }
   if (r.signedUpAt !== null) facts.days_since_signup = Math.floor((now - r.signedUpAt) / DAY_MS);
+  // Double opt-in: present only while a sign-up waits for its confirmation, so a segment rule can
+  // leave such readers out (`{"not": {"fact": "pending_confirmation", "op": "exists"}}`).
+  if (r.pendingSince) facts.pending_confirmation = true;
   if (r.lastSeen !== null) facts.days_since_last_seen = Math.floor((now - r.lastSeen) / DAY_MS);
   if (r.email) facts.email = r.email;
   for (const [name, value] of Object.entries(r.traits)) {

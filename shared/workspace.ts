@@ -49,6 +49,26 @@ export const clickIdentitySchema = z.object({
   ttlDays: z.number().int().min(1).max(30).default(7),
 });
 
+/**
+ * Double opt-in (README "Double opt-in"): a widget sign-up stays pending until the reader opens
+ * the link in a confirmation email (the transactional message `transactionalMessageId`, whose
+ * template puts `{{trigger.confirm_url}}` in a link). Links expire after `expiresDays`; a sign-up
+ * still pending after `forgetAfterDays` is forgotten here and deleted in Customer.io.
+ */
+export const doubleOptInSchema = z.object({
+  enabled: z.boolean().default(false),
+  transactionalMessageId: z.union([z.number().int().positive(), z.string().min(1).max(200)]).optional(),
+  expiresDays: z.number().int().min(1).max(30).default(7),
+  forgetAfterDays: z.number().int().min(1).max(365).default(30),
+}).superRefine((d, ctx) => {
+  if (d.enabled && d.transactionalMessageId === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['transactionalMessageId'], message: 'is required when double opt-in is enabled (the Customer.io transactional message that carries the confirm link)' });
+  }
+  if (d.expiresDays > d.forgetAfterDays) {
+    ctx.addIssue({ code: 'custom', path: ['expiresDays'], message: `must be at most forgetAfterDays (${d.forgetAfterDays}): a link must not outlive the sign-up it confirms` });
+  }
+});
+
 export const customerIoCredentialsSchema = z.object({
   siteId: z.string().min(1).max(200),
   trackKey: z.string().min(1).max(200),
@@ -82,6 +102,7 @@ const workspaceFields = z.object({
    */
   identifiers: z.enum(['auto', 'email_or_id', 'id_only']).default('auto'),
   clickIdentity: clickIdentitySchema.default(clickIdentitySchema.parse({})),
+  doubleOptIn: doubleOptInSchema.default(doubleOptInSchema.parse({})),
 });
 
 export const workspaceInputSchema = workspaceFields.transform((w) => ({
@@ -96,6 +117,9 @@ export type SyncOptions = Omit<z.infer<typeof syncOptionsSchema>, 'shards'> & { 
 export type ClickIdentity = z.infer<typeof clickIdentitySchema>;
 /** What a workspace stored before the setting existed gets. */
 export const DEFAULT_CLICK_IDENTITY: ClickIdentity = clickIdentitySchema.parse({});
+export type DoubleOptIn = z.infer<typeof doubleOptInSchema>;
+/** What a workspace stored before the setting existed gets: off. */
+export const DEFAULT_DOUBLE_OPT_IN: DoubleOptIn = doubleOptInSchema.parse({});
 export type CustomerIoCredentials = z.infer<typeof customerIoCredentialsSchema>;
 
 /** What the admin API returns: settings without any secret. */
@@ -110,6 +134,7 @@ export interface WorkspacePublic {
   welcomeMessageId: number | string | null;
   identifiers: WorkspaceSettings['identifiers'];
   clickIdentity: ClickIdentity;
+  doubleOptIn: DoubleOptIn;
   /** What the edge uses: the setting, or for `auto` what it found out (`email_or_id` until then). */
   identifierMode: IdentifierMode;
   /** When the edge found out that email is not an identifier there (null: it did not). */

@@ -16,6 +16,7 @@ import { click } from '#edge/email/click-route.ts';
 import { webhooks } from '#edge/email/webhooks-route.ts';
 import { emailAdmin } from '#edge/email/email-admin-route.ts';
 import { panel } from '#edge/panel/panel-routes.ts';
+import { confirm } from '#edge/optin/confirm-route.ts';
 
 export { ReaderObject } from '#edge/readers/reader-object.ts';
 export { WorkspaceObject } from '#edge/workspaces/workspace-object.ts';
@@ -32,6 +33,7 @@ app.route('/v1/admin', admin);
 app.route('/v1/server', serverApi);
 app.route('/o', pixel);
 app.route('/c', click);
+app.route('/confirm', confirm);
 app.route('/v1/webhooks', webhooks);
 app.route('/v1/admin/workspaces', emailAdmin);
 app.route('/v1/panel', panel);

@@ -31,25 +31,43 @@ export type GrantCheck =
   | ({ ok: true; kid: string } & Grant)
   | { ok: false; reason: 'malformed' | 'unknown_key' | 'bad_signature' | 'expired' };
 
-const grantSecret = (key: SigningKey) => `sharpsend-click-grant|${key.key}`;
-const aad = (workspace: string, kid: string) => `g1|${workspace}|${kid}`;
+const aad = (purpose: SealPurpose, workspace: string, kid: string) => `${purpose.tag}|${workspace}|${kid}`;
 
 /** The id shared by every grant made for one reader and one delivery (`delivery` null: one per campaign). */
 export async function grantIdFor(workspace: string, readerKey: string, delivery: string | null, campaign: string | null, key: SigningKey): Promise<string> {
   return b64url((await hmacSha256(`${key.key}|grant-id`, `${workspace}|${readerKey}|${delivery ?? ''}|${campaign ?? ''}`)).slice(0, 16));
 }
 
+/**
+ * What a sealed claim is for: its own key (purpose string over the signing key) and aad tag, so a
+ * claim made for one purpose never opens as another. Confirm links (shared/email/confirm-tokens.ts)
+ * are the same sealed shape under their own purpose.
+ */
+export interface SealPurpose { secret: string; tag: string }
+const GRANT: SealPurpose = { secret: 'sharpsend-click-grant', tag: 'g1' };
+
 export async function signGrant(
   workspace: string, grant: Grant, key: SigningKey,
   random: (bytes: Uint8Array<ArrayBuffer>) => Uint8Array<ArrayBuffer> = (b) => crypto.getRandomValues(b),
 ): Promise<string> {
-  const nonce = random(new Uint8Array(GCM_NONCE_BYTES));
-  const plain = encoder.encode(JSON.stringify({ r: grant.readerKey, x: grant.expiresAt, g: grant.grantId }));
-  return `${key.kid}.${b64url(await sealBox(grantSecret(key), nonce, aad(workspace, key.kid), plain))}`;
+  return sealClaim(GRANT, workspace, grant, key, random);
 }
 
 /** `now` decides expiry (injected: tests move it). A grant is good until `expiresAt`, exclusive. */
 export async function verifyGrant(workspace: string, grant: string, keys: readonly SigningKey[], now: number): Promise<GrantCheck> {
+  return openClaim(GRANT, workspace, grant, keys, now);
+}
+
+export async function sealClaim(
+  purpose: SealPurpose, workspace: string, grant: Grant, key: SigningKey,
+  random: (bytes: Uint8Array<ArrayBuffer>) => Uint8Array<ArrayBuffer> = (b) => crypto.getRandomValues(b),
+): Promise<string> {
+  const nonce = random(new Uint8Array(GCM_NONCE_BYTES));
+  const plain = encoder.encode(JSON.stringify({ r: grant.readerKey, x: grant.expiresAt, g: grant.grantId }));
+  return `${key.kid}.${b64url(await sealBox(`${purpose.secret}|${key.key}`, nonce, aad(purpose, workspace, key.kid), plain))}`;
+}
+
+export async function openClaim(purpose: SealPurpose, workspace: string, grant: string, keys: readonly SigningKey[], now: number): Promise<GrantCheck> {
   if (grant.length > MAX_GRANT_LENGTH) return { ok: false, reason: 'malformed' };
   const parts = grant.split('.');
   if (parts.length !== 2) return { ok: false, reason: 'malformed' };
@@ -58,7 +76,7 @@ export async function verifyGrant(workspace: string, grant: string, keys: readon
   if (!KID.test(kid) || !raw || raw.byteLength < GCM_OVERHEAD_BYTES + 2) return { ok: false, reason: 'malformed' };
   const key = keys.find((k) => k.kid === kid);
   if (!key) return { ok: false, reason: 'unknown_key' };
-  const plain = await openBox(grantSecret(key), raw, aad(workspace, kid));
+  const plain = await openBox(`${purpose.secret}|${key.key}`, raw, aad(purpose, workspace, kid));
   if (!plain) return { ok: false, reason: 'bad_signature' };
   let body: { r?: unknown; x?: unknown; g?: unknown };
   try {

@@ -223,12 +223,15 @@ describe('fuzzing every public endpoint (never a 5xx, 4xx bodies name the field)
       mostly<Record<string, string>>({ authorization: `Bearer ${panelToken}` }, {}, { authorization: 'Bearer x.y' }, { cookie: `ss_panel=${panelToken}` })));
   }, TIMEOUT);
 
-  it('/o/* pixel and /c/* click: any path, any query, any user agent', async () => {
+  it('/o/* pixel, /c/* click and /confirm/* links: any path, any query, any user agent', async () => {
     const paths = fc.oneof(
       fc.tuple(workspaceSegment(), segment, segment, segment).map(([w, t, c, d]) => `/o/${w}/${t}/${c}/${d}.gif`),
       fc.array(segment, { maxLength: 6 }).map((parts) => `/o/${parts.join('/')}`),
       fc.tuple(workspaceSegment(), segment).map(([w, t]) => `/c/${w}/${t}`),
       fc.array(segment, { maxLength: 4 }).map((parts) => `/c/${parts.join('/')}`),
+      // Double opt-in confirm links: never a 500 whatever the token.
+      fc.tuple(workspaceSegment(), segment).map(([w, t]) => `/confirm/${w}/${t}`),
+      fc.array(segment, { maxLength: 4 }).map((parts) => `/confirm/${parts.join('/')}`),
     );
     await property(request(paths, fc.constant(undefined), fc.constantFrom('GET', 'GET', 'HEAD', 'POST'), fc.constant({})));
   }, TIMEOUT);

@@ -98,6 +98,30 @@ describe('what Customer.io receives for a reader', () => {
     });
     expect(attrs.ss_engagement_score).toBeGreaterThan(0);
   });
+
+  it('writes a pending sign-up as unconfirmed and a confirmed one with its time (double opt-in), nothing otherwise', () => {
+    const r = { ...emptyReader('e:a@b.co'), email: 'a@b.co' };
+    const attrs = (over: Partial<typeof r>) => readerAttributes({ ...r, ...over }, [], [], 'ss_', T0).attributes;
+    expect(attrs({ pendingSince: T0 })).toMatchObject({ ss_confirmed: false, ss_pending_since: Math.floor(T0 / 1000) });
+    expect(attrs({ pendingSince: T0 })).not.toHaveProperty('ss_confirmed_at');
+    const confirmed = attrs({ pendingSince: null, confirmedAt: T0 + 5_000 });
+    expect(confirmed).toMatchObject({ ss_confirmed: true, ss_confirmed_at: Math.floor((T0 + 5_000) / 1000) });
+    expect(confirmed).not.toHaveProperty('ss_pending_since');
+    expect(Object.keys(attrs({})).filter((k) => /confirmed|pending/.test(k))).toEqual([]);
+  });
+
+  it('has the fact pending_confirmation only while a sign-up waits for its confirmation', () => {
+    const r = { ...emptyReader('e:a@b.co'), email: 'a@b.co' };
+    expect(readerFacts({ ...r, pendingSince: T0 }, T0).pending_confirmation).toBe(true);
+    expect(readerFacts({ ...r, pendingSince: null, confirmedAt: T0 }, T0)).not.toHaveProperty('pending_confirmation');
+    expect(readerFacts(r, T0)).not.toHaveProperty('pending_confirmation');
+  });
+
+  it('keeps a confirmation through a merge, but not a pending sign-up', () => {
+    const into = emptyReader('e:a@b.co');
+    expect(absorbReader(into, { ...emptyReader('e:x@b.co'), confirmedAt: T0 }).confirmedAt).toBe(T0);
+    expect(absorbReader(into, { ...emptyReader('e:x@b.co'), pendingSince: T0 }).pendingSince ?? null).toBeNull();
+  });
 });
 
 describe('shards', () => {

@@ -22,3 +22,24 @@ describe('the outbox size follows the Track limit', () => {
     }
   });
 });
+
+describe('the double opt-in setting', () => {
+  const base = { allowedOrigins: ['https://news.example.com'] };
+  const issues = (doubleOptIn: unknown) => {
+    const parsed = workspaceInputSchema.safeParse({ ...base, doubleOptIn });
+    return parsed.success ? [] : parsed.error.issues.map((i) => i.path.join('.'));
+  };
+
+  it('is off by default, with links lasting 7 days and pending sign-ups kept 30', () => {
+    expect(workspaceInputSchema.parse(base).doubleOptIn).toEqual({ enabled: false, expiresDays: 7, forgetAfterDays: 30 });
+  });
+
+  it('names the field: a message id when enabled, links no longer than the sign-up is kept, whole days in range', () => {
+    expect(issues({ enabled: true })).toEqual(['doubleOptIn.transactionalMessageId']);
+    expect(issues({ enabled: true, transactionalMessageId: 9, expiresDays: 31, forgetAfterDays: 30 })).toContain('doubleOptIn.expiresDays');
+    expect(issues({ enabled: false, expiresDays: 10, forgetAfterDays: 5 })).toEqual(['doubleOptIn.expiresDays']);
+    expect(issues({ enabled: true, transactionalMessageId: 9, forgetAfterDays: 0 })).toContain('doubleOptIn.forgetAfterDays');
+    expect(issues({ enabled: true, transactionalMessageId: 9, expiresDays: 1.5 })).toEqual(['doubleOptIn.expiresDays']);
+    expect(issues({ enabled: true, transactionalMessageId: 'confirm-signup' })).toEqual([]);
+  });
+});

@@ -72,6 +72,15 @@ export function readerAttributes(
   if (r.lastSeen !== null) attrs[`${p}last_seen_at`] = unixSeconds(r.lastSeen);
   if (r.firstSeen !== null) attrs[`${p}first_seen_at`] = unixSeconds(r.firstSeen);
   if (r.signedUpAt !== null) attrs[`${p}signed_up_at`] = unixSeconds(r.signedUpAt);
+  // Double opt-in: journeys skip `confirmed: false`. After the confirmation `pending_since` is no
+  // longer sent (Customer.io keeps the last value: when the sign-up began waiting).
+  if (r.pendingSince) {
+    attrs[`${p}confirmed`] = false;
+    attrs[`${p}pending_since`] = unixSeconds(r.pendingSince);
+  } else if (r.confirmedAt) {
+    attrs[`${p}confirmed`] = true;
+    attrs[`${p}confirmed_at`] = unixSeconds(r.confirmedAt);
+  }
   for (const [name, value] of Object.entries(extra)) attrs[`${p}${name}`] = value;
 
   let room = ATTRIBUTE_LIMIT - RESERVED - Object.keys(attrs).length;

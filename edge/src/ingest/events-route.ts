@@ -65,13 +65,16 @@ events.post('/', async (c) => {
     list.push(event);
     byReader.set(event.anonymousId, list);
   }
+  const edgeOrigin = new URL(c.req.url).origin;
   const results = await Promise.all([...byReader].map(([anonymousId, list]) => {
     const key = anonymousKey(anonymousId);
-    return readerStub(c.env, ws.id, key).ingest(readerContext(ws, key), list);
+    return readerStub(c.env, ws.id, key).ingest(readerContext(ws, key, edgeOrigin), list);
   }));
   const accepted = results.reduce((n, r) => n + r.accepted, 0);
   const duplicates = results.reduce((n, r) => n + r.duplicates, 0);
-  return c.json({ accepted, duplicates, ...(rejected.length ? { rejected } : {}) }, 202, corsHeaders(origin, false));
+  // `confirm`: a sign-up here waits for its confirmation email (double opt-in); the form says so.
+  const confirm = results.some((r) => r.pending);
+  return c.json({ accepted, duplicates, ...(confirm ? { confirm } : {}), ...(rejected.length ? { rejected } : {}) }, 202, corsHeaders(origin, false));
 });
 
 /** The loader sends a grant alone, so a batch whose first event is one is a redemption. */

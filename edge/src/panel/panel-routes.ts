@@ -21,7 +21,7 @@ import { resolveReader } from '#edge/readers/access.ts';
 import type { ReaderKey } from '#edge/readers/names.ts';
 import { workspaceCustomerIo } from '#edge/customerio/workspace-gateway.ts';
 import { describeFailure } from '#edge/customerio/gateway.ts';
-import type { BroadcastList, Overview, ReaderDetail, WelcomeList } from '#shared/panel-api.ts';
+import type { BroadcastList, Overview, PendingSignupPage, ReaderDetail, WelcomeList } from '#shared/panel-api.ts';
 import { TtlCache } from '#edge/platform/ttl-cache.ts';
 import { checkConnection } from '#edge/workspaces/connection-probes.ts';
 import {
@@ -241,6 +241,12 @@ panel.get(`${W}/welcomes`, async (c) => c.json<WelcomeList>({
   welcomeMessageId: c.get('workspace').welcomeMessageId,
   welcomes: await sendQueueStub(c.env, c.get('workspace').id).welcomes(),
 }));
+
+/** Double opt-in: sign-ups waiting for their confirmation, a page at a time (`after`: the last page's `next`). */
+panel.get(`${W}/pending-signups`, async (c) => {
+  const q = parseOr400(z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50), after: z.string().max(400).optional() }), c.req.query(), 'pending sign-ups query');
+  return c.json<PendingSignupPage>(await directoryStub(c.env, c.get('workspace').id).pendingSignups(q.limit, q.after ?? null));
+});
 
 panel.post(`${W}/ab-tests`, async (c) => {
   const input = await body(c.req.raw, abTestInputSchema, 'A/B test');

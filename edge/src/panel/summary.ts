@@ -17,6 +17,7 @@ export function readerSummary(state: ReaderState, tags: readonly string[], now: 
     activeDays: [...state.activeDays],
     lastSeen: state.lastSeen,
     signedUpAt: state.signedUpAt,
+    ...(state.pendingSince ? { pendingSince: state.pendingSince, confirmOrigin: state.confirmOrigin ?? null } : {}),
     updatedAt: now,
   };
 }

@@ -6,7 +6,9 @@ import type { ReaderView } from '#shared/reader.ts';
 import type { ReaderKey } from './names.ts';
 import { readerStub } from '#edge/platform/stubs.ts';
 
-export function readerContext(workspace: EdgeWorkspace, key: ReaderKey): ReaderContext {
+/** `edgeOrigin`: where the request came in (a double opt-in sign-up's confirm link points there). */
+export function readerContext(workspace: EdgeWorkspace, key: ReaderKey, edgeOrigin = ''): ReaderContext {
+  const optIn = workspace.doubleOptIn;
   return {
     workspace: workspace.id,
     key,
@@ -14,6 +16,7 @@ export function readerContext(workspace: EdgeWorkspace, key: ReaderKey): ReaderC
     attributePrefix: workspace.attributePrefix,
     shards: workspace.sync.shards,
     forwardPageViews: workspace.sync.forwardPageViews,
+    doubleOptIn: optIn?.enabled ? { forgetAfterDays: optIn.forgetAfterDays, origin: edgeOrigin } : null,
   };
 }
 

@@ -167,6 +167,8 @@ export function absorbReader(into: ReaderState, from: ReaderState): ReaderState 
   if (r.signedUpAt === null) r.signedUpAt = from.signedUpAt;
   r.email ??= from.email;
   r.userId ??= from.userId;
+  // A confirmation is kept through a merge; a pending sign-up is not (its forget alarm is the other object's).
+  if (!r.confirmedAt && from.confirmedAt) r.confirmedAt = from.confirmedAt;
   const ledger = mergeLedgers(r.emailLedger, from.emailLedger);
   if (ledger) r.emailLedger = ledger;
   return r;

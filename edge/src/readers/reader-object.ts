@@ -5,11 +5,11 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '#edge/env.ts';
-import { type ReaderState, type ReaderView, type TraitValue, emptyReader, groupKey, isKnown, readerFacts } from '#shared/reader.ts';
+import { DAY_MS, type ReaderState, type ReaderView, type TraitValue, emptyReader, groupKey, isKnown, readerFacts } from '#shared/reader.ts';
 import { type TagRule, evaluateTags } from '#shared/tag-rules.ts';
 import { engagementScore } from '#shared/engagement.ts';
 import { type AnyReaderEvent, type Moment, absorbReader, applyEvent } from './apply-event.ts';
-import { type ReaderKey, emailKey, shardOf } from './names.ts';
+import { type ReaderKey, anonymousKey, emailKey, shardOf } from './names.ts';
 import { normalizeEmail } from '#shared/email-address.ts';
 import type { IdentifierMode } from '#shared/identity.ts';
 import { type PersonIdentifiers, personIdentifiers, readerAttributes } from '#edge/customerio/attributes.ts';
@@ -28,6 +28,8 @@ export interface ReaderContext {
   attributePrefix: string;
   shards: number;
   forwardPageViews: boolean;
+  /** Double opt-in is on: a first widget sign-up waits for its confirmation (null: off). */
+  doubleOptIn?: { forgetAfterDays: number; origin: string } | null;
 }
 
 interface Meta {
@@ -41,10 +43,17 @@ interface Meta {
   identifiedAs: PersonIdentifiers | null;
 }
 
-export interface IngestResult { accepted: number; duplicates: number }
+/** `pending`: the batch held a sign-up and the reader now waits for its confirmation (double opt-in). */
+export interface IngestResult { accepted: number; duplicates: number; pending?: boolean }
+
+export type ConfirmOutcome = 'confirmed' | 'already' | 'unknown';
 
 const SEEN_EVENTS_KEPT_MS = 30 * 24 * 3600 * 1000;
 const RETRY_ENQUEUE_MS = 5_000;
+/** A sign-up again while waiting sends a new confirmation email, at most this often. */
+const RESEND_CONFIRMATION_MS = 3_600_000;
+/** Browsers a forgotten pending sign-up tells to forget their pointer (one sign-up has one, or a few). */
+const MAX_UNLINKED_BROWSERS = 20;
 
 export class ReaderObject extends DurableObject<Env> {
   private state!: ReaderState;
@@ -85,6 +94,7 @@ export class ReaderObject extends DurableObject<Env> {
         const merged = await this.linkTo(ctx, emailKey(event.email), [event]);
         result.accepted += merged.accepted;
         result.duplicates += merged.duplicates;
+        if (merged.pending) result.pending = true;
         continue;
       }
       if (this.state.mergedInto) {
@@ -96,12 +106,18 @@ export class ReaderObject extends DurableObject<Env> {
       result.accepted++;
       changed = true;
     }
-    if (changed) await this.commit();
+    if (changed) {
+      await this.commit();
+      await this.armForget();
+    }
     if (forward.length && this.state.mergedInto) {
       const target = await this.target(this.state.mergedInto as ReaderKey).ingest({ ...ctx, key: this.state.mergedInto as ReaderKey }, forward);
       result.accepted += target.accepted;
       result.duplicates += target.duplicates;
+      if (target.pending) result.pending = true;
     }
+    // A replayed sign-up (a retried form) hears the same answer as the first.
+    if (!this.state.mergedInto && this.state.pendingSince && events.some((e) => e.type === 'signup')) result.pending = true;
     return result;
   }
 
@@ -196,6 +212,8 @@ export class ReaderObject extends DurableObject<Env> {
     if (!this.firstTime('identify', messageId, now)) return { accepted: 0, duplicates: 1 };
     if (who.userId) this.state.userId = who.userId;
     if (who.email) this.state.email = normalizeEmail(who.email);
+    // The publisher's backend naming a reader is the publisher's confirmation (README "Double opt-in").
+    if (ctx.doubleOptIn) this.confirmNow(now);
     this.state.traits = { ...this.state.traits, ...who.traits };
     this.state.lastSeen = Math.max(this.state.lastSeen ?? now, now);
     this.state.firstSeen ??= now;
@@ -230,6 +248,70 @@ export class ReaderObject extends DurableObject<Env> {
     this.recomputeTags(now);
     await this.commit();
     return { accepted: 1, duplicates: 0 };
+  }
+
+  // ---- double opt-in ---------------------------------------------------------------------------
+
+  /**
+   * The reader opened a valid confirm link. Once: a reader confirmed already (or never pending: it
+   * signed up before double opt-in, or the backend named it) answers `already`; a forgotten or
+   * never-seen one `unknown`.
+   */
+  async confirm(): Promise<ConfirmOutcome> {
+    if (!this.meta.ctx) return 'unknown';
+    if (this.state.mergedInto) return this.target(this.state.mergedInto as ReaderKey).confirm();
+    if (!this.state.pendingSince) return this.state.confirmedAt || this.state.signedUpAt ? 'already' : 'unknown';
+    this.confirmNow(this.clock.now());
+    await this.commit();
+    return 'confirmed';
+  }
+
+  private confirmNow(now: number): void {
+    this.state.confirmedAt ??= now;
+    this.state.pendingSince = null;
+    this.state.confirmOrigin = null;
+  }
+
+  /** When a pending sign-up is forgotten (null: it is not pending). */
+  private forgetAt(): number | null {
+    const days = this.meta.ctx?.doubleOptIn?.forgetAfterDays;
+    return this.state.pendingSince && !this.state.mergedInto && days ? this.state.pendingSince + days * DAY_MS : null;
+  }
+
+  /** The forget alarm, unless an earlier alarm (a sync retry) is set: that alarm sets it again. */
+  private async armForget(): Promise<void> {
+    const at = this.forgetAt();
+    if (at === null) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * A sign-up never confirmed in time: forgotten here, gone from the panel, and deleted in
+   * Customer.io (it was synced as unconfirmed) through the outbox, as the server API's delete does.
+   */
+  private async forgetPending(): Promise<void> {
+    const ctx = this.meta.ctx!;
+    const identifiers = this.meta.identifiedAs;
+    const browsers = this.state.anonymousIds.slice(0, MAX_UNLINKED_BROWSERS);
+    // Everything elsewhere first, each step safe to repeat, and our own data last: an alarm that
+    // fails half way is retried by the runtime and finds the reader still here to finish with.
+    // The browsers that signed up point here: their next read would make the address a reader
+    // again. They become anonymous readers instead.
+    await Promise.all(browsers.map((id) => readerStub(this.env, ctx.workspace, anonymousKey(id)).unlink(ctx.key)));
+    await directoryStub(this.env, ctx.workspace).removeReaders([ctx.key]);
+    if (identifiers) await shardStub(this.env, ctx.workspace, shardOf(ctx.key, ctx.shards)).enqueueOps(ctx.workspace, [{ type: 'person', action: 'delete', identifiers }]);
+    await this.erase();
+  }
+
+  /** The reader this browser was merged into was forgotten: the browser is an anonymous reader again. */
+  async unlink(from: string): Promise<void> {
+    if (this.state.mergedInto !== from) return;
+    const fresh = emptyReader(this.state.key);
+    fresh.anonymousIds = this.state.anonymousIds;
+    this.state = fresh;
+    this.version++;
+    this.persist();
   }
 
   async view(now = this.clock.now()): Promise<ReaderView | null> {
@@ -285,7 +367,10 @@ export class ReaderObject extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    const forgetAt = this.forgetAt();
+    if (forgetAt !== null && this.clock.now() >= forgetAt) return this.forgetPending();
     await this.enqueueForSync();
+    await this.armForget();
   }
 
   // ---- internals ---------------------------------------------------------------------------
@@ -325,8 +410,21 @@ export class ReaderObject extends DurableObject<Env> {
   }
 
   private apply(event: AnyReaderEvent): void {
+    // A first sign-up of a reader Customer.io has never held waits for its confirmation; a reader
+    // who was a person there already (synced before) or was confirmed is not asked again. Signing
+    // up again while waiting (the link expired, the email got lost) starts the wait afresh, and so
+    // sends a new email, at most once an hour (a form cannot be used to flood an inbox).
+    const optIn = this.meta.ctx!.doubleOptIn;
+    const now = this.clock.now();
+    const first = this.state.signedUpAt === null && !this.state.confirmedAt && !this.meta.identifiedAs;
+    const again = Boolean(this.state.pendingSince) && now - this.state.pendingSince! >= RESEND_CONFIRMATION_MS;
+    const pending = event.type === 'signup' && optIn && (first || again);
     const { state, moments } = applyEvent(this.state, event);
     this.state = state;
+    if (pending) {
+      this.state.pendingSince = now;
+      this.state.confirmOrigin = optIn.origin;
+    }
     const known = isKnown(state);
     for (const moment of moments) {
       if (!known) continue; // anonymous readers are not people in Customer.io

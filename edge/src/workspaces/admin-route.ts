@@ -60,7 +60,7 @@ admin.put('/workspaces/:id', async (c) => {
   return c.json(result, result.created ? 201 : 200);
 });
 
-/** PATCH: only what is given changes (`limits` and `sync` merge field by field). */
+/** PATCH: only what is given changes (`limits`, `sync`, `clickIdentity` and `doubleOptIn` merge field by field). */
 admin.patch('/workspaces/:id', async (c) => {
   const id = workspaceId(c.req.param('id'));
   const current = await workspaceStub(c.env, id).publicView();
@@ -77,6 +77,7 @@ admin.patch('/workspaces/:id', async (c) => {
     limits: { ...current.limits, ...(p.limits as object | undefined) },
     sync: { ...current.sync, ...(p.sync as object | undefined) },
     clickIdentity: { ...current.clickIdentity, ...(p.clickIdentity as object | undefined) },
+    doubleOptIn: { ...current.doubleOptIn, ...(p.doubleOptIn as object | undefined) },
   };
   return c.json(await save(c.env, id, merged));
 });

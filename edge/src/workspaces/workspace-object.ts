@@ -5,7 +5,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '#edge/env.ts';
-import { type CustomerIoCredentials, type WorkspacePublic, type WorkspaceSettings, DEFAULT_CLICK_IDENTITY } from '#shared/workspace.ts';
+import { type CustomerIoCredentials, type WorkspacePublic, type WorkspaceSettings, DEFAULT_CLICK_IDENTITY, DEFAULT_DOUBLE_OPT_IN } from '#shared/workspace.ts';
 import { decryptSecret, encryptSecret, randomToken } from './secrets.ts';
 import { sha256Hex } from '#shared/crypto.ts';
 import type { EdgeWorkspace } from './edge-workspace.ts';
@@ -233,6 +233,7 @@ function toPublic(stored: StoredWorkspace): WorkspacePublic {
     welcomeMessageId: stored.settings.welcomeMessageId ?? null,
     identifiers: stored.settings.identifiers ?? 'auto',
     clickIdentity: stored.settings.clickIdentity ?? DEFAULT_CLICK_IDENTITY,
+    doubleOptIn: stored.settings.doubleOptIn ?? DEFAULT_DOUBLE_OPT_IN,
     identifierMode: identifierMode(stored),
     idOnlyDetectedAt: stored.idOnlyDetectedAt ?? null,
     createdAt: stored.createdAt,

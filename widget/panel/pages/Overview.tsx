@@ -3,6 +3,7 @@ import { api, ws } from '../api.ts';
 import { DayBars, DayLines, HBars } from '../charts.tsx';
 import type { Overview, WelcomeList } from '#shared/panel-api.ts';
 import { ConnectionCard } from './ConnectionCard.tsx';
+import { PendingSignups } from './PendingSignups.tsx';
 import { engagementLevel, tagLabel } from '../wording.ts';
 
 export function OverviewPage() {
@@ -11,7 +12,8 @@ export function OverviewPage() {
   const [welcomes, setWelcomes] = useState<WelcomeList | null>(null);
   useEffect(() => {
     api<Overview>('GET', ws('/overview')).then(setData, (e) => setError(e.message));
-    api<WelcomeList>('GET', ws('/welcomes')).then(setWelcomes, () => {});
+    // Confirmation emails (double opt-in) share the welcome's queue; this card is about welcomes.
+    api<WelcomeList>('GET', ws('/welcomes')).then((w) => setWelcomes({ ...w, welcomes: w.welcomes.filter((x) => x.kind !== 'confirm') }), () => {});
   }, []);
   if (error) return <p class="error">{error}</p>;
   if (!data) return <p class="muted">Loading…</p>;
@@ -26,6 +28,7 @@ export function OverviewPage() {
         <div class="stat card"><span>Average engagement</span><b title={`Average engagement score ${data.averageScore.toFixed(2)} (0 to 1)`}>{engagementLevel(data.averageScore)} · {data.averageScore.toFixed(2)}</b></div>
         <div class="stat card"><span>Tags in use</span><b>{tags.length}</b></div>
         <div class="stat card"><span>Our segments</span><b>{data.segments}</b></div>
+        {data.pendingSignups > 0 && <div class="stat card"><span>Waiting for confirmation</span><b data-testid="stat-pending">{data.pendingSignups}</b></div>}
       </section>
       <section class="card">
         <h2>Engagement over time</h2>
@@ -44,6 +47,7 @@ export function OverviewPage() {
           {top.length ? <DayLines days={data.tagHistory.days} series={top} label="Tag counts per day" /> : <p class="muted">No tags yet.</p>}
         </section>
       </div>
+      {data.pendingSignups > 0 && <PendingSignups total={data.pendingSignups} />}
       <ConnectionCard />
       {welcomes && (
         <section class="card">

@@ -9,7 +9,7 @@ import type { Core } from '../embed/core.ts';
 import { consentBoxRequired, fill, isEmail, signupTexts, withOverrides } from './texts.ts';
 import { labelFor, listLabels, onPrefs, stored } from './shared.ts';
 
-type State = 'idle' | 'invalid' | 'needConsent' | 'sending' | 'success' | 'error' | 'subscribed';
+type State = 'idle' | 'invalid' | 'needConsent' | 'sending' | 'success' | 'confirm' | 'error' | 'subscribed';
 
 export function Signup({ core, data }: { core: Core; data: DOMStringMap }) {
   const t = withOverrides(signupTexts, data);
@@ -36,7 +36,8 @@ export function Signup({ core, data }: { core: Core; data: DOMStringMap }) {
     const res = await core.signup({ email: address, consent: true, topics: picked, id: attempt.current.id });
     if (res?.ok) {
       stored('sharpsend:subscribed', String(Date.now())); // so this device is not asked again
-      return setState('success');
+      // Double opt-in: the edge says the sign-up waits for its confirmation email.
+      return setState((await res.json().catch(() => 0))?.confirm ? 'confirm' : 'success');
     }
     busy.current = false;
     const answer = res ? await res.text().catch(() => '') : 'unreachable';
@@ -50,7 +51,7 @@ export function Signup({ core, data }: { core: Core; data: DOMStringMap }) {
     field?.focus();
   };
 
-  const done = state == 'success' || state == 'subscribed';
+  const done = state == 'success' || state == 'confirm' || state == 'subscribed';
   if (state == 'subscribed' && data.whenSubscribed == 'hide') return null;
   const invalid = state == 'invalid';
   const message = state == 'idle' ? '' : t[state];

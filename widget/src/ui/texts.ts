@@ -25,6 +25,8 @@ export const signupTexts = {
   button: 'Sign up',
   sending: 'Signing you up…',
   success: 'You are in! Check your inbox for the first issue.',
+  /** Double opt-in: the sign-up waits for the reader to confirm it from the email. */
+  confirm: 'Check your inbox to confirm.',
   invalid: 'Please enter a valid email address, like name@example.com.',
   needConsent: 'Please tick the box to agree to receive the newsletter.',
   error: 'Sorry, we could not sign you up just now. Please try again.',

@@ -81,6 +81,10 @@ const MIGRATIONS: Migration[] = [
     }
     sql.exec('UPDATE segments SET mirrored_count = (SELECT COUNT(*) FROM mirrored m WHERE m.segment_id = segments.id)');
   },
+  // 6-7: double opt-in: sign-ups waiting for their confirmation, listed and counted from a partial
+  // index that holds only them (confirmed readers, the bulk, are not in it).
+  addColumn('readers', 'pending_since', 'INTEGER'),
+  'CREATE INDEX IF NOT EXISTS readers_pending ON readers (pending_since, key) WHERE pending_since IS NOT NULL',
 ];
 
 export interface SegmentRow {
@@ -105,7 +109,7 @@ export function chunks<T>(items: readonly T[], size = KEYS_PER_QUERY): T[][] {
  * before hold JSON text, which every json function takes as well.
  */
 const READER = `r.key, r.email, r.user_id, r.tags, r.score, r.counters, r.traits, json(r.facts) AS facts, r.active_days, r.last_seen,
-  r.signed_up_at, r.updated_at, r.counted`;
+  r.signed_up_at, r.updated_at, r.counted, r.pending_since`;
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
 
 export class DirectoryStore {
@@ -133,10 +137,10 @@ export class DirectoryStore {
 
   writeReader(r: ReaderSummary): void {
     this.sql.exec(
-      `INSERT OR REPLACE INTO readers (key, email, user_id, tags, score, counters, traits, facts, active_days, last_seen, signed_up_at, updated_at, counted)
-       VALUES (?, ?, ?, ?, ?, ?, ?, jsonb(?), ?, ?, ?, ?, 1)`,
+      `INSERT OR REPLACE INTO readers (key, email, user_id, tags, score, counters, traits, facts, active_days, last_seen, signed_up_at, updated_at, counted, pending_since)
+       VALUES (?, ?, ?, ?, ?, ?, ?, jsonb(?), ?, ?, ?, ?, 1, ?)`,
       r.key, r.email, r.userId, JSON.stringify(r.tags), r.score, JSON.stringify(r.counters), JSON.stringify(r.traits),
-      JSON.stringify(r.facts), JSON.stringify(r.activeDays), r.lastSeen, r.signedUpAt ?? null, r.updatedAt,
+      JSON.stringify(r.facts), JSON.stringify(r.activeDays), r.lastSeen, r.signedUpAt ?? null, r.updatedAt, r.pendingSince ?? null,
     );
   }
 
@@ -243,6 +247,21 @@ export class DirectoryStore {
     for (const [bucket, by] of d.buckets) {
       this.sql.exec('INSERT INTO score_buckets (bucket, readers) VALUES (?, ?) ON CONFLICT (bucket) DO UPDATE SET readers = readers + excluded.readers', bucket, by);
     }
+  }
+
+  // ---- double opt-in: pending sign-ups (the partial index readers_pending) ----------------------
+
+  /** Oldest first, after `(since, key)` (the last row of the page before). */
+  pendingSignups(limit: number, after: { since: number; key: string } | null): ReaderSummary[] {
+    const rows = after
+      ? this.sql.exec<Row>(`SELECT ${READER} FROM readers r WHERE pending_since IS NOT NULL AND (pending_since, key) > (?, ?) ORDER BY pending_since, key LIMIT ?`, after.since, after.key, limit)
+      : this.sql.exec<Row>(`SELECT ${READER} FROM readers r WHERE pending_since IS NOT NULL ORDER BY pending_since, key LIMIT ?`, limit);
+    return rows.toArray().map(toSummary);
+  }
+
+  /** Counted over the partial index: only pending rows are read. */
+  pendingCount(): number {
+    return this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM readers WHERE pending_since IS NOT NULL').one().n;
   }
 
   readerCount(): number {
@@ -566,6 +585,7 @@ export function toSummary(row: Row): ReaderSummary {
     activeDays: JSON.parse(row.active_days as string) as number[],
     lastSeen: (row.last_seen as number | null) ?? null,
     signedUpAt: (row.signed_up_at as number | null) ?? null,
+    ...(row.pending_since ? { pendingSince: row.pending_since as number } : {}),
     updatedAt: row.updated_at as number,
   };
 }

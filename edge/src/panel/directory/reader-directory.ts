@@ -22,7 +22,7 @@ import {
   type MembersChange, type ReaderSummary, type SegmentInput, type SegmentRule, cioIdentifier, describeRule, inSegment,
 } from '#shared/panel.ts';
 import type {
-  CioSegment, CioSegmentList, DirectoryOverview, MemberPage, MembersChangeResult, SegmentDetail, SegmentPreview, SegmentView, TagHistory,
+  CioSegment, CioSegmentList, DirectoryOverview, MemberPage, PendingSignupPage, MembersChangeResult, SegmentDetail, SegmentPreview, SegmentView, TagHistory,
 } from '#shared/panel-api.ts';
 import { describeFailure } from '#edge/customerio/gateway.ts';
 import { workspaceCustomerIo } from '#edge/customerio/workspace-gateway.ts';
@@ -37,6 +37,20 @@ import { segmentChanges } from './membership.ts';
 import { DRAIN_ORDER, IDS_PER_CALL, type Ident, heldAfter, queueEntry } from './mirror-batches.ts';
 import { emailAsId } from '#shared/identity.ts';
 import { compileRule } from './rule-sql.ts';
+import { signingKeys } from '#edge/email/keys.ts';
+import { confirmPath, signConfirmToken } from '#shared/email/confirm-tokens.ts';
+
+/**
+ * The send queue's row for a reader's confirmation email (its welcome row is the reader key itself):
+ * one per wait, so a sign-up forgotten and made again, or asked again, gets a new email.
+ */
+export const confirmKey = (r: Pick<ReaderSummary, 'key' | 'pendingSince'>) => `confirm:${r.pendingSince}:${r.key}`;
+
+/** `<pendingSince>:<key>`, as `pendingSignups` hands out in `next`. */
+function parseCursor(after: string | null): { since: number; key: string } | null {
+  const m = after ? /^(\d{1,16}):(.+)$/s.exec(after) : null;
+  return m ? { since: Number(m[1]), key: m[2]! } : null;
+}
 
 const SNAPSHOT_EVERY_MS = 5 * 60_000;
 const MIRROR_DEBOUNCE_MS = 1_500;
@@ -121,6 +135,7 @@ export class ReaderDirectory extends DurableObject<Env> {
     this.snapshotIfDue();
     // Also when nothing new was queued but something waits (say, for Customer.io credentials).
     if (queued || this.store.anyQueued()) await this.schedule(MIRROR_DEBOUNCE_MS);
+    await this.confirmNewSignups(workspace, batch);
     await this.welcomeNewSignups(workspace, batch);
   }
 
@@ -150,14 +165,51 @@ export class ReaderDirectory extends DurableObject<Env> {
    */
   private async welcomeNewSignups(workspace: string, readers: ReaderSummary[]): Promise<void> {
     const now = this.clock.now();
+    // A sign-up waiting for its confirmation (double opt-in) is welcomed once it has confirmed.
     const fresh = readers.filter((r) => r.email && r.signedUpAt !== null && r.signedUpAt !== undefined && now - r.signedUpAt < WELCOME_WINDOW_MS
-      && !this.store.welcomed(r.key));
+      && !r.pendingSince && !this.store.welcomed(r.key));
     if (!fresh.length) return;
     const ws = await edgeWorkspace(this.env, workspace);
     if (ws?.welcomeMessageId === null || ws?.welcomeMessageId === undefined) return;
     await sendQueueStub(this.env, workspace).enqueueWelcomes(workspace, ws.welcomeMessageId,
       fresh.map((r) => ({ key: r.key, email: r.email!, data: { ...r.traits, email: r.email, topics: r.facts.topics ?? [] } })));
     for (const r of fresh) this.store.markWelcomed(r.key, now);
+  }
+
+  /**
+   * Double opt-in: a pending sign-up gets its confirmation email once, after the sync that made it
+   * a person in Customer.io (as the welcome does, through the send queue's transactional path and
+   * its pace), with the confirm link in `message_data.confirm_url`. The link names no address: its
+   * token is the reader key sealed with an expiry (shared/email/confirm-tokens.ts).
+   */
+  private async confirmNewSignups(workspace: string, readers: ReaderSummary[]): Promise<void> {
+    const pending = readers.filter((r) => r.email && r.pendingSince && r.confirmOrigin && !this.store.welcomed(confirmKey(r)));
+    if (!pending.length) return;
+    const ws = await edgeWorkspace(this.env, workspace);
+    const optIn = ws?.doubleOptIn;
+    const key = (await signingKeys(this.env, workspace))[0];
+    if (!optIn?.enabled || optIn.transactionalMessageId === undefined || !key) return;
+    const now = this.clock.now();
+    const expiresAt = now + optIn.expiresDays * DAY_MS;
+    const emails = await Promise.all(pending.map(async (r) => {
+      const url = `${r.confirmOrigin!.replace(/\/+$/, '')}${confirmPath(workspace, await signConfirmToken(workspace, r.key, expiresAt, key))}`;
+      return { key: confirmKey(r), email: r.email!, data: { ...r.traits, email: r.email, confirm_url: url, expires_at: Math.floor(expiresAt / 1000) } };
+    }));
+    await sendQueueStub(this.env, workspace).enqueueWelcomes(workspace, optIn.transactionalMessageId, emails);
+    for (const r of pending) this.store.markWelcomed(confirmKey(r), now);
+  }
+
+  /** Pending sign-ups, oldest first, a page at a time from the partial index (never every reader). */
+  async pendingSignups(limit: number, after: string | null): Promise<PendingSignupPage> {
+    const cursor = parseCursor(after);
+    const rows = this.store.pendingSignups(Math.max(1, Math.min(limit, MAX_PAGE)) + 1, cursor);
+    const page = rows.slice(0, Math.max(1, Math.min(limit, MAX_PAGE)));
+    const last = page.at(-1);
+    return {
+      signups: page.map((r) => ({ key: r.key, email: r.email, pendingSince: r.pendingSince!, lastSeen: r.lastSeen })),
+      next: rows.length > page.length && last ? `${last.pendingSince}:${last.key}` : null,
+      total: this.store.pendingCount(),
+    };
   }
 
   // ---- readers and tags ----------------------------------------------------------------------
@@ -191,6 +243,7 @@ export class ReaderDirectory extends DurableObject<Env> {
       averageScore: readers ? this.store.scoreSum() / readers : 0,
       scoreDistribution: Array.from({ length: SCORE_BUCKETS }, (_, i) => buckets.get(i) ?? 0),
       segments: this.store.segments().length,
+      pendingSignups: this.store.pendingCount(),
     };
   }
 

@@ -34,7 +34,7 @@ export function sendView(row: SendRow, recipientsSent = row.status === 'sent' ? 
 }
 
 export function welcomeView(row: WelcomeRow): WelcomeView {
-  return { email: row.email, status: row.status, attempts: row.attempts, deliveryId: row.deliveryId, error: row.error, createdAt: row.createdAt, sentAt: row.sentAt };
+  return { kind: row.key.startsWith('confirm:') ? 'confirm' : 'welcome', email: row.email, status: row.status, attempts: row.attempts, deliveryId: row.deliveryId, error: row.error, createdAt: row.createdAt, sentAt: row.sentAt };
 }
 
 /** Confidence that this arm's human-open rate differs from the best other arm's (two-proportion z-test); null without data. */
