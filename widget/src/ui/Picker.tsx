@@ -3,7 +3,7 @@
  * "Saved" is said once the edge took it; a pick still in the outbox afterwards (offline, 429,
  * 5xx: the outbox keeps it and sends it again later) is announced as not sent yet.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useState } from './hooks.ts';
 import type { Core } from '../embed/core.ts';
 import { fill, pickerTexts, withOverrides } from './texts.ts';
 import { labelFor, listLabels, onPrefs, remember, stored } from './shared.ts';
