@@ -69,7 +69,8 @@ export function trackReads(emit: (read: PageRead, hiding: boolean) => void, fall
     }
   }
 
-  addEventListener('scroll', measure, { passive: true });
+  // No `passive`: scroll events cannot be cancelled, so it would change nothing.
+  addEventListener('scroll', measure);
   doc.addEventListener('visibilitychange', () => {
     const shown = visible();
     clock.set(shown, now());

@@ -18,7 +18,7 @@ export function Picker({ core, data }: { core: Core; data: DOMStringMap }) {
 
   const toggle = async (slug: string, on: boolean) => {
     const next = on ? picked.concat(slug) : picked.filter((s) => s != slug);
-    core.setPrefs(next);
+    core.preferences(next);
     await core.flush();
     // Still in the outbox once the edge answered (or could not be reached): kept to send again.
     setStatus(stored('sharpsend:queue').includes('"type":"preferences"') ? t.pending : next.length ? fill(t.saved, listLabels(next.map(labelFor))) : t.none);
