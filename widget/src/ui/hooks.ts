@@ -17,23 +17,20 @@ interface Instance {
   /** This component's hook slots, in call order. */
   __ss?: unknown[];
 }
+/** A `useEffect` slot: the cleanup, once the effect ran. */
+type Effect = { __off?: () => unknown };
 type Hooked = { __r?: (vnode: { __c: Instance }) => void; unmount?: (vnode: { __c?: Instance }) => void };
 
 const o = options as unknown as Hooked;
 let current: Instance;
 let index = 0;
 
-const beforeRender = o.__r;
+// Nothing else sets these options: the chunk is one IIFE with its own copy of Preact.
 o.__r = (vnode) => {
-  beforeRender?.(vnode);
   current = vnode.__c;
   index = 0;
 };
-const beforeUnmount = o.unmount;
-o.unmount = (vnode) => {
-  beforeUnmount?.(vnode);
-  vnode.__c?.__ss?.forEach((slot) => (slot as { off?: () => void }).off?.());
-};
+o.unmount = (vnode) => vnode.__c?.__ss?.forEach((slot) => (slot as Effect).__off?.());
 
 /** The component's slot for this call, made on its first render. */
 function slot<T>(make: () => T): T {
@@ -66,8 +63,8 @@ export function useRef<T>(initial: T) {
 /** Runs `effect` once, after the first render has been committed; its cleanup runs on unmount. */
 export function useEffect(effect: () => void | (() => unknown), _deps: []): void {
   slot(() => {
-    const hook: { off?: () => unknown } = {};
-    queueMicrotask(() => (hook.off = effect() || undefined));
+    const hook: Effect = {};
+    queueMicrotask(() => (hook.__off = effect() || undefined));
     return hook;
   });
 }
