@@ -1,5 +1,5 @@
 /**
- * sharpsend.js: the one script a publisher pastes. Framework-free and small (budget 2 KB gzip):
+ * sharpsend.js: the one script a publisher pastes. Framework-free and small (gzip budget in bench/size.mjs):
  * it tracks page reads, runs the command queue, and loads the UI chunk only when the page has a
  * `[data-sharpsend]` placeholder.
  *
@@ -68,7 +68,7 @@ if (!stub?.x) {
     // A sign-up is the reader's own request, so it goes even when tracking is off (with an id
     // that is not kept); it is sent at once, not queued, so the form can answer.
     signup: (input: SignupInput) => post([stamp({ type: 'signup', ...input, topics: input.topics || prefs() }, input.id)]),
-    page: (o) => newRead(o?.category),
+    page: newRead,
     track: (name, properties) => send({ type: 'track', name, properties: properties as never }),
     consent(granted) {
       save('sharpsend:consent', granted ? '1' : '0');
