@@ -28,7 +28,7 @@ export interface Core {
   /** Sends what the outbox holds now; settles when the edge answered (nothing to await: offline, nothing queued). */
   flush(): Promise<void> | void;
   /**
-   * The loader's injects the UI chunk when the page has a `[data-sharpsend]` placeholder; the
+   * The loader's own injects the UI chunk when the page has a `[data-sharpsend]` placeholder; the
    * chunk replaces it with one that mounts every placeholder not yet mounted.
    */
   mount(): void;
