@@ -4,9 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
+// The widget issue asks for 1,800 B (loader) and 8,000 B (UI chunk). The UI chunk meets it. The
+// loader is at 1,932 B with every feature it has (each of SPA reads, the beacon, the click grant,
+// the 4xx warning costs 10-35 B); its budget is what it reached plus a small margin, so nothing
+// grows it unnoticed while the rest of the way to 1,800 is found.
 const files = [
-  { file: 'dist/public/sharpsend.js', what: 'loader + tracker', budget: 2000 },
-  { file: 'dist/public/sharpsend-ui.js', what: 'UI chunk incl. Preact', budget: 9000 },
+  { file: 'dist/public/sharpsend.js', what: 'loader + tracker', budget: 1950 },
+  { file: 'dist/public/sharpsend-ui.js', what: 'UI chunk incl. Preact', budget: 8000 },
 ];
 
 let failed = false;

@@ -1,5 +1,5 @@
 /**
- * sharpsend.js: the one script a publisher pastes. Framework-free and small (budget 2 KB gzip):
+ * sharpsend.js: the one script a publisher pastes. Framework-free and small (gzip budget in bench/size.mjs):
  * it tracks page reads, runs the command queue, and loads the UI chunk only when the page has a
  * `[data-sharpsend]` placeholder.
  *
@@ -29,15 +29,13 @@ if (!stub?.x) {
 
   const anonymousId = (): string => {
     if (!tracking) return (ephemeral ||= makeId());
-    let id = load('sharpsend:aid', '');
-    if (!id) save('sharpsend:aid', (id = makeId()));
-    return id;
+    return load('sharpsend:aid', '') || save('sharpsend:aid', makeId());
   };
   const stamp = (e: NewEvent, id?: string) => ({ ...e, id: id || makeId(), anonymousId: anonymousId(), ts: Date.now() }) as ReaderEventInput;
   const send = (e: NewEvent, hiding?: boolean) => tracking && enqueue([stamp(e)], hiding);
   const prefs = (): string[] => load('sharpsend:prefs', []);
 
-  configure(opts.endpoint, opts.workspace);
+  configure(opts);
   // A click grant from a tracked link (README "Readers who arrive from an email"): out of the
   // address bar before anything reads the URL (our read below, the page's analytics), redeemed
   // once, and only when tracking is allowed.
@@ -49,11 +47,19 @@ if (!stub?.x) {
   }
   const newRead = trackReads(send, opts.category);
 
+  // A second injection (mount called before the chunk arrived) is harmless: the chunk starts once.
+  const loadUi = () => {
+    if (!document.querySelector('[data-sharpsend]')) return;
+    const ui = document.createElement('script');
+    ui.src = new URL('sharpsend-ui.js', script.src).href;
+    document.head.append(ui);
+  };
+
   const core: Core = {
     prefs,
     makeId,
     flush,
-    setPrefs(topics) {
+    preferences(topics) {
       topics = topics.map(slug).filter((t): t is string => !!t);
       save('sharpsend:prefs', topics);
       send({ type: 'preferences', topics });
@@ -62,23 +68,9 @@ if (!stub?.x) {
     // A sign-up is the reader's own request, so it goes even when tracking is off (with an id
     // that is not kept); it is sent at once, not queued, so the form can answer.
     signup: (input: SignupInput) => post([stamp({ type: 'signup', ...input, topics: input.topics || prefs() }, input.id)]),
-  };
-
-  // A second injection (mount called before the chunk arrived) is harmless: the chunk starts once.
-  const loadUi = () => {
-    if (core.mount) return core.mount();
-    if (!document.querySelector('[data-sharpsend]')) return;
-    const ui = document.createElement('script');
-    ui.src = new URL('sharpsend-ui.js', script.src).href;
-    document.head.append(ui);
-  };
-
-  const commands: Record<string, (...args: any[]) => unknown> = {
-    page: (o?: { category?: string }) => newRead(o?.category),
-    track: (name: string, properties?: Record<string, unknown>) => send({ type: 'track', name, properties: properties as never }),
-    preferences: core.setPrefs,
-    signup: core.signup,
-    consent(granted: boolean) {
+    page: newRead,
+    track: (name, properties) => send({ type: 'track', name, properties: properties as never }),
+    consent(granted) {
       save('sharpsend:consent', granted ? '1' : '0');
       if (granted == tracking) return;
       if (granted) newRead(); // count from now: drop what was read while not tracking
@@ -90,13 +82,13 @@ if (!stub?.x) {
     mount: loadUi,
   };
 
-  const api = ((name: string, ...args: unknown[]) => commands[name]?.(...args)) as SharpSend;
+  const api = ((name: keyof Core, ...args: unknown[]) => (core[name] as (...a: unknown[]) => unknown)?.(...args)) as SharpSend;
   api.x = core;
   w.sharpsend = api;
-  for (const args of stub?.q || []) api.apply(null, args as Parameters<SharpSend>);
+  for (const args of stub?.q || []) api(...(args as Parameters<SharpSend>));
 
   addEventListener('online', () => flush());
   if (tracking) flush(); // events a previous page could not deliver
-  if (document.readyState == 'loading') document.addEventListener('DOMContentLoaded', loadUi);
+  if (document.readyState == 'loading') document.addEventListener('DOMContentLoaded', () => core.mount());
   else loadUi();
 }

@@ -8,27 +8,26 @@
 import type { GrantEventInput, ReaderEventInput } from '#shared/protocol.ts';
 import { MAX_EVENTS_PER_BATCH } from '#shared/constants.ts';
 import { addToQueue, notInFlight, removeFromQueue } from './queue.ts';
+import type { Options } from './options.ts';
 import { type StorageKey, forget, load, save } from './storage.ts';
 
 const KEY: StorageKey = 'sharpsend:queue';
 /** Ids in a request not answered yet: a second flush must not send them again meanwhile. */
 const inFlight = new Set<string>();
-let endpoint = '';
-let workspace = '';
+let options: Pick<Options, 'endpoint' | 'workspace'>;
 let timer = 0;
 
-export function configure(url: string, ws: string): void {
-  endpoint = url;
-  workspace = ws;
+export function configure(opts: typeof options): void {
+  options = opts;
 }
 
 type WireEvent = ReaderEventInput | GrantEventInput;
-const body = (events: WireEvent[]) => JSON.stringify({ workspace, events });
+const body = (events: WireEvent[]) => JSON.stringify({ workspace: options.workspace, events });
 
 /** A batch, or a click grant's redemption (a batch of one `grant` event, shared/protocol.ts). */
 export function post(events: WireEvent[]): Promise<Response | null> {
   // A string body goes as text/plain;charset=UTF-8, a "simple" request: no CORS preflight.
-  return fetch(endpoint, { method: 'POST', body: body(events), keepalive: true }).catch(() => null);
+  return fetch(options.endpoint, { method: 'POST', body: body(events), keepalive: true }).catch(() => null);
 }
 
 /** 5xx, rate limits, timeouts and network failures are worth another try; other 4xx are not. */
@@ -60,7 +59,7 @@ export function flush(hiding?: boolean): Promise<void> | void {
   if (batch.length) {
     const ids = batch.map((e) => e.id);
     // A string beacon is text/plain too; it returns false when the browser will not queue it.
-    if (hiding && navigator.sendBeacon(endpoint, body(batch))) return done(ids);
+    if (hiding && navigator.sendBeacon(options.endpoint, body(batch))) return done(ids);
     ids.forEach((id) => inFlight.add(id));
     return post(batch).then((res) => {
       ids.forEach((id) => inFlight.delete(id));

@@ -23,7 +23,6 @@ export function trackReads(emit: (read: PageRead, hiding: boolean) => void, fall
   let title = '';
   let category: string | undefined;
   let depth = 0;
-  let seen = false;
   let sent = false;
   let clock: EngagedClock;
 
@@ -36,9 +35,8 @@ export function trackReads(emit: (read: PageRead, hiding: boolean) => void, fall
     title = doc.title;
     category = slug(forced) || meta();
     depth = 0;
-    seen = visible();
     sent = false;
-    clock = engagedClock(seen, now());
+    clock = engagedClock(visible(), now());
   }
 
   /** `quiet`: a read that has only just begun is not worth an event (`sharpsend('page')` at load). */
@@ -46,8 +44,9 @@ export function trackReads(emit: (read: PageRead, hiding: boolean) => void, fall
     const engagedMs = clock.take(now());
     // Not measured at the start: an async script can run before the page has its full height.
     if (!depth) measure();
-    // Continuations under a second are noise (a tab flicked past), not reading.
-    if (!seen || ((sent || quiet) && engagedMs < 1000)) return;
+    // Never visible (engaged 0 ms: a background tab, a prerender) is no read at all; continuations
+    // under a second are noise (a tab flicked past), not reading.
+    if (!engagedMs || ((sent || quiet) && engagedMs < 1000)) return;
     sent = true;
     emit(
       {
@@ -69,12 +68,12 @@ export function trackReads(emit: (read: PageRead, hiding: boolean) => void, fall
     }
   }
 
-  addEventListener('scroll', measure, { passive: true });
+  // No `passive`: scroll events cannot be cancelled, so it would change nothing.
+  addEventListener('scroll', measure);
   doc.addEventListener('visibilitychange', () => {
     const shown = visible();
     clock.set(shown, now());
-    if (shown) seen = true;
-    else end(true);
+    if (!shown) end(true);
   });
   addEventListener('pagehide', () => end(true));
   addEventListener('popstate', navigated);
@@ -85,9 +84,9 @@ export function trackReads(emit: (read: PageRead, hiding: boolean) => void, fall
   };
 
   begin();
-  /** `sharpsend('page')`: end this read and start a new one now. */
-  return (forced?: string) => {
+  /** `sharpsend('page', { category })`: end this read and start a new one now. */
+  return (o?: { category?: string }) => {
     end(false, true);
-    begin(forced);
+    begin(o?.category);
   };
 }

@@ -23,12 +23,14 @@ export function load<T>(key: StorageKey, fallback: T): T {
   }
 }
 
-export function save(key: StorageKey, value: unknown): void {
+/** Returns `value`, so a caller can store and use it in one expression. */
+export function save<T>(key: StorageKey, value: T): T {
   try {
     store[key] = JSON.stringify(value);
   } catch {
     /* over quota: this page goes on without it */
   }
+  return value;
 }
 
 export const forget = (key: StorageKey): boolean => delete store[key];

@@ -3,7 +3,7 @@
  * "Saved" is said once the edge took it; a pick still in the outbox afterwards (offline, 429,
  * 5xx: the outbox keeps it and sends it again later) is announced as not sent yet.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useState } from './hooks.ts';
 import type { Core } from '../embed/core.ts';
 import { fill, pickerTexts, withOverrides } from './texts.ts';
 import { labelFor, listLabels, onPrefs, remember, stored } from './shared.ts';
@@ -18,7 +18,7 @@ export function Picker({ core, data }: { core: Core; data: DOMStringMap }) {
 
   const toggle = async (slug: string, on: boolean) => {
     const next = on ? picked.concat(slug) : picked.filter((s) => s != slug);
-    core.setPrefs(next);
+    core.preferences(next);
     await core.flush();
     // Still in the outbox once the edge answered (or could not be reached): kept to send again.
     setStatus(stored('sharpsend:queue').includes('"type":"preferences"') ? t.pending : next.length ? fill(t.saved, listLabels(next.map(labelFor))) : t.none);

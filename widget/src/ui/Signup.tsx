@@ -4,7 +4,7 @@
  * retry after an error reuses the event id, so the edge counts it once), then says so. A device
  * that signed up already sees "You're subscribed" (`data-when-subscribed="hide"`: nothing).
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from './hooks.ts';
 import type { Core } from '../embed/core.ts';
 import { consentBoxRequired, fill, isEmail, signupTexts, withOverrides } from './texts.ts';
 import { labelFor, listLabels, onPrefs, stored } from './shared.ts';

@@ -13,7 +13,7 @@ import { adoptStyles } from './styles.ts';
 const views = { preferences: Picker, signup: Signup };
 const core: Core | undefined = (window as unknown as { sharpsend?: SharpSend }).sharpsend?.x;
 
-if (core && !core.mount) {
+if (core && !core.onPrefs) {
   connect(core);
   core.mount = () =>
     document.querySelectorAll<HTMLElement>('[data-sharpsend]').forEach((el) => {
