@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: every check, in the order that fails fastest — types, the build (widget, panel and
 // `wrangler deploy --dry-run`), vitest (Node and workerd projects), then Playwright in Debian's
-// Chromium. The widget's size budgets count as one check. Ends with one plain line, `N passed, N failed`, counting every test that ran.
+// Chromium. The widget's size budgets count as one check, the Worker bundle's size as another. Ends with one plain line, `N passed, N failed`, counting every test that ran.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 
@@ -49,6 +49,9 @@ const built = run('build (widget, panel, wrangler deploy --dry-run)', 'npm', ['r
 if (built) {
   const withinBudget = run('size budgets (bench/size.mjs)', 'node', ['bench/size.mjs']);
   results[withinBudget ? 'passed' : 'failed'] += 1;
+  // The Worker bundle the build just made, against issue 14's 100 KB gzip target.
+  const workerWithin = run('Worker bundle size (bench/worker-size.mjs)', 'node', ['bench/worker-size.mjs', '.wrangler/dry-run/index.js']);
+  results[workerWithin ? 'passed' : 'failed'] += 1;
 }
 
 run('vitest (Node and workerd)', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json']);

@@ -3,7 +3,7 @@
  * email variations and their preview, A/B arm assignment and the winner rule. Both the Worker and
  * the panel import this file (the panel only its types and pure functions, never the schemas).
  */
-import { z } from 'zod';
+import * as z from './zod.ts';
 import { fnv1a } from './crypto.ts';
 import { type Condition, type Facts, type FactValue, conditionSchema, matches } from './tag-rules.ts';
 
@@ -66,29 +66,37 @@ export function describeRule(rule: SegmentRule | null): string {
 
 // ---- API inputs ----------------------------------------------------------------------------------
 
+/** A string of 1 to `max` characters. */
+const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+/** Whitespace trimmed first, then 1 to `max` characters. */
+const trimmed = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
+const positiveInt = () => z.number().check(z.int(), z.positive());
+const draftId = () => z.string().check(z.regex(/^[A-Za-z0-9_-]{8,64}$/, '8-64 letters, digits, "-" or "_"'));
+const sendMode = () => z._default(z.enum(['broadcast', 'journey']), 'broadcast');
+
 export const sessionRequestSchema = z.object({
-  workspace: z.string().min(1).max(64),
-  editorKey: z.string().min(1).max(200),
+  workspace: text(64),
+  editorKey: text(200),
   /** `bearer`: a short-lived token in the body for a panel embedded in a CMS frame (no cookie). */
-  mode: z.enum(['cookie', 'bearer']).default('cookie'),
+  mode: z._default(z.enum(['cookie', 'bearer']), 'cookie'),
 });
 
 export const segmentInputSchema = z.object({
-  name: z.string().trim().min(1).max(100),
-  description: z.string().max(500).default(''),
+  name: trimmed(100),
+  description: z._default(z.string().check(z.maxLength(500)), ''),
   /** null: a manual segment (members added by hand only). */
-  rule: segmentRuleSchema.nullable().default(null),
+  rule: z._default(z.nullable(segmentRuleSchema), null),
 });
 export type SegmentInput = z.infer<typeof segmentInputSchema>;
 
 /** Add or remove readers: by email, by reader key, or every reader carrying all the given tags. */
 export const membersChangeSchema = z
   .object({
-    emails: z.array(z.email()).max(1000).default([]),
-    keys: z.array(z.string().min(3).max(300)).max(1000).default([]),
-    tags: z.array(z.string().regex(/^[a-z0-9_]{1,64}$/)).max(20).default([]),
+    emails: z._default(z.array(z.email()).check(z.maxLength(1000)), []),
+    keys: z._default(z.array(z.string().check(z.minLength(3), z.maxLength(300))).check(z.maxLength(1000)), []),
+    tags: z._default(z.array(z.string().check(z.regex(/^[a-z0-9_]{1,64}$/))).check(z.maxLength(20)), []),
   })
-  .refine((v) => v.emails.length + v.keys.length + v.tags.length > 0, { message: 'give emails, keys or tags', path: ['emails'] });
+  .check(z.refine((v) => v.emails.length + v.keys.length + v.tags.length > 0, { message: 'give emails, keys or tags', path: ['emails'] }));
 export type MembersChange = z.infer<typeof membersChangeSchema>;
 
 /**
@@ -98,61 +106,62 @@ export type MembersChange = z.infer<typeof membersChangeSchema>;
  */
 const LIQUID = /\{\{|\{%/;
 const NO_LIQUID = 'Liquid ({{ … }}) is not evaluated inside trigger data: put personalisation in the broadcast template';
-const plain = (max: number) => z.string().max(max).refine((t) => !LIQUID.test(t), NO_LIQUID);
+const noLiquid = z.refine<string>((t) => !LIQUID.test(t), NO_LIQUID);
+const plain = (max: number) => z.string().check(z.maxLength(max), noLiquid);
 
 const blockSchema = z.object({ kind: z.enum(['heading', 'paragraph']), text: plain(5000) });
 
 /** One email variation: the data the broadcast's Liquid template reads as `{{trigger.*}}`. */
 export const variationSchema = z.object({
-  id: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, "-" or "_"'),
-  segmentId: z.string().min(1).max(40),
-  subject: z.string().trim().min(1).max(200).refine((t) => !LIQUID.test(t), NO_LIQUID),
-  preheader: plain(300).default(''),
-  blocks: z.array(blockSchema).max(30).default([]),
-  cta: z.object({ label: plain(100), url: z.url({ protocol: /^https?$/ }) }).nullable().default(null),
+  id: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, "-" or "_"')),
+  segmentId: text(40),
+  subject: z.string().check(z.trim(), z.minLength(1), z.maxLength(200), noLiquid),
+  preheader: z._default(plain(300), ''),
+  blocks: z._default(z.array(blockSchema).check(z.maxLength(30)), []),
+  cta: z._default(z.nullable(z.object({ label: plain(100), url: z.url({ protocol: /^https?$/ }) })), null),
 });
 export type Variation = z.infer<typeof variationSchema>;
 
 export const sendRequestSchema = z
   .object({
     /** Made by the panel when a composition starts and kept with its draft: a retry or reload reuses it. */
-    draftId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, '8-64 letters, digits, "-" or "_"'),
-    broadcastId: z.number().int().positive(),
+    draftId: draftId(),
+    broadcastId: positiveInt(),
     /** `journey`: a Customer.io event on each recipient (their campaign triggers on it) instead of a broadcast. */
-    mode: z.enum(['broadcast', 'journey']).default('broadcast'),
-    eventName: z.string().regex(/^[a-z0-9_]{1,64}$/).default('sharpsend_send'),
-    variations: z.array(variationSchema).min(1).max(10),
+    mode: sendMode(),
+    eventName: z._default(z.string().check(z.regex(/^[a-z0-9_]{1,64}$/)), 'sharpsend_send'),
+    variations: z.array(variationSchema).check(z.minLength(1), z.maxLength(10)),
   })
-  .refine((v) => new Set(v.variations.map((x) => x.id)).size === v.variations.length, { message: 'variation ids must differ', path: ['variations'] });
+  .check(z.refine((v) => new Set(v.variations.map((x) => x.id)).size === v.variations.length, { message: 'variation ids must differ', path: ['variations'] }));
 export type SendRequest = z.infer<typeof sendRequestSchema>;
 
 /** POST /sends/preview: the variations in the editor's order (the first a reader is in wins); only their segments count. */
 export const sendPreviewSchema = z.object({
-  mode: z.enum(['broadcast', 'journey']).default('broadcast'),
-  variations: z.array(z.object({ id: variationSchema.shape.id, segmentId: variationSchema.shape.segmentId })).min(1).max(10),
+  mode: sendMode(),
+  variations: z.array(z.object({ id: variationSchema.shape.id, segmentId: variationSchema.shape.segmentId })).check(z.minLength(1), z.maxLength(10)),
 });
 export type SendPreviewRequest = z.infer<typeof sendPreviewSchema>;
 
 /** POST /sends/test: one variation to one address (the editor's own), through the same broadcast. Never counts as the send. */
 export const testSendSchema = z.object({
-  broadcastId: z.number().int().positive(),
+  broadcastId: positiveInt(),
   email: z.email(),
-  variation: variationSchema.omit({ segmentId: true }),
+  variation: z.omit(variationSchema, { segmentId: true }),
 });
 export type TestSendRequest = z.infer<typeof testSendSchema>;
 
 export const abTestInputSchema = z.object({
   /** Made by the panel per composition, like a send's: starting the same test twice starts it once. */
-  draftId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, '8-64 letters, digits, "-" or "_"'),
-  name: z.string().trim().min(1).max(100),
-  segmentId: z.string().min(1).max(40),
-  broadcastId: z.number().int().positive(),
-  mode: z.enum(['broadcast', 'journey']).default('broadcast'),
+  draftId: draftId(),
+  name: trimmed(100),
+  segmentId: text(40),
+  broadcastId: positiveInt(),
+  mode: sendMode(),
   /** Share of the segment that gets the test arms (split evenly); the rest waits for the winner. */
-  testShare: z.number().min(0.05).max(1).default(0.5),
-  arms: z.array(variationSchema.omit({ segmentId: true })).min(2).max(4),
+  testShare: z._default(z.number().check(z.gte(0.05), z.lte(1)), 0.5),
+  arms: z.array(z.omit(variationSchema, { segmentId: true })).check(z.minLength(2), z.maxLength(4)),
   /** Decide by itself this many hours after the arms went out (null: the editor decides). */
-  autoDecideHours: z.number().min(1).max(24 * 14).nullable().default(null),
+  autoDecideHours: z._default(z.nullable(z.number().check(z.gte(1), z.lte(24 * 14))), null),
 });
 export type AbTestInput = z.infer<typeof abTestInputSchema>;
 

@@ -3,47 +3,41 @@
  * The widget imports only the inferred types (zod stays out of its bundle); the Worker validates
  * with the schemas. Unknown fields are stripped, not rejected, so older Workers accept newer widgets.
  */
-import { z } from 'zod';
+import * as z from './zod.ts';
 import { MAX_EVENTS_PER_BATCH } from './constants.ts';
 
 const slug = /^[a-z0-9][a-z0-9_-]*$/;
 
 export const workspaceIdSchema = z
   .string()
-  .min(1)
-  .max(64)
-  .regex(slug, 'must be lowercase letters, digits, "-" or "_"');
+  .check(z.minLength(1), z.maxLength(64), z.regex(slug, 'must be lowercase letters, digits, "-" or "_"'));
 
 /** Client-made ids: unique per event (dedupe) and per browser (anonymous reader). */
 const clientIdSchema = z
   .string()
-  .min(8, 'must be at least 8 characters')
-  .max(64)
-  .regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "-" or "_"');
+  .check(z.minLength(8, 'must be at least 8 characters'), z.maxLength(64), z.regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "-" or "_"'));
 
 export const topicSchema = z
   .string()
-  .min(1)
-  .max(32)
-  .regex(slug, 'must be a lowercase slug such as "crypto"');
+  .check(z.minLength(1), z.maxLength(32), z.regex(slug, 'must be a lowercase slug such as "crypto"'));
 
-export const topicsSchema = z.array(topicSchema).max(20);
+export const topicsSchema = z.array(topicSchema).check(z.maxLength(20));
 
 const eventBase = {
   id: clientIdSchema,
   anonymousId: clientIdSchema,
   /** Milliseconds since the epoch, as the browser's clock saw it. */
-  ts: z.number().int().positive(),
+  ts: z.number().check(z.int(), z.positive()),
 };
 
 export const pageEventSchema = z.object({
   ...eventBase,
   type: z.literal('page'),
-  url: z.url({ protocol: /^https?$/ }).max(2048),
-  category: topicSchema.optional(),
-  engagedMs: z.number().int().min(0).max(24 * 3600 * 1000),
-  scrollDepth: z.number().min(0).max(1),
-  title: z.string().max(300).optional(),
+  url: z.url({ protocol: /^https?$/ }).check(z.maxLength(2048)),
+  category: z.optional(topicSchema),
+  engagedMs: z.number().check(z.int(), z.gte(0), z.lte(24 * 3600 * 1000)),
+  scrollDepth: z.number().check(z.gte(0), z.lte(1)),
+  title: z.optional(z.string().check(z.maxLength(300))),
 });
 
 export const preferencesEventSchema = z.object({
@@ -55,16 +49,16 @@ export const preferencesEventSchema = z.object({
 export const signupEventSchema = z.object({
   ...eventBase,
   type: z.literal('signup'),
-  email: z.email().max(254),
-  topics: topicsSchema.default([]),
+  email: z.email().check(z.maxLength(254)),
+  topics: z._default(topicsSchema, []),
   consent: z.boolean(),
 });
 
 export const trackEventSchema = z.object({
   ...eventBase,
   type: z.literal('track'),
-  name: z.string().min(1).max(100),
-  properties: z.record(z.string(), z.json()).default({}),
+  name: z.string().check(z.minLength(1), z.maxLength(100)),
+  properties: z._default(z.record(z.string(), z.json()), {}),
 });
 
 export const readerEventSchema = z.discriminatedUnion('type', [
@@ -76,7 +70,7 @@ export const readerEventSchema = z.discriminatedUnion('type', [
 
 export const eventBatchSchema = z.object({
   workspace: workspaceIdSchema,
-  events: z.array(readerEventSchema).min(1).max(MAX_EVENTS_PER_BATCH),
+  events: z.array(readerEventSchema).check(z.minLength(1), z.maxLength(MAX_EVENTS_PER_BATCH)),
 });
 
 /**
@@ -87,7 +81,7 @@ export const eventBatchSchema = z.object({
 export const grantEventSchema = z.object({
   ...eventBase,
   type: z.literal('grant'),
-  grant: z.string().min(1).max(1024),
+  grant: z.string().check(z.minLength(1), z.maxLength(1024)),
 });
 
 /** A batch of exactly one `grant` event (the loader sends it with the code that sends events). */
@@ -100,16 +94,16 @@ export const grantRedemptionSchema = z.object({
 export const grantRedeemedSchema = z.object({ linked: z.literal(true), already: z.boolean() });
 
 export const ingestAcceptedSchema = z.object({
-  accepted: z.number().int().min(0),
-  duplicates: z.number().int().min(0),
+  accepted: z.number().check(z.int(), z.gte(0)),
+  duplicates: z.number().check(z.int(), z.gte(0)),
   /** Events left out of an otherwise good batch: ones kept offline past the 30-day window. */
-  rejected: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  rejected: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
 });
 
 /** Every 4xx the edge answers has this body: `issues` names each bad field. */
 export const errorBodySchema = z.object({
   error: z.string(),
-  issues: z.array(z.object({ path: z.string(), message: z.string() })).default([]),
+  issues: z._default(z.array(z.object({ path: z.string(), message: z.string() })), []),
 });
 
 export type PageEvent = z.infer<typeof pageEventSchema>;

@@ -2,36 +2,42 @@
  * The publisher backend's API, in Segment-compatible shapes (`userId`/`anonymousId`, `traits`,
  * `event`/`properties`, `messageId`), so an existing Segment call site needs only a new URL and key.
  */
-import { z } from 'zod';
+import * as z from './zod.ts';
 
-const userId = z.string().min(1).max(150);
-const anonymousId = z.string().min(1).max(64);
+const userId = z.string().check(z.minLength(1), z.maxLength(150));
+const anonymousId = z.string().check(z.minLength(1), z.maxLength(64));
 /** Customer.io's limits are in bytes (attribute value 1,000, name 150, event name 100): checked here, as a 400, not there as a refused sync. */
 const maxBytes = (n: number) => (s: string) => new TextEncoder().encode(s).byteLength <= n;
-const traitValue = z.union([z.string().refine(maxBytes(1000), 'must be at most 1000 bytes'), z.number(), z.boolean(), z.null()]);
-const traitName = z.string().min(1).refine(maxBytes(150), 'must be at most 150 bytes');
+const traitValue = z.union([z.string().check(z.refine(maxBytes(1000), 'must be at most 1000 bytes')), z.number(), z.boolean(), z.null()]);
+const traitName = z.string().check(z.minLength(1), z.refine(maxBytes(150), 'must be at most 150 bytes'));
+const messageId = z.optional(z.string().check(z.minLength(1), z.maxLength(100)));
+const traitsOf = (max: number) => z._default(z.record(traitName, traitValue).check(z.refine((t) => Object.keys(t).length <= max, `at most ${max} traits`)), {});
+const someoneIsNamed = z.refine<{ userId?: string; anonymousId?: string }>((v) => v.userId || v.anonymousId, { message: 'userId or anonymousId is required', path: ['userId'] });
+const anEmail = z.email();
 
 export const identifyCallSchema = z
   .object({
-    userId: userId.optional(),
-    anonymousId: anonymousId.optional(),
-    traits: z.record(traitName, traitValue).refine((t) => Object.keys(t).length <= 200, 'at most 200 traits').default({}),
-    messageId: z.string().min(1).max(100).optional(),
+    userId: z.optional(userId),
+    anonymousId: z.optional(anonymousId),
+    traits: traitsOf(200),
+    messageId,
   })
-  .refine((v) => v.userId || typeof v.traits.email === 'string', { message: 'userId or traits.email is required', path: ['userId'] })
-  .refine((v) => v.traits.email === undefined || z.email().safeParse(v.traits.email).success, { message: 'must be an email address', path: ['traits', 'email'] });
+  .check(
+    z.refine((v) => v.userId || typeof v.traits.email === 'string', { message: 'userId or traits.email is required', path: ['userId'] }),
+    z.refine((v) => v.traits.email === undefined || anEmail.safeParse(v.traits.email).success, { message: 'must be an email address', path: ['traits', 'email'] }),
+  );
 
 export const trackCallSchema = z
   .object({
-    userId: userId.optional(),
-    anonymousId: anonymousId.optional(),
-    event: z.string().min(1).refine(maxBytes(100), 'must be at most 100 bytes'),
-    properties: z.record(z.string(), z.json()).default({}),
-    messageId: z.string().min(1).max(100).optional(),
+    userId: z.optional(userId),
+    anonymousId: z.optional(anonymousId),
+    event: z.string().check(z.minLength(1), z.refine(maxBytes(100), 'must be at most 100 bytes')),
+    properties: z._default(z.record(z.string(), z.json()), {}),
+    messageId,
     /** When it happened (ISO 8601, Segment's field); now when absent. */
-    timestamp: z.iso.datetime({ offset: true }).optional(),
+    timestamp: z.optional(z.iso.datetime({ offset: true })),
   })
-  .refine((v) => v.userId || v.anonymousId, { message: 'userId or anonymousId is required', path: ['userId'] });
+  .check(someoneIsNamed);
 
 /**
  * Segment's group call: the reader belongs to a company (a Customer.io object). `objectTypeId` is
@@ -40,22 +46,22 @@ export const trackCallSchema = z
  */
 export const groupCallSchema = z
   .object({
-    userId: userId.optional(),
-    anonymousId: anonymousId.optional(),
-    groupId: z.string().min(1).refine(maxBytes(150), 'must be at most 150 bytes'),
-    traits: z.record(traitName, traitValue).refine((t) => Object.keys(t).length <= 100, 'at most 100 traits').default({}),
-    objectTypeId: z.string().regex(/^[1-9][0-9]{0,8}$/, 'must be a Customer.io object type id such as "1"').default('1'),
-    remove: z.boolean().default(false),
-    messageId: z.string().min(1).max(100).optional(),
+    userId: z.optional(userId),
+    anonymousId: z.optional(anonymousId),
+    groupId: z.string().check(z.minLength(1), z.refine(maxBytes(150), 'must be at most 150 bytes')),
+    traits: traitsOf(100),
+    objectTypeId: z._default(z.string().check(z.regex(/^[1-9][0-9]{0,8}$/, 'must be a Customer.io object type id such as "1"')), '1'),
+    remove: z._default(z.boolean(), false),
+    messageId,
   })
-  .refine((v) => v.userId || v.anonymousId, { message: 'userId or anonymousId is required', path: ['userId'] });
+  .check(someoneIsNamed);
 
 /** Exactly one way to name a reader. */
 export const readerQuerySchema = z
-  .object({ email: z.email().optional(), userId: userId.optional(), anonymousId: anonymousId.optional() })
-  .refine((q) => [q.email, q.userId, q.anonymousId].filter(Boolean).length === 1, {
+  .object({ email: z.optional(z.email()), userId: z.optional(userId), anonymousId: z.optional(anonymousId) })
+  .check(z.refine((q) => [q.email, q.userId, q.anonymousId].filter(Boolean).length === 1, {
     message: 'give exactly one of email, userId or anonymousId', path: ['email'],
-  });
+  }));
 
 /**
  * POST /v1/server/batch, Segment's batch shape: `{ batch: [{ type: 'identify' | 'track', …the
@@ -64,7 +70,7 @@ export const readerQuerySchema = z
  */
 export const MAX_BATCH_CALLS = 1000;
 export const MAX_BATCH_BYTES = 500 * 1024;
-export const serverBatchSchema = z.object({ batch: z.array(z.unknown()).min(1, 'must contain at least one call') });
+export const serverBatchSchema = z.object({ batch: z.array(z.unknown()).check(z.minLength(1, 'must contain at least one call')) });
 export const batchCallTypeSchema = z.object({
   type: z.enum(['identify', 'track'], { error: 'must be "identify" or "track"' }),
 });

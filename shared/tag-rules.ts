@@ -2,7 +2,7 @@
  * Tag rules are data: a workspace stores them as JSON and the reader object evaluates them with
  * `evaluateTags` over the reader's facts (see reader-facts.ts). Pure, so it is tested without a runtime.
  */
-import { z } from 'zod';
+import * as z from './zod.ts';
 
 const comparison = z.enum(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'contains', 'in', 'exists']);
 const factValue = z.union([z.number(), z.string(), z.boolean(), z.array(z.union([z.string(), z.number()]))]);
@@ -13,24 +13,23 @@ export type Condition =
   | { not: Condition }
   | { fact: string; op: z.infer<typeof comparison>; value?: z.infer<typeof factValue> };
 
-export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
+export const conditionSchema: z.ZodMiniType<Condition> = z.lazy(() =>
   z.union([
-    z.object({ all: z.array(conditionSchema).min(1) }).strict(),
-    z.object({ any: z.array(conditionSchema).min(1) }).strict(),
-    z.object({ not: conditionSchema }).strict(),
+    z.strictObject({ all: z.array(conditionSchema).check(z.minLength(1)) }),
+    z.strictObject({ any: z.array(conditionSchema).check(z.minLength(1)) }),
+    z.strictObject({ not: conditionSchema }),
     z
-      .object({ fact: z.string().min(1).max(100), op: comparison, value: factValue.optional() })
-      .strict()
-      .refine((c) => c.op === 'exists' || c.value !== undefined, { message: 'value is required unless op is "exists"' }),
+      .strictObject({ fact: z.string().check(z.minLength(1), z.maxLength(100)), op: comparison, value: z.optional(factValue) })
+      .check(z.refine((c) => c.op === 'exists' || c.value !== undefined, { message: 'value is required unless op is "exists"' })),
   ]),
 );
 
 export const tagRuleSchema = z.object({
-  tag: z.string().regex(/^[a-z0-9_]{1,64}$/, 'must be lowercase letters, digits or "_"'),
-  description: z.string().max(300).optional(),
+  tag: z.string().check(z.regex(/^[a-z0-9_]{1,64}$/, 'must be lowercase letters, digits or "_"')),
+  description: z.optional(z.string().check(z.maxLength(300))),
   when: conditionSchema,
 });
-export const tagRulesSchema = z.array(tagRuleSchema).max(200);
+export const tagRulesSchema = z.array(tagRuleSchema).check(z.maxLength(200));
 
 export type TagRule = z.infer<typeof tagRuleSchema>;
 export type FactValue = number | string | boolean | Array<string | number> | undefined;

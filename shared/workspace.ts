@@ -2,39 +2,42 @@
  * A workspace: one publisher's settings. The admin API takes `WorkspaceInput` (zod-validated);
  * the edge stores secrets encrypted or hashed and only ever returns `WorkspacePublic`.
  */
-import { z } from 'zod';
+import * as z from './zod.ts';
 import { ORIGIN_PATTERN, normalizeOrigin } from './origins.ts';
 import { DEFAULT_ATTRIBUTE_PREFIX } from './constants.ts';
 import { DEFAULT_TAG_RULES, tagRulesSchema } from './tag-rules.ts';
 import type { IdentifierMode } from './identity.ts';
 
-export const originSchema = z
-  .string()
-  .regex(ORIGIN_PATTERN, 'must be an origin such as "https://news.example.com" or "https://*.example.com" (scheme and host, no path)')
-  .transform(normalizeOrigin);
+export const originSchema = z.pipe(
+  z.string().check(z.regex(ORIGIN_PATTERN, 'must be an origin such as "https://news.example.com" or "https://*.example.com" (scheme and host, no path)')),
+  z.transform(normalizeOrigin),
+);
+
+/** A bounded whole-number setting (zod/mini spells each bound as a check). */
+const int = (min: number, max: number) => z.number().check(z.int(), z.gte(min), z.lte(max));
 
 export const limitsSchema = z.object({
   /** Customer.io Track API calls per second for this workspace (v1 and v2 together). */
-  trackPerSecond: z.number().positive().max(3000).default(100),
-  appPerSecond: z.number().positive().max(100).default(10),
-  broadcastIntervalMs: z.number().int().min(0).default(10_000),
+  trackPerSecond: z._default(z.number().check(z.positive(), z.lte(3000)), 100),
+  appPerSecond: z._default(z.number().check(z.positive(), z.lte(100)), 10),
+  broadcastIntervalMs: z._default(z.number().check(z.int(), z.gte(0)), 10_000),
   /** Ingest requests per second one client (IP) may make before it gets 429. */
-  ingestPerClientPerSecond: z.number().positive().default(50),
+  ingestPerClientPerSecond: z._default(z.number().check(z.positive()), 50),
 });
 
 export const syncOptionsSchema = z.object({
   /** People per v2 batch call (each call stays under 500 KB whatever this says). */
-  batchSize: z.number().int().min(1).max(1000).default(100),
+  batchSize: z._default(int(1, 1000), 100),
   /** Outbox shards: the Track limit is split evenly between them. Left out: `shardsFor(limits.trackPerSecond)`. */
-  shards: z.number().int().min(1).max(64).optional(),
+  shards: z.optional(int(1, 64)),
   /** Attempts before a change goes to the dead-letter list. */
-  maxAttempts: z.number().int().min(1).max(1000).default(30),
+  maxAttempts: z._default(int(1, 1000), 30),
   /** How long a part-full batch waits for more people before it is sent anyway. */
-  lingerMs: z.number().int().min(0).max(10_000).default(1_000),
+  lingerMs: z._default(int(0, 10_000), 1_000),
   /** A reader synced less than this ago waits before its next identify (its changes add up meanwhile). */
-  minResyncMs: z.number().int().min(0).max(600_000).default(5_000),
+  minResyncMs: z._default(int(0, 600_000), 5_000),
   /** Forward every page read to Customer.io as a page view (known readers). */
-  forwardPageViews: z.boolean().default(false),
+  forwardPageViews: z._default(z.boolean(), false),
 });
 
 /**
@@ -42,11 +45,11 @@ export const syncOptionsSchema = z.object({
  * carries a grant in the URL fragment that links the browser to the reader who clicked.
  */
 export const clickIdentitySchema = z.object({
-  enabled: z.boolean().default(true),
+  enabled: z._default(z.boolean(), true),
   /** Distinct browsers one email's grant may link; past this, redemptions are refused (a forwarded email). */
-  maxBrowsers: z.number().int().min(1).max(20).default(3),
+  maxBrowsers: z._default(int(1, 20), 3),
   /** How long after the click a grant can be redeemed. */
-  ttlDays: z.number().int().min(1).max(30).default(7),
+  ttlDays: z._default(int(1, 30), 7),
 });
 
 /**
@@ -56,24 +59,24 @@ export const clickIdentitySchema = z.object({
  * still pending after `forgetAfterDays` is forgotten here and deleted in Customer.io.
  */
 export const doubleOptInSchema = z.object({
-  enabled: z.boolean().default(false),
-  transactionalMessageId: z.union([z.number().int().positive(), z.string().min(1).max(200)]).optional(),
-  expiresDays: z.number().int().min(1).max(30).default(7),
-  forgetAfterDays: z.number().int().min(1).max(365).default(30),
-}).superRefine((d, ctx) => {
+  enabled: z._default(z.boolean(), false),
+  transactionalMessageId: z.optional(z.union([z.number().check(z.int(), z.positive()), z.string().check(z.minLength(1), z.maxLength(200))])),
+  expiresDays: z._default(int(1, 30), 7),
+  forgetAfterDays: z._default(int(1, 365), 30),
+}).check(z.superRefine((d, ctx) => {
   if (d.enabled && d.transactionalMessageId === undefined) {
     ctx.addIssue({ code: 'custom', path: ['transactionalMessageId'], message: 'is required when double opt-in is enabled (the Customer.io transactional message that carries the confirm link)' });
   }
   if (d.expiresDays > d.forgetAfterDays) {
     ctx.addIssue({ code: 'custom', path: ['expiresDays'], message: `must be at most forgetAfterDays (${d.forgetAfterDays}): a link must not outlive the sign-up it confirms` });
   }
-});
+}));
 
 export const customerIoCredentialsSchema = z.object({
-  siteId: z.string().min(1).max(200),
-  trackKey: z.string().min(1).max(200),
-  appKey: z.string().min(1).max(500),
-  region: z.enum(['us', 'eu']).default('us'),
+  siteId: z.string().check(z.minLength(1), z.maxLength(200)),
+  trackKey: z.string().check(z.minLength(1), z.maxLength(200)),
+  appKey: z.string().check(z.minLength(1), z.maxLength(500)),
+  region: z._default(z.enum(['us', 'eu']), 'us'),
 });
 
 /**
@@ -85,29 +88,29 @@ export const customerIoCredentialsSchema = z.object({
 export const shardsFor = (trackPerSecond: number): number => Math.min(64, Math.max(4, Math.ceil(trackPerSecond / 25)));
 
 const workspaceFields = z.object({
-  allowedOrigins: z.array(originSchema).min(1).max(100),
-  customerio: customerIoCredentialsSchema.optional(),
-  tagRules: tagRulesSchema.default(DEFAULT_TAG_RULES),
-  attributePrefix: z.string().regex(/^[a-z0-9_]{0,32}$/, 'must be lowercase letters, digits or "_"').default(DEFAULT_ATTRIBUTE_PREFIX),
-  limits: limitsSchema.default(limitsSchema.parse({})),
-  sync: syncOptionsSchema.default(syncOptionsSchema.parse({})),
+  allowedOrigins: z.array(originSchema).check(z.minLength(1), z.maxLength(100)),
+  customerio: z.optional(customerIoCredentialsSchema),
+  tagRules: z._default(tagRulesSchema, DEFAULT_TAG_RULES),
+  attributePrefix: z._default(z.string().check(z.regex(/^[a-z0-9_]{0,32}$/, 'must be lowercase letters, digits or "_"')), DEFAULT_ATTRIBUTE_PREFIX),
+  limits: z._default(limitsSchema, limitsSchema.parse({})),
+  sync: z._default(syncOptionsSchema, syncOptionsSchema.parse({})),
   /** Leave out to keep the current one (or have one made on creation). */
-  secretKey: z.string().min(24).max(200).optional(),
-  editorKey: z.string().min(12).max(200).optional(),
+  secretKey: z.optional(z.string().check(z.minLength(24), z.maxLength(200))),
+  editorKey: z.optional(z.string().check(z.minLength(12), z.maxLength(200))),
   /** Transactional message id for the welcome email on sign-up (none: no welcome email). */
-  welcomeMessageId: z.union([z.number().int().positive(), z.string().min(1)]).optional(),
+  welcomeMessageId: z.optional(z.union([z.number().check(z.int(), z.positive()), z.string().check(z.minLength(1))])),
   /**
    * Whether the Customer.io workspace takes `email` as an identifier. `auto`: yes, until the
    * connection check or a refused call shows it does not (then `id_only`, remembered).
    */
-  identifiers: z.enum(['auto', 'email_or_id', 'id_only']).default('auto'),
-  clickIdentity: clickIdentitySchema.default(clickIdentitySchema.parse({})),
-  doubleOptIn: doubleOptInSchema.default(doubleOptInSchema.parse({})),
+  identifiers: z._default(z.enum(['auto', 'email_or_id', 'id_only']), 'auto'),
+  clickIdentity: z._default(clickIdentitySchema, clickIdentitySchema.parse({})),
+  doubleOptIn: z._default(doubleOptInSchema, doubleOptInSchema.parse({})),
 });
 
-export const workspaceInputSchema = workspaceFields.transform((w) => ({
+export const workspaceInputSchema = z.pipe(workspaceFields, z.transform((w: z.output<typeof workspaceFields>) => ({
   ...w, sync: { ...w.sync, shards: w.sync.shards ?? shardsFor(w.limits.trackPerSecond) },
-}));
+})));
 
 export type WorkspaceInput = z.input<typeof workspaceInputSchema>;
 export type WorkspaceSettings = z.infer<typeof workspaceInputSchema>;

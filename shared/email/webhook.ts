@@ -7,7 +7,7 @@
  * (Customer.io retries with a fresh signature), and replays inside the window are deduplicated by
  * `event_id` in the reader object.
  */
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { hmacSha256, sameString } from '../crypto.ts';
 import { hex } from '../encoding.ts';
 import { normalizeEmail } from '../email-address.ts';
@@ -34,30 +34,32 @@ export async function checkWebhookSignature(
 // Customer.io sends `null` for an identifier or a message id the person or message does not have
 // (customer_id, identifiers.id, identifiers.email, campaign_id, broadcast_id, newsletter_id; see the
 // reporting-webhooks OpenAPI description): every field below may be null or absent.
-const id = z.union([z.string(), z.number()]).transform(String).nullish();
-const flag = z.boolean().nullish();
+const id = z.nullish(z.pipe(z.union([z.string(), z.number()]), z.transform(String)));
+const flag = z.nullish(z.boolean());
+const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+const upTo = (max: number) => z.nullish(z.string().check(z.maxLength(max)));
 
 export const reportingEventSchema = z.object({
-  event_id: z.string().min(1).max(200),
-  object_type: z.string().min(1).max(50),
-  metric: z.string().min(1).max(100),
-  timestamp: z.number().int().positive(),
-  data: z.object({
-    delivery_id: z.string().max(200).nullish(),
+  event_id: text(200),
+  object_type: text(50),
+  metric: text(100),
+  timestamp: z.number().check(z.int(), z.positive()),
+  data: z.nullish(z.looseObject({
+    delivery_id: upTo(200),
     customer_id: id,
-    identifiers: z.object({ id, email: z.string().max(254).nullish(), cio_id: id }).partial().nullish(),
+    identifiers: z.nullish(z.partial(z.object({ id, email: upTo(254), cio_id: id }))),
     /** The address an email went to (email events). */
-    recipient: z.string().max(254).nullish(),
+    recipient: upTo(254),
     campaign_id: id,
     broadcast_id: id,
     newsletter_id: id,
     transactional_message_id: id,
-    href: z.string().max(4096).nullish(),
+    href: upTo(4096),
     proxied: flag,
     prefetched: flag,
     synthetic: flag,
     machine: flag,
-  }).passthrough().nullish(),
+  })),
 });
 export type ReportingEvent = z.infer<typeof reportingEventSchema>;
 

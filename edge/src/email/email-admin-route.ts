@@ -4,7 +4,7 @@
  * signing for templates, and the signature backfill (driven by `npm run backfill`).
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '#shared/zod.ts';
 import type { AppEnv } from '#edge/env.ts';
 import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
 import { existingWorkspace, requireAdmin } from '#edge/workspaces/admin-auth.ts';
@@ -52,7 +52,7 @@ emailAdmin.delete('/:id/signing-keys/:kid', async (c) => {
 
 emailAdmin.put('/:id/webhook-secret', async (c) => {
   const ws = await existingWorkspace(c.env, c.req.param('id'));
-  const { secret } = parseOr400(z.object({ secret: z.string().min(16, 'must be at least 16 characters').max(500).nullable() }), await readJson(c.req.raw, 4096), 'webhook secret');
+  const { secret } = parseOr400(z.object({ secret: z.nullable(z.string().check(z.minLength(16, 'must be at least 16 characters'), z.maxLength(500))) }), await readJson(c.req.raw, 4096), 'webhook secret');
   await workspaceStub(c.env, ws.id).setWebhookSecret(secret);
   forgetWorkspace(ws.id);
   return c.json({ webhookSecretSet: secret !== null, webhookUrl: `${new URL(c.req.url).origin}/v1/webhooks/customerio/${ws.id}` });
@@ -61,8 +61,8 @@ emailAdmin.put('/:id/webhook-secret', async (c) => {
 emailAdmin.post('/:id/links', async (c) => {
   const ws = await existingWorkspace(c.env, c.req.param('id'));
   const input = parseOr400(z.object({
-    url: z.url({ protocol: /^https?$/ }).max(2048),
-    category: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be a lowercase slug such as "crypto"').optional(),
+    url: z.url({ protocol: /^https?$/ }).check(z.maxLength(2048)),
+    category: z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be a lowercase slug such as "crypto"'))),
   }), await readJson(c.req.raw, 8192), 'link');
   const [key] = await workspaceStub(c.env, ws.id).signingKeys();
   if (!key) throw new ClientError(409, 'The workspace has no signing key');
@@ -73,7 +73,7 @@ emailAdmin.post('/:id/links', async (c) => {
 
 emailAdmin.post('/:id/backfill', async (c) => {
   const ws = await existingWorkspace(c.env, c.req.param('id'));
-  const options = parseOr400(z.object({ pageSize: z.number().int().min(1).max(1000).optional(), restart: z.boolean().optional() }), await body(c.req.raw), 'backfill step');
+  const options = parseOr400(z.object({ pageSize: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1000))), restart: z.optional(z.boolean()) }), await body(c.req.raw), 'backfill step');
   const state = await workspaceStub(c.env, ws.id).backfillStep(options);
   return c.json({ ...state, pending: await backfillPending(c.env, ws) });
 });

@@ -7,7 +7,7 @@
  */
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { z } from 'zod';
+import * as z from '#shared/zod.ts';
 import type { AppEnv } from '#edge/env.ts';
 import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
 import {
@@ -108,7 +108,7 @@ panel.use('/workspaces/:workspace/*', async (c, next) => {
 
 // ---- audience ------------------------------------------------------------------------------------
 
-const body = async <S extends z.ZodType>(req: Request, schema: S, what: string) => parseOr400(schema, await readJson(req, MAX_BODY), what);
+const body = async <S extends z.ZodMiniType>(req: Request, schema: S, what: string) => parseOr400(schema, await readJson(req, MAX_BODY), what);
 const W = '/workspaces/:workspace';
 
 panel.get(`${W}/overview`, async (c) => {
@@ -130,7 +130,7 @@ panel.get(`${W}/overview`, async (c) => {
 panel.get(`${W}/connection`, async (c) => c.json(await checkConnection(c.env, c.get('workspace'), new URL(c.req.url).origin)));
 
 panel.get(`${W}/readers`, async (c) => {
-  const q = parseOr400(z.object({ q: z.string().max(200).default('') }), c.req.query(), 'search');
+  const q = parseOr400(z.object({ q: z._default(z.string().check(z.maxLength(200)), '') }), c.req.query(), 'search');
   return c.json({ readers: await directoryStub(c.env, c.get('workspace').id).search(q.q) });
 });
 
@@ -150,7 +150,7 @@ panel.get(`${W}/segments`, async (c) => c.json({ segments: await directoryStub(c
 panel.get(`${W}/cio-segments`, async (c) => c.json(await directoryStub(c.env, c.get('workspace').id).cioSegments(c.get('workspace').id)));
 
 panel.post(`${W}/segments/preview`, async (c) => {
-  const { rule } = await body(c.req.raw, z.object({ rule: segmentRuleSchema.nullable() }), 'segment rule');
+  const { rule } = await body(c.req.raw, z.object({ rule: z.nullable(segmentRuleSchema) }), 'segment rule');
   return c.json(await directoryStub(c.env, c.get('workspace').id).preview(rule));
 });
 
@@ -169,7 +169,7 @@ panel.get(`${W}/segments/:id`, async (c) => {
 
 /** A page of a segment's members in key order (`after`: the previous page's `next`), for audiences of any size. */
 panel.get(`${W}/segments/:id/members`, async (c) => {
-  const q = parseOr400(z.object({ after: z.string().max(300).default(''), limit: z.coerce.number().int().min(1).max(1000).default(100) }), c.req.query(), 'members page');
+  const q = parseOr400(z.object({ after: z._default(z.string().check(z.maxLength(300)), ''), limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000)), 100) }), c.req.query(), 'members page');
   const page = await directoryStub(c.env, c.get('workspace').id).memberPage(c.req.param('id'), q.after, q.limit);
   if (!page) throw noSegment(c.req.param('id'));
   return c.json(page);
@@ -244,7 +244,7 @@ panel.get(`${W}/welcomes`, async (c) => c.json<WelcomeList>({
 
 /** Double opt-in: sign-ups waiting for their confirmation, a page at a time (`after`: the last page's `next`). */
 panel.get(`${W}/pending-signups`, async (c) => {
-  const q = parseOr400(z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50), after: z.string().max(400).optional() }), c.req.query(), 'pending sign-ups query');
+  const q = parseOr400(z.object({ limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(1000)), 50), after: z.optional(z.string().check(z.maxLength(400))) }), c.req.query(), 'pending sign-ups query');
   return c.json<PendingSignupPage>(await directoryStub(c.env, c.get('workspace').id).pendingSignups(q.limit, q.after ?? null));
 });
 

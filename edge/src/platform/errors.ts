@@ -3,7 +3,7 @@
  * so a publisher sees which field is wrong. `ClientError` is thrown anywhere and rendered by
  * the app's error handler; anything else is a bug and becomes a 500 without details.
  */
-import type { z } from 'zod';
+import type * as z from '#shared/zod.ts';
 import type { ErrorBody, ErrorIssue } from '#shared/protocol.ts';
 
 export class ClientError extends Error {
@@ -21,7 +21,7 @@ export class ClientError extends Error {
   }
 }
 
-export function issuesFrom(error: z.ZodError, prefix = ''): ErrorIssue[] {
+export function issuesFrom(error: z.core.$ZodError, prefix = ''): ErrorIssue[] {
   return error.issues.map((issue) => ({
     path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(body)',
     message: issue.message,
@@ -29,7 +29,7 @@ export function issuesFrom(error: z.ZodError, prefix = ''): ErrorIssue[] {
 }
 
 /** Parses with a schema or throws a 400 naming each bad field. */
-export function parseOr400<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
+export function parseOr400<S extends z.ZodMiniType>(schema: S, input: unknown, what: string): z.infer<S> {
   const result = schema.safeParse(input);
   if (!result.success) throw new ClientError(400, `Invalid ${what}`, issuesFrom(result.error));
   return result.data;

@@ -1,5 +1,5 @@
 /** The admin API's guard and its workspace lookup, shared by every admin route file. */
-import { z } from 'zod';
+import * as z from '#shared/zod.ts';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv, Env } from '#edge/env.ts';
 import { workspaceIdSchema } from '#shared/protocol.ts';

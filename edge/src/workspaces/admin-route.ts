@@ -3,7 +3,7 @@
  * replay dead letters. Customer.io keys go in and never come out.
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from '#shared/zod.ts';
 import type { AppEnv, Env } from '#edge/env.ts';
 import { type CustomerIoCredentials, workspaceInputSchema } from '#shared/workspace.ts';
 import { customerIo, describeFailure } from '#edge/customerio/gateway.ts';
@@ -123,7 +123,7 @@ admin.post('/workspaces/:id/dead-letters/replay', async (c) => {
   const id = workspaceId(c.req.param('id'));
   const ws = await existingWorkspace(c.env, id);
   const body = c.req.header('content-length') === '0' ? {} : await readJson(c.req.raw, 64 * 1024).catch(() => ({}));
-  const { shard, ids } = parseOr400(z.object({ shard: z.number().int().min(0).optional(), ids: z.array(z.number().int()).optional() }), body, 'replay request');
+  const { shard, ids } = parseOr400(z.object({ shard: z.optional(z.number().check(z.int(), z.gte(0))), ids: z.optional(z.array(z.number().check(z.int()))) }), body, 'replay request');
   const targets = allShards(c.env, id, ws.sync.shards).filter((_, n) => shard === undefined || n === shard);
   const counts = await Promise.all(targets.map((s) => s.replayDeadLetters(ids)));
   return c.json({ replayed: counts.reduce((a, b) => a + b, 0) });
