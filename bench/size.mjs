@@ -11,6 +11,7 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 const files = [
   { file: 'dist/public/sharpsend.js', what: 'loader + tracker', budget: 1950 },
   { file: 'dist/public/sharpsend-ui.js', what: 'UI chunk incl. Preact', budget: 8000 },
+  { file: 'dist/public/sharpsend-net.js', what: 'network chunk (fetch sends)', budget: 400 },
 ];
 
 let failed = false;

@@ -4,7 +4,7 @@ import { makeId } from '../../widget/src/embed/ids.ts';
 import { addToQueue, notInFlight, removeFromQueue } from '../../widget/src/embed/queue.ts';
 import { engagedClock } from '../../widget/src/embed/engaged.ts';
 import { mayTrack, readOptions, slug } from '../../widget/src/embed/options.ts';
-import { retryable } from '../../widget/src/embed/outbox.ts';
+import { retryable } from '../../widget/src/embed/send.ts';
 
 const PROTOCOL_ID = /^[A-Za-z0-9_-]{8,64}$/;
 

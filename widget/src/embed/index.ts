@@ -35,7 +35,13 @@ if (!stub?.x) {
   const send = (e: NewEvent, hiding?: boolean) => tracking && enqueue([stamp(e)], hiding);
   const prefs = (): string[] => load('sharpsend:prefs', []);
 
-  configure(opts);
+  /** A script from beside this one (the UI and network chunks). */
+  const chunk = (file: string) => {
+    const s = document.createElement('script');
+    s.src = new URL(file, script.src).href;
+    return document.head.appendChild(s);
+  };
+  configure(opts, chunk);
   // A click grant from a tracked link (README "Readers who arrive from an email"): out of the
   // address bar before anything reads the URL (our read below, the page's analytics), redeemed
   // once, and only when tracking is allowed.
@@ -49,10 +55,7 @@ if (!stub?.x) {
 
   // A second injection (mount called before the chunk arrived) is harmless: the chunk starts once.
   const loadUi = () => {
-    if (!document.querySelector('[data-sharpsend]')) return;
-    const ui = document.createElement('script');
-    ui.src = new URL('sharpsend-ui.js', script.src).href;
-    document.head.append(ui);
+    if (document.querySelector('[data-sharpsend]')) chunk('sharpsend-ui.js');
   };
 
   const core: Core = {

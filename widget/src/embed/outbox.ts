@@ -4,34 +4,43 @@
  * the next flush (next page, coming back online). Event ids make a replay harmless: the edge
  * counts an id once. The outbox holds at most one batch (the edge's per-request limit), so
  * everything waiting goes in one request.
+ *
+ * The common path, a read sent when the page is hidden, is a beacon from here. Anything sent by
+ * fetch (it needs the answer) goes through the network chunk, sharpsend-net.js (send.ts), fetched
+ * the first time it is needed: a page that is read and left never loads it.
  */
-import type { GrantEventInput, ReaderEventInput } from '#shared/protocol.ts';
+import type { ReaderEventInput } from '#shared/protocol.ts';
 import { MAX_EVENTS_PER_BATCH } from '#shared/constants.ts';
 import { addToQueue, notInFlight, removeFromQueue } from './queue.ts';
 import type { Options } from './options.ts';
+import type { Post, WireEvent } from './send.ts';
 import { type StorageKey, forget, load, save } from './storage.ts';
 
 const KEY: StorageKey = 'sharpsend:queue';
 /** Ids in a request not answered yet: a second flush must not send them again meanwhile. */
 const inFlight = new Set<string>();
-let options: Pick<Options, 'endpoint' | 'workspace'>;
+let options: Options;
+let chunk: (file: string) => HTMLScriptElement;
+let net: Promise<Post> | 0 = 0;
 let timer = 0;
 
-export function configure(opts: typeof options): void {
+/** `inject` adds a script from beside sharpsend.js and returns its element. */
+export function configure(opts: Options, inject: typeof chunk): void {
   options = opts;
+  chunk = inject;
 }
 
-type WireEvent = ReaderEventInput | GrantEventInput;
-const body = (events: WireEvent[]) => JSON.stringify({ workspace: options.workspace, events });
-
-/** A batch, or a click grant's redemption (a batch of one `grant` event, shared/protocol.ts). */
-export function post(events: WireEvent[]): Promise<Response | null> {
-  // A string body goes as text/plain;charset=UTF-8, a "simple" request: no CORS preflight.
-  return fetch(options.endpoint, { method: 'POST', body: body(events), keepalive: true }).catch(() => null);
-}
-
-/** 5xx, rate limits, timeouts and network failures are worth another try; other 4xx are not. */
-export const retryable = (status?: number): boolean => !status || status > 499 || status == 429 || status == 408;
+/**
+ * A request that needs the edge's answer (see `Post`), once the network chunk is here. A chunk
+ * that cannot be fetched is the edge being unreachable (null, like a failed fetch) and is asked
+ * for again next time.
+ */
+export const post = (events: WireEvent[], settle?: (ids: string[]) => void) =>
+  (net ||= new Promise((resolve) => {
+    const s = chunk('sharpsend-net.js') as HTMLScriptElement & { z: typeof resolve };
+    s.z = resolve;
+    s.onerror = () => resolve((net = 0, () => null));
+  })).then((send) => send(options, events, settle));
 
 export function enqueue(events: ReaderEventInput[], hiding?: boolean): void {
   save(KEY, addToQueue(load<ReaderEventInput[]>(KEY, []), events, MAX_EVENTS_PER_BATCH));
@@ -59,14 +68,8 @@ export function flush(hiding?: boolean): Promise<void> | void {
   if (batch.length) {
     const ids = batch.map((e) => e.id);
     // A string beacon is text/plain too; it returns false when the browser will not queue it.
-    if (hiding && navigator.sendBeacon(options.endpoint, body(batch))) return done(ids);
+    if (hiding && navigator.sendBeacon(options.endpoint, JSON.stringify({ workspace: options.workspace, events: batch }))) return done(ids);
     ids.forEach((id) => inFlight.add(id));
-    return post(batch).then((res) => {
-      ids.forEach((id) => inFlight.delete(id));
-      const status = res?.status; // undefined: no answer at all
-      if (retryable(status)) return;
-      done(ids);
-      if (status! > 299) res!.text().then((t) => console.warn('SharpSend:', status, t));
-    });
+    return post(batch, done).then(() => ids.forEach((id) => inFlight.delete(id)));
   }
 }

@@ -1,0 +1,35 @@
+/**
+ * Sending by fetch, and reading the edge's answer: the part of sending that is not the common
+ * path. A page view's read goes by beacon when the page is hidden (outbox.ts, in the loader);
+ * this runs only for what needs an answer or a retry — an outbox left by an earlier page, a read
+ * ended by a single-page navigation, a `track` or preferences event, a sign-up, a click grant —
+ * so it lives in the on-demand chunk sharpsend-net.js (net.ts) and costs the loader nothing.
+ */
+import type { GrantEventInput, ReaderEventInput } from '#shared/protocol.ts';
+
+export type WireEvent = ReaderEventInput | GrantEventInput;
+export interface Endpoint {
+  endpoint: string;
+  workspace: string;
+}
+/**
+ * What the chunk hands the loader. `settle`, given for an outbox batch, is called with the
+ * batch's ids once the edge took it or refused it for good; not called when it is worth another try.
+ */
+export type Post = (o: Endpoint, events: WireEvent[], settle?: (ids: string[]) => void) => Promise<Response | null> | null;
+
+/** 5xx, rate limits, timeouts and network failures are worth another try; other 4xx are not. */
+export const retryable = (status?: number): boolean => !status || status > 499 || status == 429 || status == 408;
+
+export const post: Post = (o, events, settle) =>
+  // A string body goes as text/plain;charset=UTF-8, a "simple" request: no CORS preflight.
+  fetch(o.endpoint, { method: 'POST', body: JSON.stringify({ workspace: o.workspace, events }), keepalive: true })
+    .catch(() => null)
+    .then((res) => {
+      const status = res?.status; // undefined: no answer at all
+      if (settle && !retryable(status)) {
+        settle(events.map((e) => e.id!));
+        if (status! > 299) res!.text().then((t) => console.warn('SharpSend:', status, t));
+      }
+      return res;
+    });
