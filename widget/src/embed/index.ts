@@ -8,9 +8,10 @@
 import type { GrantEventInput, ReaderEventInput } from '#shared/protocol.ts';
 import type { Core, SharpSend, SignupInput } from './core.ts';
 import { makeId } from './ids.ts';
-import { mayTrack, readOptions, slug } from './options.ts';
-import { clear, configure, enqueue, flush, post } from './outbox.ts';
+import { mayTrack, slug } from './options.ts';
+import { clear, enqueue, flush, post } from './outbox.ts';
 import { trackReads } from './read.ts';
+import { chunk, options as opts } from './script.ts';
 import { forget, load, save } from './storage.ts';
 
 type AnyInput = ReaderEventInput | GrantEventInput;
@@ -20,8 +21,6 @@ const w = window as unknown as { sharpsend?: SharpSend };
 const stub = w.sharpsend;
 
 if (!stub?.x) {
-  const script = (document.currentScript || document.querySelector('script[data-workspace]')) as HTMLScriptElement;
-  const opts = readOptions(script.dataset, script.src);
   const nav = navigator as Navigator & { globalPrivacyControl?: boolean };
   let tracking = mayTrack(opts.consent, load('sharpsend:consent', null), nav.doNotTrack == '1', nav.globalPrivacyControl);
   /** Used when tracking is off: a sign-up still needs an id, but it is never stored. */
@@ -35,13 +34,6 @@ if (!stub?.x) {
   const send = (e: NewEvent, hiding?: boolean) => tracking && enqueue([stamp(e)], hiding);
   const prefs = (): string[] => load('sharpsend:prefs', []);
 
-  /** A script from beside this one (the UI and network chunks). */
-  const chunk = (file: string) => {
-    const s = document.createElement('script');
-    s.src = new URL(file, script.src).href;
-    return document.head.appendChild(s);
-  };
-  configure(opts, chunk);
   // A click grant from a tracked link (README "Readers who arrive from an email"): out of the
   // address bar before anything reads the URL (our read below, the page's analytics), redeemed
   // once, and only when tracking is allowed.
@@ -52,11 +44,6 @@ if (!stub?.x) {
     if (tracking) post([stamp({ type: 'grant', grant })]);
   }
   const newRead = trackReads(send, opts.category);
-
-  // A second injection (mount called before the chunk arrived) is harmless: the chunk starts once.
-  const loadUi = () => {
-    if (document.querySelector('[data-sharpsend]')) chunk('sharpsend-ui.js');
-  };
 
   const core: Core = {
     prefs,
@@ -82,7 +69,11 @@ if (!stub?.x) {
       forget('sharpsend:aid');
       clear();
     },
-    mount: loadUi,
+    // The UI chunk replaces this with its own. A second injection (mount called before the chunk
+    // arrived) is harmless: the chunk starts once.
+    mount() {
+      if (document.querySelector('[data-sharpsend]')) chunk('sharpsend-ui.js');
+    },
   };
 
   const api = ((name: keyof Core, ...args: unknown[]) => (core[name] as (...a: unknown[]) => unknown)?.(...args)) as SharpSend;
@@ -92,6 +83,7 @@ if (!stub?.x) {
 
   addEventListener('online', () => flush());
   if (tracking) flush(); // events a previous page could not deliver
-  if (document.readyState == 'loading') document.addEventListener('DOMContentLoaded', () => core.mount());
-  else loadUi();
+  // DOMContentLoaded bubbles from the document to the window.
+  if (document.readyState == 'loading') addEventListener('DOMContentLoaded', () => core.mount());
+  else core.mount();
 }

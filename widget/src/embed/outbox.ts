@@ -12,23 +12,15 @@
 import type { ReaderEventInput } from '#shared/protocol.ts';
 import { MAX_EVENTS_PER_BATCH } from '#shared/constants.ts';
 import { addToQueue, notInFlight, removeFromQueue } from './queue.ts';
-import type { Options } from './options.ts';
+import { chunk, options } from './script.ts';
 import type { Post, WireEvent } from './send.ts';
 import { type StorageKey, forget, load, save } from './storage.ts';
 
 const KEY: StorageKey = 'sharpsend:queue';
-/** Ids in a request not answered yet: a second flush must not send them again meanwhile. */
+/** Ids in a request not answered yet (kept by the network chunk): no flush sends them again meanwhile. */
 const inFlight = new Set<string>();
-let options: Options;
-let chunk: (file: string) => HTMLScriptElement;
 let net: Promise<Post> | 0 = 0;
 let timer = 0;
-
-/** `inject` adds a script from beside sharpsend.js and returns its element. */
-export function configure(opts: Options, inject: typeof chunk): void {
-  options = opts;
-  chunk = inject;
-}
 
 /**
  * A request that needs the edge's answer (see `Post`), once the network chunk is here. A chunk
@@ -40,7 +32,7 @@ export const post = (events: WireEvent[], settle?: (ids: string[]) => void) =>
     const s = chunk('sharpsend-net.js') as HTMLScriptElement & { z: typeof resolve };
     s.z = resolve;
     s.onerror = () => resolve((net = 0, () => null));
-  })).then((send) => send(options, events, settle));
+  })).then((send) => send(options, events, settle, inFlight));
 
 export function enqueue(events: ReaderEventInput[], hiding?: boolean): void {
   save(KEY, addToQueue(load<ReaderEventInput[]>(KEY, []), events, MAX_EVENTS_PER_BATCH));
@@ -61,7 +53,7 @@ function done(ids: string[]): void {
  * Returns the request's settling when one was made (the picker then reads the outbox to tell
  * "saved" from "kept for later").
  */
-export function flush(hiding?: boolean): Promise<void> | void {
+export function flush(hiding?: boolean): Promise<unknown> | void {
   timer = 0;
   if (!navigator.onLine) return; // a beacon "succeeds" offline and the events would be lost
   const batch = notInFlight(load<ReaderEventInput[]>(KEY, []), inFlight);
@@ -69,7 +61,6 @@ export function flush(hiding?: boolean): Promise<void> | void {
     const ids = batch.map((e) => e.id);
     // A string beacon is text/plain too; it returns false when the browser will not queue it.
     if (hiding && navigator.sendBeacon(options.endpoint, JSON.stringify({ workspace: options.workspace, events: batch }))) return done(ids);
-    ids.forEach((id) => inFlight.add(id));
-    return post(batch, done).then(() => ids.forEach((id) => inFlight.delete(id)));
+    return post(batch, done);
   }
 }

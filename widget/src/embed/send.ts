@@ -13,23 +13,33 @@ export interface Endpoint {
   workspace: string;
 }
 /**
- * What the chunk hands the loader. `settle`, given for an outbox batch, is called with the
- * batch's ids once the edge took it or refused it for good; not called when it is worth another try.
+ * What the chunk hands the loader. For an outbox batch `settle` is given, and the loader's
+ * `inFlight` (ids in a request not answered yet): events already in one are left out (a second
+ * flush while the first is under way), and the batch is settled — `settle` called with its ids —
+ * once the edge took it or refused it for good, not when it is worth another try.
  */
-export type Post = (o: Endpoint, events: WireEvent[], settle?: (ids: string[]) => void) => Promise<Response | null> | null;
+export type Post = (o: Endpoint, events: WireEvent[], settle?: (ids: string[]) => void, inFlight?: Set<string>) => Promise<Response | null> | null;
 
 /** 5xx, rate limits, timeouts and network failures are worth another try; other 4xx are not. */
 export const retryable = (status?: number): boolean => !status || status > 499 || status == 429 || status == 408;
 
-export const post: Post = (o, events, settle) =>
+export const post: Post = (o, events, settle, inFlight) => {
+  if (settle) events = events.filter((e) => !inFlight!.has(e.id!));
+  const ids = events.map((e) => e.id!);
+  if (!ids.length) return null;
+  if (settle) ids.forEach((id) => inFlight!.add(id));
   // A string body goes as text/plain;charset=UTF-8, a "simple" request: no CORS preflight.
-  fetch(o.endpoint, { method: 'POST', body: JSON.stringify({ workspace: o.workspace, events }), keepalive: true })
+  return fetch(o.endpoint, { method: 'POST', body: JSON.stringify({ workspace: o.workspace, events }), keepalive: true })
     .catch(() => null)
     .then((res) => {
       const status = res?.status; // undefined: no answer at all
-      if (settle && !retryable(status)) {
-        settle(events.map((e) => e.id!));
-        if (status! > 299) res!.text().then((t) => console.warn('SharpSend:', status, t));
+      if (settle) {
+        ids.forEach((id) => inFlight!.delete(id));
+        if (!retryable(status)) {
+          settle(ids);
+          if (status! > 299) res!.text().then((t) => console.warn('SharpSend:', status, t));
+        }
       }
       return res;
     });
+};
