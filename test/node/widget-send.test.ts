@@ -26,7 +26,7 @@ describe('network chunk post', () => {
     const calls = answer(202);
     const settled: string[][] = [];
     const inFlight = new Set<string>();
-    const res = await post(o, [ev('a1234567'), ev('b1234567')], (ids) => settled.push(ids), inFlight);
+    const res = await post(o, [ev('a1234567'), ev('b1234567')], (sent) => settled.push(sent.map((e) => e.id)), inFlight);
     expect(res?.status).toBe(202);
     expect(calls).toEqual([{ url: o.endpoint, body: { workspace: 'demo', events: [ev('a1234567'), ev('b1234567')] } }]);
     expect(settled).toEqual([['a1234567', 'b1234567']]);
@@ -68,7 +68,7 @@ describe('network chunk post', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const settle = vi.fn();
     await post(o, [ev('a1234567')], settle, new Set());
-    expect(settle).toHaveBeenCalledWith(['a1234567']);
+    expect(settle).toHaveBeenCalledWith([ev('a1234567')]);
     await vi.waitFor(() => expect(warn).toHaveBeenCalledWith('SharpSend:', 400, '{"error":"bad"}'));
     expect(warn).toHaveBeenCalledTimes(1);
   });

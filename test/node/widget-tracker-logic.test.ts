@@ -32,8 +32,8 @@ describe('the outbox queue', () => {
 
   it('removes delivered events by id and leaves the rest in order', () => {
     const q = [ev('a'), ev('b'), ev('c')];
-    expect(removeFromQueue(q, ['b']).map((e) => e.id)).toEqual(['a', 'c']);
-    expect(removeFromQueue(q, ['x'])).toHaveLength(3);
+    expect(removeFromQueue(q, [ev('b')]).map((e) => e.id)).toEqual(['a', 'c']);
+    expect(removeFromQueue(q, [ev('x')])).toHaveLength(3);
   });
 
   it('never offers an event already in a request', () => {

@@ -1,7 +1,7 @@
 /**
  * sharpsend.js: the one script a publisher pastes. Framework-free and small (gzip budget in bench/size.mjs):
  * it tracks page reads, runs the command queue, and loads the UI chunk only when the page has a
- * `[data-sharpsend]` placeholder.
+ * `[data-sharpsend]` placeholder, the network chunk only when something goes by fetch (outbox.ts).
  *
  *   <script async src="https://EDGE/sharpsend.js" data-workspace="demo"></script>
  */

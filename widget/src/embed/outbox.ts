@@ -17,7 +17,12 @@ import type { Post, WireEvent } from './send.ts';
 import { type StorageKey, forget, load, save } from './storage.ts';
 
 const KEY: StorageKey = 'sharpsend:queue';
-/** Ids in a request not answered yet (kept by the network chunk): no flush sends them again meanwhile. */
+/**
+ * Ids in a request not answered yet, kept by the network chunk as it sends (once it is here, in the
+ * same task as the flush): no flush sends them again meanwhile. While the chunk is first being
+ * fetched nothing is marked yet, so a beacon in that moment may carry an event the chunk then
+ * sends too; the edge counts an id once.
+ */
 const inFlight = new Set<string>();
 let net: Promise<Post> | 0 = 0;
 let timer = 0;
@@ -27,7 +32,7 @@ let timer = 0;
  * that cannot be fetched is the edge being unreachable (null, like a failed fetch) and is asked
  * for again next time.
  */
-export const post = (events: WireEvent[], settle?: (ids: string[]) => void) =>
+export const post = <E extends WireEvent>(events: E[], settle?: (sent: E[]) => void) =>
   (net ||= new Promise((resolve) => {
     const s = chunk('sharpsend-net.js') as HTMLScriptElement & { z: typeof resolve };
     s.z = resolve;
@@ -44,8 +49,8 @@ export function clear(): void {
   forget(KEY);
 }
 
-function done(ids: string[]): void {
-  save(KEY, removeFromQueue(load<ReaderEventInput[]>(KEY, []), ids));
+function done(sent: ReaderEventInput[]): void {
+  save(KEY, removeFromQueue(load<ReaderEventInput[]>(KEY, []), sent));
 }
 
 /**
@@ -58,9 +63,8 @@ export function flush(hiding?: boolean): Promise<unknown> | void {
   if (!navigator.onLine) return; // a beacon "succeeds" offline and the events would be lost
   const batch = notInFlight(load<ReaderEventInput[]>(KEY, []), inFlight);
   if (batch.length) {
-    const ids = batch.map((e) => e.id);
     // A string beacon is text/plain too; it returns false when the browser will not queue it.
-    if (hiding && navigator.sendBeacon(options.endpoint, JSON.stringify({ workspace: options.workspace, events: batch }))) return done(ids);
+    if (hiding && navigator.sendBeacon(options.endpoint, JSON.stringify({ workspace: options.workspace, events: batch }))) return done(batch);
     return post(batch, done);
   }
 }

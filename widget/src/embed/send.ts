@@ -15,10 +15,10 @@ export interface Endpoint {
 /**
  * What the chunk hands the loader. For an outbox batch `settle` is given, and the loader's
  * `inFlight` (ids in a request not answered yet): events already in one are left out (a second
- * flush while the first is under way), and the batch is settled — `settle` called with its ids —
+ * flush while the first is under way), and the batch is settled — `settle` called with what was sent —
  * once the edge took it or refused it for good, not when it is worth another try.
  */
-export type Post = (o: Endpoint, events: WireEvent[], settle?: (ids: string[]) => void, inFlight?: Set<string>) => Promise<Response | null> | null;
+export type Post = <E extends WireEvent>(o: Endpoint, events: E[], settle?: (sent: E[]) => void, inFlight?: Set<string>) => Promise<Response | null> | null;
 
 /** 5xx, rate limits, timeouts and network failures are worth another try; other 4xx are not. */
 export const retryable = (status?: number): boolean => !status || status > 499 || status == 429 || status == 408;
@@ -36,7 +36,7 @@ export const post: Post = (o, events, settle, inFlight) => {
       if (settle) {
         ids.forEach((id) => inFlight!.delete(id));
         if (!retryable(status)) {
-          settle(ids);
+          settle(events);
           if (status! > 299) res!.text().then((t) => console.warn('SharpSend:', status, t));
         }
       }
