@@ -4,13 +4,16 @@
 import { readFileSync } from 'node:fs';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
-// The widget issue asks for 1,800 B (loader) and 8,000 B (UI chunk). The UI chunk meets it. The
-// loader is at 1,932 B with every feature it has (each of SPA reads, the beacon, the click grant,
-// the 4xx warning costs 10-35 B); its budget is what it reached plus a small margin, so nothing
-// grows it unnoticed while the rest of the way to 1,800 is found.
+// The widget issue asks for 1,800 B (loader) and 8,000 B (UI chunk), the loader with every feature
+// it has. It reached 1,800 by moving what is not the common path into on-demand chunks, not by
+// dropping anything: sending by fetch and reading the answer (outbox replay, SPA-navigation and
+// command sends, sign-up, click-grant redemption, the 4xx warning) is sharpsend-net.js, fetched
+// the first time something needs it; a page that is read and left (beacon on pagehide) never loads
+// it. Its budget is what it is plus a small margin. Every file the widget serves is listed here.
 const files = [
-  { file: 'dist/public/sharpsend.js', what: 'loader + tracker', budget: 1950 },
+  { file: 'dist/public/sharpsend.js', what: 'loader + tracker', budget: 1800 },
   { file: 'dist/public/sharpsend-ui.js', what: 'UI chunk incl. Preact', budget: 8000 },
+  { file: 'dist/public/sharpsend-net.js', what: 'network chunk (fetch sends)', budget: 350 },
 ];
 
 let failed = false;

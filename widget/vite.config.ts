@@ -2,6 +2,7 @@
  * Three builds into dist/public (the Worker's static assets), picked by `--mode`:
  *   (default) sharpsend.js     the loader + tracker, an IIFE with no framework
  *   ui        sharpsend-ui.js  the Preact picker and sign-up form, its own IIFE, loaded on demand
+ *   net       sharpsend-net.js sending by fetch and reading the answer, loaded on demand (src/embed/send.ts)
  *   demo      demo/*.html      the demo publisher pages
  * IIFE has no code splitting, hence one build per file. Nothing here empties dist/public: the
  * panel build writes beside us.
@@ -42,6 +43,7 @@ export default defineConfig(({ mode }) => {
       oxc: { jsx: { runtime: 'classic', pragma: 'h', pragmaFrag: 'Fragment' }, jsxInject: "import { h, Fragment } from 'preact'" },
     };
   }
+  if (mode === 'net') return library('src/embed/net.ts', 'sharpsend-net.js');
   if (mode === 'demo') {
     return {
       root: here('demo'),

@@ -76,3 +76,42 @@ test('history navigation on a single-page site ends one read and starts the next
   expect(new Set([one.id, two.id]).size).toBe(2);
   expect(one.anonymousId).toBe(two.anonymousId);
 });
+
+test('a page that is read and left loads no chunk; the first send that needs an answer loads the network chunk, once', async ({ page }) => {
+  await page.route(`${EDGE}/plain-page.html*`, (route) =>
+    route.fulfill({
+      contentType: 'text/html',
+      body: `<!doctype html><html><head><title>Plain page</title></head><body><p>Text, no placeholder.</p>` +
+        `<script async src="/sharpsend.js" data-workspace="demo"></script></body></html>`,
+    }),
+  );
+  // Which way each batch left: the beacon (the common path) or fetch (the network chunk's).
+  await page.addInitScript(() => {
+    const keep = (via: string, body: unknown) => {
+      const all = JSON.parse(localStorage.getItem('test:via') || '[]');
+      localStorage.setItem('test:via', JSON.stringify(all.concat(JSON.parse(String(body)).events.map((e: any) => `${via}:${e.type}:${e.name || ''}`))));
+    };
+    const beacon = navigator.sendBeacon.bind(navigator);
+    navigator.sendBeacon = (url, data) => (keep('beacon', data), beacon(url, data));
+    const fetch0 = window.fetch;
+    window.fetch = (input, init) => (String(input).includes('/v1/events') && keep('fetch', init?.body), fetch0(input, init));
+  });
+  const via = async (): Promise<string[]> => JSON.parse(await page.evaluate(() => localStorage.getItem('test:via') || '[]'));
+  const scripts: string[] = [];
+  page.on('request', (r) => r.resourceType() === 'script' && scripts.push(new URL(r.url()).pathname));
+
+  await page.goto(`${EDGE}/plain-page.html`);
+  await page.waitForTimeout(1200);
+  await page.goto(`${EDGE}/plain-page.html?next`); // left: its read goes by beacon
+  await expect.poll(via).toEqual(['beacon:page:']);
+  expect(scripts.filter((s) => s != '/sharpsend.js')).toEqual([]);
+
+  await page.evaluate(() => (window as any).sharpsend('track', 'first'));
+  await expect.poll(via).toEqual(['beacon:page:', 'fetch:track:first']);
+  await page.waitForTimeout(1100);
+  await page.evaluate(() => history.pushState({}, '', '/plain-page.html?story=2')); // a SPA read, sent by fetch
+  await page.evaluate(() => (window as any).sharpsend('track', 'second'));
+  await expect.poll(via).toEqual(['beacon:page:', 'fetch:track:first', 'fetch:page:', 'fetch:track:second']);
+  expect(scripts.filter((s) => s == '/sharpsend-net.js')).toHaveLength(1);
+  expect(scripts).not.toContain('/sharpsend-ui.js');
+});

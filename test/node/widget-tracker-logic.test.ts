@@ -4,7 +4,7 @@ import { makeId } from '../../widget/src/embed/ids.ts';
 import { addToQueue, notInFlight, removeFromQueue } from '../../widget/src/embed/queue.ts';
 import { engagedClock } from '../../widget/src/embed/engaged.ts';
 import { mayTrack, readOptions, slug } from '../../widget/src/embed/options.ts';
-import { retryable } from '../../widget/src/embed/outbox.ts';
+import { retryable } from '../../widget/src/embed/send.ts';
 
 const PROTOCOL_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
@@ -32,8 +32,8 @@ describe('the outbox queue', () => {
 
   it('removes delivered events by id and leaves the rest in order', () => {
     const q = [ev('a'), ev('b'), ev('c')];
-    expect(removeFromQueue(q, ['b']).map((e) => e.id)).toEqual(['a', 'c']);
-    expect(removeFromQueue(q, ['x'])).toHaveLength(3);
+    expect(removeFromQueue(q, [ev('b')]).map((e) => e.id)).toEqual(['a', 'c']);
+    expect(removeFromQueue(q, [ev('x')])).toHaveLength(3);
   });
 
   it('never offers an event already in a request', () => {
@@ -44,34 +44,32 @@ describe('the outbox queue', () => {
 
 describe('engaged time', () => {
   it('counts only visible time', () => {
-    const clock = engagedClock(true, 0);
-    clock.set(false, 4000); // hidden after 4 s
-    clock.set(true, 10_000); // back after 6 s away
-    expect(clock.take(12_500)).toBe(6500);
+    const lap = engagedClock(true, 0);
+    expect(lap(false, 4000)).toBe(4000); // hidden after 4 s
+    expect(lap(true, 10_000)).toBe(0); // back after 6 s away: that lap was hidden
+    expect(lap(true, 12_500)).toBe(2500);
   });
 
   it('starts paused for a page opened in a background tab', () => {
-    const clock = engagedClock(false, 0);
-    expect(clock.take(5000)).toBe(0);
-    clock.set(true, 5000);
-    expect(clock.take(7000)).toBe(2000);
+    const lap = engagedClock(false, 0);
+    expect(lap(false, 5000)).toBe(0);
+    expect(lap(true, 5000)).toBe(0);
+    expect(lap(true, 7000)).toBe(2000);
   });
 
-  it('resets on take, so a continuation reports only the new time', () => {
-    const clock = engagedClock(true, 0);
-    clock.set(false, 3000);
-    expect(clock.take(3000)).toBe(3000);
-    clock.set(true, 9000);
-    clock.set(false, 10_500);
-    expect(clock.take(20_000)).toBe(1500);
+  it('answers each lap apart, so a continuation reports only the new time', () => {
+    const lap = engagedClock(true, 0);
+    expect(lap(false, 3000)).toBe(3000);
+    expect(lap(true, 9000)).toBe(0);
+    expect(lap(false, 10_500)).toBe(1500);
+    expect(lap(false, 20_000)).toBe(0);
   });
 
-  it('ignores repeated visibility signals', () => {
-    const clock = engagedClock(true, 0);
-    clock.set(true, 1000);
-    clock.set(false, 2000);
-    clock.set(false, 5000);
-    expect(clock.take(6000)).toBe(2000);
+  it('counts nothing for repeated hidden signals, and rounds to whole milliseconds', () => {
+    const lap = engagedClock(true, 0.4);
+    expect(lap(false, 2000.6)).toBe(2000);
+    expect(lap(false, 5000)).toBe(0);
+    expect(lap(false, 6000)).toBe(0);
   });
 });
 

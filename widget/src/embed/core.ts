@@ -26,7 +26,7 @@ export interface Core {
   signup(input: SignupInput): Promise<Response | null>;
   makeId(): string;
   /** Sends what the outbox holds now; settles when the edge answered (nothing to await: offline, nothing queued). */
-  flush(): Promise<void> | void;
+  flush(): Promise<unknown> | void;
   /**
    * The loader's own injects the UI chunk when the page has a `[data-sharpsend]` placeholder; the
    * chunk replaces it with one that mounts every placeholder not yet mounted.

@@ -1,16 +1,17 @@
 /**
  * sharpsend.js: the one script a publisher pastes. Framework-free and small (gzip budget in bench/size.mjs):
  * it tracks page reads, runs the command queue, and loads the UI chunk only when the page has a
- * `[data-sharpsend]` placeholder.
+ * `[data-sharpsend]` placeholder, the network chunk only when something goes by fetch (outbox.ts).
  *
  *   <script async src="https://EDGE/sharpsend.js" data-workspace="demo"></script>
  */
 import type { GrantEventInput, ReaderEventInput } from '#shared/protocol.ts';
 import type { Core, SharpSend, SignupInput } from './core.ts';
 import { makeId } from './ids.ts';
-import { mayTrack, readOptions, slug } from './options.ts';
-import { clear, configure, enqueue, flush, post } from './outbox.ts';
+import { mayTrack, slug } from './options.ts';
+import { clear, enqueue, flush, post } from './outbox.ts';
 import { trackReads } from './read.ts';
+import { chunk, options as opts } from './script.ts';
 import { forget, load, save } from './storage.ts';
 
 type AnyInput = ReaderEventInput | GrantEventInput;
@@ -20,8 +21,6 @@ const w = window as unknown as { sharpsend?: SharpSend };
 const stub = w.sharpsend;
 
 if (!stub?.x) {
-  const script = (document.currentScript || document.querySelector('script[data-workspace]')) as HTMLScriptElement;
-  const opts = readOptions(script.dataset, script.src);
   const nav = navigator as Navigator & { globalPrivacyControl?: boolean };
   let tracking = mayTrack(opts.consent, load('sharpsend:consent', null), nav.doNotTrack == '1', nav.globalPrivacyControl);
   /** Used when tracking is off: a sign-up still needs an id, but it is never stored. */
@@ -35,7 +34,6 @@ if (!stub?.x) {
   const send = (e: NewEvent, hiding?: boolean) => tracking && enqueue([stamp(e)], hiding);
   const prefs = (): string[] => load('sharpsend:prefs', []);
 
-  configure(opts);
   // A click grant from a tracked link (README "Readers who arrive from an email"): out of the
   // address bar before anything reads the URL (our read below, the page's analytics), redeemed
   // once, and only when tracking is allowed.
@@ -46,14 +44,6 @@ if (!stub?.x) {
     if (tracking) post([stamp({ type: 'grant', grant })]);
   }
   const newRead = trackReads(send, opts.category);
-
-  // A second injection (mount called before the chunk arrived) is harmless: the chunk starts once.
-  const loadUi = () => {
-    if (!document.querySelector('[data-sharpsend]')) return;
-    const ui = document.createElement('script');
-    ui.src = new URL('sharpsend-ui.js', script.src).href;
-    document.head.append(ui);
-  };
 
   const core: Core = {
     prefs,
@@ -79,7 +69,11 @@ if (!stub?.x) {
       forget('sharpsend:aid');
       clear();
     },
-    mount: loadUi,
+    // The UI chunk replaces this with its own. A second injection (mount called before the chunk
+    // arrived) is harmless: the chunk starts once.
+    mount() {
+      if (document.querySelector('[data-sharpsend]')) chunk('sharpsend-ui.js');
+    },
   };
 
   const api = ((name: keyof Core, ...args: unknown[]) => (core[name] as (...a: unknown[]) => unknown)?.(...args)) as SharpSend;
@@ -89,6 +83,7 @@ if (!stub?.x) {
 
   addEventListener('online', () => flush());
   if (tracking) flush(); // events a previous page could not deliver
-  if (document.readyState == 'loading') document.addEventListener('DOMContentLoaded', () => core.mount());
-  else loadUi();
+  // DOMContentLoaded bubbles from the document to the window.
+  if (document.readyState == 'loading') addEventListener('DOMContentLoaded', () => core.mount());
+  else core.mount();
 }

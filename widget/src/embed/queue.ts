@@ -11,4 +11,5 @@ export const addToQueue = <T extends Queued>(queue: T[], events: T[], max: numbe
 
 export const notInFlight = <T extends Queued>(queue: T[], inFlight: Set<string>): T[] => queue.filter((e) => !inFlight.has(e.id));
 
-export const removeFromQueue = <T extends Queued>(queue: T[], ids: string[]): T[] => notInFlight(queue, new Set(ids));
+/** Drops the delivered events (by id) and keeps the rest in order. */
+export const removeFromQueue = <T extends Queued>(queue: T[], sent: Queued[]): T[] => notInFlight(queue, new Set(sent.map((e) => e.id)));

@@ -41,7 +41,7 @@ export function trackReads(emit: (read: PageRead, hiding: boolean) => void, fall
 
   /** `quiet`: a read that has only just begun is not worth an event (`sharpsend('page')` at load). */
   function end(hiding: boolean, quiet?: boolean) {
-    const engagedMs = clock.take(now());
+    const engagedMs = clock(visible(), now());
     // Not measured at the start: an async script can run before the page has its full height.
     if (!depth) measure();
     // Never visible (engaged 0 ms: a background tab, a prerender) is no read at all; continuations
@@ -70,11 +70,8 @@ export function trackReads(emit: (read: PageRead, hiding: boolean) => void, fall
 
   // No `passive`: scroll events cannot be cancelled, so it would change nothing.
   addEventListener('scroll', measure);
-  doc.addEventListener('visibilitychange', () => {
-    const shown = visible();
-    clock.set(shown, now());
-    if (!shown) end(true);
-  });
+  // Becoming visible starts a lap (the one it ends was hidden); becoming hidden ends the read's lap.
+  doc.addEventListener('visibilitychange', () => (visible() ? clock(true, now()) : end(true)));
   addEventListener('pagehide', () => end(true));
   addEventListener('popstate', navigated);
   const push = history.pushState;
