@@ -10,6 +10,14 @@
 // (`mf.getDurableObjectNamespace`): no bench-only route in the Worker, and no million reader objects.
 // Two segments exist before seeding, so each batch also pays for keeping memberships current.
 // The panel calls go over HTTP to the Worker's own socket with a signed-in editor session.
+//
+// Memory: Miniflare runs ONE workerd process for every Worker and object of the run, so the figure
+// for the directory is that process's resident set (VmRSS in /proc/<pid>/status) read before the
+// seed, after it and after the panel calls: the growth during a size's run is what that size's
+// directory (its isolate's JS heap plus SQLite's page cache; the database file itself is not
+// resident) added. Beside it, SQLite's own size of the object's database (`databaseSize`, on disk,
+// not memory). Cloudflare stops an object whose isolate passes 128 MB; the target is 64 MB.
+import { readFileSync, readdirSync } from 'node:fs';
 import { createFakeCustomerIo } from '../test/fake-customerio/server.ts';
 import { randomReader, rng } from '../edge/src/panel/directory/random-readers.ts';
 import { ADMIN_SECRET, fmt, startEdgeAndBaseline } from './harness.mjs';
@@ -46,6 +54,29 @@ async function workspace(id) {
   };
 }
 
+/** The workerd child Miniflare started: the descendant of this process whose command is `workerd`. */
+function workerdPid() {
+  const parent = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      parent.set(Number(d), { ppid: Number(stat.slice(close + 2).split(' ')[1]), comm: stat.slice(stat.indexOf('(') + 1, close) });
+    } catch { /* gone */ }
+  }
+  const descends = (pid) => { for (let p = pid, i = 0; p && i < 20; p = parent.get(p)?.ppid, i++) if (p === process.pid) return true; return false; };
+  return [...parent].find(([pid, { comm }]) => comm === 'workerd' && descends(pid))?.[0] ?? null;
+}
+const WORKERD = workerdPid();
+/** VmRSS (now) and VmHWM (peak so far) of workerd, in MB; null off Linux. */
+function workerdMemory() {
+  if (WORKERD === null) return null;
+  const status = readFileSync(`/proc/${WORKERD}/status`, 'utf8');
+  const kb = (field) => Number(status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))?.[1] ?? NaN);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
 async function timed(fn) { const t = performance.now(); const v = await fn(); return [performance.now() - t, v]; }
 async function sample(fn) {
@@ -71,6 +102,7 @@ async function measure(size) {
   await api('POST', '/segments', { name: 'Engaged high value', rule: { all: [{ fact: 'tags', op: 'contains', value: 'high_value' }, { fact: 'score', op: 'gte', value: 0.3 }] } });
   const factSegment = await api('POST', '/segments', { name: 'Premium or heavy readers', rule: { any: [{ fact: 'trait.tier', op: 'in', value: ['premium', 'pro'] }, { fact: 'reads', op: 'gte', value: 6 }] } });
 
+  const memBefore = workerdMemory();
   const random = rng(size);
   const seedStarted = performance.now();
   for (let i = 0; i < size; i += BATCH) {
@@ -79,6 +111,7 @@ async function measure(size) {
     if ((i / BATCH) % 200 === 199) process.stdout.write(`  ${id}: ${fmt(i + BATCH)} readers seeded (${fmt((i + BATCH) / ((performance.now() - seedStarted) / 1000))}/s)\n`);
   }
   const seedSeconds = (performance.now() - seedStarted) / 1000;
+  const memSeeded = workerdMemory();
   // The mirror of the two segments made before seeding runs in the background; let it settle so it does not colour the timings.
   await until(async () => (await api('GET', '/segments')).segments.every((s) => s.pending === 0 && !s.evaluating), 15 * 60_000, 'initial mirror');
 
@@ -93,6 +126,9 @@ async function measure(size) {
     'segment preview (score only)': await sample(() => api('POST', '/segments/preview', { rule: { fact: 'score', op: 'gte', value: 0.9 } })),
     'members page (1,000)': await sample((i) => api('GET', `/segments/${factSegment.id}/members?limit=1000&after=${encodeURIComponent(i ? `e:r${(i * 104729) % size}` : '')}`)),
   };
+
+  const memCalls = workerdMemory();
+  const databaseBytes = (await stub.usage()).databaseBytes;
 
   // A rule change walks every reader in chunks by alarm.
   const [, updated] = await timed(() => api('PUT', `/segments/${factSegment.id}`, { name: 'Premium or heavy readers', rule: { any: [{ fact: 'trait.tier', op: 'in', value: ['premium'] }, { fact: 'reads', op: 'gte', value: 7 }] } }));
@@ -112,7 +148,7 @@ async function measure(size) {
     const s = (await api('GET', `/segments/${created.id}`)).segment;
     mirror = { members: s.count, seconds: (performance.now() - started) / 1000 };
   }
-  return { size, seedSeconds, calls, reevalMs, mirror };
+  return { size, seedSeconds, calls, reevalMs, mirror, memory: { before: memBefore, seeded: memSeeded, calls: memCalls }, databaseBytes };
 }
 
 try {
@@ -134,6 +170,18 @@ try {
     're-evaluate one segment s': fmt(r.reevalMs / 1000, 1),
     'mirror: members': r.mirror ? fmt(r.mirror.members) : '-',
     'mirror: seconds (rule → all in Customer.io)': r.mirror ? fmt(r.mirror.seconds, 1) : '-',
+  })));
+  const mb = (n) => (n === undefined || n === null || Number.isNaN(n) ? '-' : fmt(n, 1));
+  console.log(`\nMemory (target: the directory object under 64 MB; Cloudflare stops an object at 128 MB). workerd pid ${WORKERD ?? 'not found'}: one process for the whole run,`);
+  console.log('so "growth" is what this size added: its isolate\'s JS heap and SQLite page cache. The database size is SQLite\'s file (on disk, not memory).');
+  console.table(results.map((r) => ({
+    readers: fmt(r.size),
+    'workerd RSS before MB': mb(r.memory.before?.rss),
+    'growth during seed MB': mb(r.memory.seeded && r.memory.seeded.rss - r.memory.before.rss),
+    'growth seed + panel calls MB': mb(r.memory.calls && r.memory.calls.rss - r.memory.before.rss),
+    'workerd peak RSS MB (VmHWM)': mb(r.memory.calls?.peak),
+    'target MB': 64,
+    'SQLite database MB (databaseSize)': mb(r.databaseBytes / 1048576),
   })));
   const rates = (await (await fetch(`${fake.url}/_fake/rates`)).json()).workspaces.demo?.track;
   if (rates) console.log(`fake Customer.io Track API: peak ${rates.peakReceived} calls/s received (limit 100), ${rates.rejected ?? 0} rejected`);

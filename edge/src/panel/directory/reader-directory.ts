@@ -561,6 +561,14 @@ export class ReaderDirectory extends DurableObject<Env> {
     return Math.min(intervalMs, this.store.meta.number('mirror_call_at') + intervalMs - Date.now());
   }
 
+  /**
+   * What the object's storage weighs: SQLite's own figure for its database (bytes on disk, not the
+   * isolate's memory, which Cloudflare caps at 128 MB). Read by `npm run bench:scale`.
+   */
+  async usage(): Promise<{ databaseBytes: number; readers: number }> {
+    return { databaseBytes: this.ctx.storage.sql.databaseSize, readers: this.store.readerCount() };
+  }
+
   // ---- internals -----------------------------------------------------------------------------
 
   private hasWork(): boolean {
