@@ -7,6 +7,8 @@
  *   readers       one row per known reader (JSON columns as before, facts now JSONB) + indexes on email, user_id,
  *                 score, last_seen, signed_up_at; `counted` says its figures are in the tables below
  *   reader_tags   (reader_key, tag), indexed by tag: tag rules and "every reader with tag x" in SQL
+ *   reader_facts  (reader_key, name, t, v): each reader's top-level facts and array elements, typed, indexed
+ *                 by (name, t, v): a preview finds the readers a fact comparison can match from the index
  *   tag_counts, active_days, score_buckets, meta reader_count / score_sum: the overview, by deltas
  *   segments      rules, stored member count, mirror count, re-evaluation cursor and progress
  *   members       (segment_id, reader_key, score): memberships, with score for "top members"
@@ -17,7 +19,9 @@
  * Upgrade from the old layout (one table of readers read whole): the old rows stay; step 5 marks the
  * directory for a backfill that the alarm runs in key-ordered chunks (readers with counted = 0 get
  * their tags and figures added), and puts every live segment into re-evaluation (also chunked). The
- * upgrade step itself runs two COUNTs in SQL and nothing per reader, so it is bounded.
+ * upgrade step itself runs two COUNTs in SQL and nothing per reader, so it is bounded. Step 6 (the
+ * fact table) likewise only marks `facts_cursor`; the alarm fills reader_facts in key-ordered chunks,
+ * and until it is done previews do not use that index.
  */
 import { type Migration, META_TABLE, Meta, addColumn, migrate } from '#edge/platform/sql-store.ts';
 import type { ReaderSummary, SegmentRule } from '#shared/panel.ts';
@@ -25,7 +29,7 @@ import type { OverviewDelta } from './overview-counts.ts';
 import type { SegmentChanges } from './membership.ts';
 import type { Ident, QueueEntry } from './mirror-batches.ts';
 import { queueEntry } from './mirror-batches.ts';
-import type { CompiledRule } from './rule-sql.ts';
+import { type CompiledRule, FACT_ROWS, type Lookup, type SqlParam, factType, factValue } from './rule-sql.ts';
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -81,7 +85,16 @@ const MIGRATIONS: Migration[] = [
     }
     sql.exec('UPDATE segments SET mirrored_count = (SELECT COUNT(*) FROM mirrored m WHERE m.segment_id = segments.id)');
   },
+  // 6: the fact table (bounded per reader: traits are capped at 100, facts come from a fixed list).
+  // `v` has no declared type, so SQLite keeps each value as it is (text '3' stays text, not 3).
+  (sql) => {
+    sql.exec(`CREATE TABLE IF NOT EXISTS reader_facts (reader_key TEXT NOT NULL, name TEXT NOT NULL, t TEXT NOT NULL, v NOT NULL,
+        PRIMARY KEY (reader_key, name, t, v)) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS reader_facts_value ON reader_facts (name, t, v);`);
+    if (sql.exec('SELECT 1 FROM readers LIMIT 1').toArray().length) sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('facts_cursor', '')");
+  },
 ];
+
 
 export interface SegmentRow {
   id: number; name: string; description: string; rule: SegmentRule | null; cioId: number | null; deleted: boolean;
@@ -131,13 +144,41 @@ export class DirectoryStore {
     return out;
   }
 
+  /**
+   * An upsert, not INSERT OR REPLACE: the row keeps its rowid, so rowids stay dense and a random
+   * rowid is a uniform draw over readers (the preview's estimate samples that way). Its facts rows
+   * follow (only the difference is written).
+   */
   writeReader(r: ReaderSummary): void {
+    const facts = JSON.stringify(r.facts);
     this.sql.exec(
-      `INSERT OR REPLACE INTO readers (key, email, user_id, tags, score, counters, traits, facts, active_days, last_seen, signed_up_at, updated_at, counted)
-       VALUES (?, ?, ?, ?, ?, ?, ?, jsonb(?), ?, ?, ?, ?, 1)`,
+      `INSERT INTO readers (key, email, user_id, tags, score, counters, traits, facts, active_days, last_seen, signed_up_at, updated_at, counted)
+       VALUES (?, ?, ?, ?, ?, ?, ?, jsonb(?), ?, ?, ?, ?, 1)
+       ON CONFLICT (key) DO UPDATE SET email = excluded.email, user_id = excluded.user_id, tags = excluded.tags, score = excluded.score,
+         counters = excluded.counters, traits = excluded.traits, facts = excluded.facts, active_days = excluded.active_days,
+         last_seen = excluded.last_seen, signed_up_at = excluded.signed_up_at, updated_at = excluded.updated_at, counted = 1`,
       r.key, r.email, r.userId, JSON.stringify(r.tags), r.score, JSON.stringify(r.counters), JSON.stringify(r.traits),
-      JSON.stringify(r.facts), JSON.stringify(r.activeDays), r.lastSeen, r.signedUpAt ?? null, r.updatedAt,
+      facts, JSON.stringify(r.activeDays), r.lastSeen, r.signedUpAt ?? null, r.updatedAt,
     );
+    this.sql.exec(`DELETE FROM reader_facts WHERE reader_key = ?1 AND (name, t, v) NOT IN (${FACT_ROWS})`, r.key, facts);
+    this.sql.exec(`INSERT OR IGNORE INTO reader_facts (reader_key, name, t, v) SELECT ?1, name, t, v FROM (${FACT_ROWS})`, r.key, facts);
+  }
+
+  /**
+   * Fills reader_facts for the `limit` readers after `after` (an upgraded directory, by alarm);
+   * returns the last key done, or null once the walk reached the end.
+   */
+  backfillFacts(after: string, limit: number): string | null {
+    const last = this.sql.exec<{ k: string }>('SELECT key AS k FROM readers WHERE key > ? ORDER BY key LIMIT 1 OFFSET ?', after, limit - 1).toArray()[0]?.k ?? null;
+    const upTo = last ?? '\u{10FFFF}';
+    this.sql.exec(`INSERT OR IGNORE INTO reader_facts (reader_key, name, t, v)
+      SELECT r.key, f.key, ${factType('f.type')}, ${factValue('f')} FROM readers r, json_each(r.facts) f WHERE r.key > ?1 AND r.key <= ?2`, after, upTo);
+    this.sql.exec(`INSERT OR IGNORE INTO reader_facts (reader_key, name, t, v)
+      SELECT r.key, f.key, 'e' || ${factType('e.type')}, ${factValue('e')} FROM readers r, json_each(r.facts) f, json_each(f.value) e
+      WHERE f.type = 'array' AND r.key > ?1 AND r.key <= ?2`, after, upTo);
+    if (last === null) this.sql.exec("DELETE FROM meta WHERE k = 'facts_cursor'");
+    else this.meta.set('facts_cursor', last);
+    return last;
   }
 
   /** The reader's rows in reader_tags follow its tags (only the difference is written). */
@@ -160,6 +201,7 @@ export class DirectoryStore {
     for (const part of chunks(keys)) {
       this.sql.exec(`DELETE FROM readers WHERE key IN (${marks(part.length)})`, ...part);
       this.sql.exec(`DELETE FROM reader_tags WHERE reader_key IN (${marks(part.length)})`, ...part);
+      this.sql.exec(`DELETE FROM reader_facts WHERE reader_key IN (${marks(part.length)})`, ...part);
       this.sql.exec(`DELETE FROM manual WHERE key IN (${marks(part.length)})`, ...part);
     }
   }
@@ -456,6 +498,50 @@ export class DirectoryStore {
 
   topMatching(c: CompiledRule, limit: number): ReaderSummary[] {
     return this.sql.exec<Row>(`SELECT ${READER} FROM readers r WHERE ${c.where} ORDER BY r.score DESC LIMIT ?`, ...c.params, limit).toArray().map(toSummary);
+  }
+
+  /** Whether a lookup's index is complete (reader_tags and reader_facts are filled by alarm after an upgrade). */
+  lookupReady(source: Lookup['source']): boolean {
+    if (source === 'tags') return this.meta.get('backfill_cursor') === null;
+    if (source === 'facts') return this.meta.get('facts_cursor') === null;
+    return true;
+  }
+
+  /** How many rows the lookup yields, counting no further than `cap` (an index range, read no further). */
+  lookupRows(l: Lookup, cap: number): number {
+    return this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM (${l.sql} LIMIT ?)`, ...l.params, cap).one().n;
+  }
+
+  /**
+   * The rule counted over the readers the keys select (`keys`: a SELECT of distinct `k`), and the
+   * best-scored matches. CROSS JOIN keeps SQLite driving from the keys (never from a readers scan).
+   */
+  countAmong(keys: { sql: string; params: SqlParam[] }, c: CompiledRule, limit: number): { count: number; top: ReaderSummary[] } {
+    const from = `FROM (${keys.sql}) d CROSS JOIN readers r ON r.key = d.k WHERE ${c.where}`;
+    return {
+      count: this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n ${from}`, ...keys.params, ...c.params).one().n,
+      top: this.sql.exec<Row>(`SELECT ${READER} ${from} ORDER BY r.score DESC LIMIT ?`, ...keys.params, ...c.params, limit).toArray().map(toSummary),
+    };
+  }
+
+  /** The largest rowid: random rowids up to it are uniform draws over readers (rowids stay dense, see writeReader). */
+  maxRowid(): number {
+    return this.sql.exec<{ m: number | null }>('SELECT MAX(rowid) AS m FROM readers').one().m ?? 0;
+  }
+
+  /** The rule over the readers with these rowids (those that exist): how many there were, how many matched, the best-scored matches. */
+  countInSample(rowids: readonly number[], c: CompiledRule, limit: number): { sampled: number; matched: number; top: ReaderSummary[] } {
+    const ids = JSON.stringify(rowids);
+    const row = this.sql.exec<{ n: number; m: number }>(`SELECT COUNT(*) AS n, TOTAL(${c.where}) AS m FROM json_each(?) s CROSS JOIN readers r ON r.rowid = s.value`,
+      ...c.params, ids).one();
+    const top = this.sql.exec<Row>(`SELECT ${READER} FROM json_each(?) s CROSS JOIN readers r ON r.rowid = s.value WHERE ${c.where} ORDER BY r.score DESC LIMIT ?`,
+      ids, ...c.params, limit).toArray().map(toSummary);
+    return { sampled: row.n, matched: row.m, top };
+  }
+
+  /** The readers with these rowids (those that exist), for a rule JavaScript evaluates. */
+  readersByRowids(rowids: readonly number[]): ReaderSummary[] {
+    return this.sql.exec<Row>(`SELECT ${READER} FROM json_each(?) s CROSS JOIN readers r ON r.rowid = s.value`, JSON.stringify(rowids)).toArray().map(toSummary);
   }
 
   // ---- the mirror ----------------------------------------------------------------------------

@@ -36,7 +36,8 @@ import { SCORE_BUCKETS, addChange, emptyDelta } from './overview-counts.ts';
 import { segmentChanges } from './membership.ts';
 import { DRAIN_ORDER, IDS_PER_CALL, type Ident, heldAfter, queueEntry } from './mirror-batches.ts';
 import { emailAsId } from '#shared/identity.ts';
-import { compileRule } from './rule-sql.ts';
+import { compileRule, lookupUnion, planLookups } from './rule-sql.ts';
+import { drawsFor, randomIds, scaleSample } from './estimate.ts';
 
 const SNAPSHOT_EVERY_MS = 5 * 60_000;
 const MIRROR_DEBOUNCE_MS = 1_500;
@@ -54,8 +55,10 @@ const PURGE_ROWS = 5_000;
 /** A reader search answers at most this many; a members page at most MAX_PAGE. */
 const SEARCH_LIMIT = 50;
 const MAX_PAGE = 1_000;
-/** Readers an unsaved rule SQL cannot express is evaluated over, for an estimate. */
+/** Readers an unsaved rule SQL cannot express is evaluated over (in JavaScript), for an estimate. */
 const ESTIMATE_SAMPLE = 5_000;
+/** Random rowids one estimate may look up (a JSON list in one bound parameter, ~10 bytes each). */
+const MAX_SAMPLE_DRAWS = 80_000;
 
 export class ReaderDirectory extends DurableObject<Env> {
   clock: Clock = systemClock;
@@ -63,6 +66,13 @@ export class ReaderDirectory extends DurableObject<Env> {
   readersPerAlarm = 5_000;
   mirrorCallsPerAlarm = 50;
   mirrorBudgetMs = 20_000;
+  /**
+   * Preview bounds (see `preview`): at ~3 µs per reader looked at in SQL, 30,000 candidates or a
+   * 10,000-reader sample stay well under the panel's 300 ms at any directory size.
+   */
+  previewScanReaders = 20_000;
+  previewLookupRows = 30_000;
+  previewSampleReaders = 10_000;
   private readonly store: DirectoryStore;
   private readonly app = new Pacer();
   private cio: { at: number; segments: CioSegment[]; error: string | null } | null = null;
@@ -247,16 +257,42 @@ export class ReaderDirectory extends DurableObject<Env> {
     return { perVariation, total: perVariation.reduce((a, b) => a + b, 0), unknown, segments };
   }
 
-  /** How many readers an unsaved rule holds: counted in SQL, or estimated from a sample when SQL cannot express it. */
+  /**
+   * How many readers an unsaved rule holds, bounded at any size (no call reads every reader of a
+   * large directory):
+   * - a directory of at most `previewScanReaders` readers: counted exactly over all of them in SQL;
+   * - otherwise, when index lookups (tags, score, reader_facts; see planLookups) narrow the rule to at
+   *   most `previewLookupRows` candidate readers: counted exactly over those;
+   * - otherwise (a top-level negation or `ne`, a broad condition, a rule SQL cannot express): an
+   *   estimate over `previewSampleReaders` random readers (`ESTIMATE_SAMPLE` when JavaScript must
+   *   evaluate the rule), with its 95 % margin, labelled `estimate`.
+   */
   async preview(rule: SegmentRule | null): Promise<SegmentPreview> {
     const total = this.store.readerCount();
-    if (!rule) return { count: 0, total, sample: [], estimate: false };
+    if (!rule) return { count: 0, total, sample: [], estimate: false, sampled: null, margin: 0 };
+    const exact = (count: number, sample: ReaderSummary[]): SegmentPreview => ({ count, total, sample, estimate: false, sampled: null, margin: 0 });
     const compiled = compileRule(rule);
-    if (compiled) return { count: this.store.countMatching(compiled), total, sample: this.store.topMatching(compiled, 5), estimate: false };
-    const sampled = this.store.readersAfter('', ESTIMATE_SAMPLE);
+    if (compiled && total <= this.previewScanReaders) return exact(this.store.countMatching(compiled), this.store.topMatching(compiled, 5));
+    if (compiled) {
+      const cap = this.previewLookupRows;
+      const plan = planLookups(rule, (l) => (this.store.lookupReady(l.source) ? this.store.lookupRows(l, cap + 1) : null));
+      const keys = plan && plan.cost <= cap ? lookupUnion(plan.lookups) : null;
+      if (keys && keys.params.length + compiled.params.length < 100) {
+        const { count, top } = this.store.countAmong(keys, compiled, 5);
+        return exact(count, top);
+      }
+      const want = Math.min(this.previewSampleReaders, MAX_SAMPLE_DRAWS / 4);
+      const ids = randomIds(drawsFor(want, total, this.store.maxRowid()), this.store.maxRowid());
+      const { sampled, matched, top } = this.store.countInSample(ids, compiled, 5);
+      return { ...scaleSample(matched, sampled, total), total, sample: top, estimate: true, sampled };
+    }
+    if (total <= ESTIMATE_SAMPLE) {
+      const all = this.store.readersAfter('', ESTIMATE_SAMPLE).filter((r) => inSegment(r, rule, new Map())).map(({ counted: _, ...r }) => r);
+      return exact(all.length, all.sort((a, b) => b.score - a.score).slice(0, 5));
+    }
+    const sampled = this.store.readersByRowids(randomIds(drawsFor(ESTIMATE_SAMPLE, total, this.store.maxRowid()), this.store.maxRowid()));
     const matched = sampled.filter((r) => inSegment(r, rule, new Map()));
-    const count = sampled.length ? Math.round((matched.length / sampled.length) * total) : 0;
-    return { count, total, sample: matched.sort((a, b) => b.score - a.score).slice(0, 5).map(({ counted: _, ...r }) => r), estimate: sampled.length < total };
+    return { ...scaleSample(matched.length, sampled.length, total), total, sample: matched.sort((a, b) => b.score - a.score).slice(0, 5), estimate: true, sampled: sampled.length };
   }
 
   async createSegment(workspace: string, input: SegmentInput): Promise<SegmentView> {
@@ -358,7 +394,8 @@ export class ReaderDirectory extends DurableObject<Env> {
     let next: number | null = null;
     const at = (t: number) => { next = next === null ? t : Math.min(next, t); };
     // One walk at a time, each bounded: the backfill of an upgraded directory first, then re-evaluations.
-    const walking = this.backfillStep() || this.evaluationStep();
+    // Last, the fact table of an upgraded directory (only previews wait for it; they estimate meanwhile).
+    const walking = this.backfillStep() || this.evaluationStep() || this.factsStep();
     if (walking) at(this.clock.now());
     const mirrorNext = await this.mirrorStep(walking);
     if (mirrorNext !== null) at(mirrorNext);
@@ -388,6 +425,13 @@ export class ReaderDirectory extends DurableObject<Env> {
       this.store.meta.set('backfill_cursor', cursor);
     }
     return true;
+  }
+
+  /** reader_facts for readers stored before it existed, `readersPerAlarm` per invocation. True while some are left. */
+  private factsStep(): boolean {
+    let cursor = this.store.meta.get('facts_cursor');
+    for (let done = 0; cursor !== null && done < this.readersPerAlarm; done += CHUNK) cursor = this.store.backfillFacts(cursor, CHUNK);
+    return cursor !== null;
   }
 
   /** Segments whose rule changed walk every reader, `readersPerAlarm` per invocation. True while one is unfinished. */
@@ -572,7 +616,7 @@ export class ReaderDirectory extends DurableObject<Env> {
   // ---- internals -----------------------------------------------------------------------------
 
   private hasWork(): boolean {
-    return this.store.meta.get('backfill_cursor') !== null || this.store.anyQueued()
+    return this.store.meta.get('backfill_cursor') !== null || this.store.meta.get('facts_cursor') !== null || this.store.anyQueued()
       || this.store.segments('all').some((s) => s.deleted || s.cioId === null || s.evalCursor !== null);
   }
 
