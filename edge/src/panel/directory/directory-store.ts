@@ -524,24 +524,28 @@ export class DirectoryStore {
     };
   }
 
-  /** The largest rowid: random rowids up to it are uniform draws over readers (rowids stay dense, see writeReader). */
+  /** The largest rowid: random rowid blocks up to it are draws over readers (rowids stay dense, see writeReader). */
   maxRowid(): number {
     return this.sql.exec<{ m: number | null }>('SELECT MAX(rowid) AS m FROM readers').one().m ?? 0;
   }
 
-  /** The rule over the readers with these rowids (those that exist): how many there were, how many matched, the best-scored matches. */
-  countInSample(rowids: readonly number[], c: CompiledRule, limit: number): { sampled: number; matched: number; top: ReaderSummary[] } {
-    const ids = JSON.stringify(rowids);
-    const row = this.sql.exec<{ n: number; m: number }>(`SELECT COUNT(*) AS n, TOTAL(${c.where}) AS m FROM json_each(?) s CROSS JOIN readers r ON r.rowid = s.value`,
-      ...c.params, ids).one();
-    const top = this.sql.exec<Row>(`SELECT ${READER} FROM json_each(?) s CROSS JOIN readers r ON r.rowid = s.value WHERE ${c.where} ORDER BY r.score DESC LIMIT ?`,
-      ids, ...c.params, limit).toArray().map(toSummary);
-    return { sampled: row.n, matched: row.m, top };
+  /**
+   * The rule over the readers in these rowid blocks (block b: rowids b·width+1 … b·width+width, a
+   * range of the table's own b-tree): readers found and matching per block, and the best-scored matches.
+   */
+  countInBlocks(blocks: readonly number[], width: number, c: CompiledRule, limit: number): { blocks: Array<{ n: number; m: number }>; top: ReaderSummary[] } {
+    const ids = JSON.stringify(blocks);
+    const from = `FROM json_each(?) s CROSS JOIN readers r ON r.rowid BETWEEN s.value * ${width} + 1 AND s.value * ${width} + ${width}`;
+    const counted = this.sql.exec<{ n: number; m: number }>(`SELECT COUNT(*) AS n, TOTAL(${c.where}) AS m ${from} GROUP BY s.value`, ...c.params, ids).toArray();
+    const top = this.sql.exec<Row>(`SELECT ${READER} ${from} WHERE ${c.where} ORDER BY r.score DESC LIMIT ?`, ids, ...c.params, limit).toArray().map(toSummary);
+    return { blocks: counted, top };
   }
 
-  /** The readers with these rowids (those that exist), for a rule JavaScript evaluates. */
-  readersByRowids(rowids: readonly number[]): ReaderSummary[] {
-    return this.sql.exec<Row>(`SELECT ${READER} FROM json_each(?) s CROSS JOIN readers r ON r.rowid = s.value`, JSON.stringify(rowids)).toArray().map(toSummary);
+  /** The readers in these rowid blocks, each with its block, for a rule JavaScript evaluates. */
+  readersInBlocks(blocks: readonly number[], width: number): Array<{ block: number; reader: ReaderSummary }> {
+    return this.sql.exec<Row>(`SELECT s.value AS block, ${READER} FROM json_each(?) s CROSS JOIN readers r
+      ON r.rowid BETWEEN s.value * ${width} + 1 AND s.value * ${width} + ${width}`, JSON.stringify(blocks)).toArray()
+      .map((row) => ({ block: row.block as number, reader: toSummary(row) }));
   }
 
   // ---- the mirror ----------------------------------------------------------------------------

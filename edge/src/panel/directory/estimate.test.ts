@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { drawsFor, randomIds, scaleSample } from './estimate.ts';
+import { drawsFor, randomBlocks, randomIds, scaleBlocks, scaleSample } from './estimate.ts';
 import { rng } from './random-readers.ts';
 
 describe('preview estimates', () => {
@@ -43,5 +43,45 @@ describe('preview estimates', () => {
     }
     expect(covered / 400).toBeGreaterThan(0.9);
     expect(covered / 400).toBeLessThan(0.995);
+  });
+});
+
+describe('block samples', () => {
+  it('picks distinct blocks inside the rowid range', () => {
+    const blocks = randomBlocks(10_000, 50, 1_000_000, rng(3));
+    expect(blocks).toHaveLength(200);
+    expect(new Set(blocks).size).toBe(200);
+    expect(Math.min(...blocks)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...blocks)).toBeLessThan(20_000);
+    expect(randomBlocks(10_000, 50, 120).sort()).toEqual([0, 1, 2]); // a small table: every block
+  });
+
+  it('widens the margin when blocks differ, and keeps the Wilson floor when they do not', () => {
+    const even = Array.from({ length: 200 }, () => ({ n: 50, m: 5 }));
+    const clumped = Array.from({ length: 200 }, (_, i) => ({ n: 50, m: i % 10 === 0 ? 50 : 0 }));
+    const a = scaleBlocks(even, 1_000_000);
+    const b = scaleBlocks(clumped, 1_000_000);
+    expect(a.count).toBe(100_000);
+    expect(b.count).toBe(100_000);
+    expect(a.margin).toBe(scaleSample(1_000, 10_000, 1_000_000).margin);
+    expect(b.margin).toBeGreaterThan(3 * a.margin);
+    expect(scaleBlocks([], 10)).toEqual({ count: 0, margin: 10, sampled: 0 });
+  });
+
+  it('covers the true share about 95 % of the time even when readers are stored in clumps', () => {
+    const random = rng(11);
+    // 2,000 blocks of 50; a block is a cohort: 40 % of cohorts have 20 % matching, the rest 2 %.
+    const population = Array.from({ length: 2_000 }, () => {
+      const rate = random() < 0.4 ? 0.2 : 0.02;
+      return Array.from({ length: 50 }, () => random() < rate);
+    });
+    const truth = population.flat().filter(Boolean).length;
+    let covered = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const picked = randomBlocks(5_000, 50, 100_000, random).map((b) => population[b]!);
+      const { count, margin } = scaleBlocks(picked.map((rows) => ({ n: rows.length, m: rows.filter(Boolean).length })), 100_000);
+      if (Math.abs(count - truth) <= margin) covered++;
+    }
+    expect(covered / 300).toBeGreaterThan(0.9);
   });
 });

@@ -36,8 +36,8 @@ import { SCORE_BUCKETS, addChange, emptyDelta } from './overview-counts.ts';
 import { segmentChanges } from './membership.ts';
 import { DRAIN_ORDER, IDS_PER_CALL, type Ident, heldAfter, queueEntry } from './mirror-batches.ts';
 import { emailAsId } from '#shared/identity.ts';
-import { compileRule, lookupUnion, planLookups } from './rule-sql.ts';
-import { drawsFor, randomIds, scaleSample } from './estimate.ts';
+import { compileRule, lookupUnion, onlyScore, planLookups } from './rule-sql.ts';
+import { drawsFor, randomBlocks, scaleBlocks } from './estimate.ts';
 
 const SNAPSHOT_EVERY_MS = 5 * 60_000;
 const MIRROR_DEBOUNCE_MS = 1_500;
@@ -57,8 +57,8 @@ const SEARCH_LIMIT = 50;
 const MAX_PAGE = 1_000;
 /** Readers an unsaved rule SQL cannot express is evaluated over (in JavaScript), for an estimate. */
 const ESTIMATE_SAMPLE = 5_000;
-/** Random rowids one estimate may look up (a JSON list in one bound parameter, ~10 bytes each). */
-const MAX_SAMPLE_DRAWS = 80_000;
+/** Rowids per block of an estimate's sample (see estimate.ts: whole blocks read few pages). */
+const SAMPLE_BLOCK = 50;
 
 export class ReaderDirectory extends DurableObject<Env> {
   clock: Clock = systemClock;
@@ -260,19 +260,20 @@ export class ReaderDirectory extends DurableObject<Env> {
   /**
    * How many readers an unsaved rule holds, bounded at any size (no call reads every reader of a
    * large directory):
-   * - a directory of at most `previewScanReaders` readers: counted exactly over all of them in SQL;
+   * - a directory of at most `previewScanReaders` readers, or a rule on the score alone (the score
+   *   index answers it): counted exactly in SQL;
    * - otherwise, when index lookups (tags, score, reader_facts; see planLookups) narrow the rule to at
    *   most `previewLookupRows` candidate readers: counted exactly over those;
    * - otherwise (a top-level negation or `ne`, a broad condition, a rule SQL cannot express): an
-   *   estimate over `previewSampleReaders` random readers (`ESTIMATE_SAMPLE` when JavaScript must
-   *   evaluate the rule), with its 95 % margin, labelled `estimate`.
+   *   estimate over `previewSampleReaders` readers in random rowid blocks (`ESTIMATE_SAMPLE` when
+   *   JavaScript must evaluate the rule), with its 95 % margin, labelled `estimate`.
    */
   async preview(rule: SegmentRule | null): Promise<SegmentPreview> {
     const total = this.store.readerCount();
     if (!rule) return { count: 0, total, sample: [], estimate: false, sampled: null, margin: 0 };
     const exact = (count: number, sample: ReaderSummary[]): SegmentPreview => ({ count, total, sample, estimate: false, sampled: null, margin: 0 });
     const compiled = compileRule(rule);
-    if (compiled && total <= this.previewScanReaders) return exact(this.store.countMatching(compiled), this.store.topMatching(compiled, 5));
+    if (compiled && (total <= this.previewScanReaders || onlyScore(rule))) return exact(this.store.countMatching(compiled), this.store.topMatching(compiled, 5));
     if (compiled) {
       const cap = this.previewLookupRows;
       const plan = planLookups(rule, (l) => (this.store.lookupReady(l.source) ? this.store.lookupRows(l, cap + 1) : null));
@@ -281,18 +282,26 @@ export class ReaderDirectory extends DurableObject<Env> {
         const { count, top } = this.store.countAmong(keys, compiled, 5);
         return exact(count, top);
       }
-      const want = Math.min(this.previewSampleReaders, MAX_SAMPLE_DRAWS / 4);
-      const ids = randomIds(drawsFor(want, total, this.store.maxRowid()), this.store.maxRowid());
-      const { sampled, matched, top } = this.store.countInSample(ids, compiled, 5);
-      return { ...scaleSample(matched, sampled, total), total, sample: top, estimate: true, sampled };
+      const maxRowid = this.store.maxRowid();
+      const blocks = randomBlocks(drawsFor(this.previewSampleReaders, total, maxRowid), SAMPLE_BLOCK, maxRowid);
+      const { blocks: found, top } = this.store.countInBlocks(blocks, SAMPLE_BLOCK, compiled, 5);
+      return { ...scaleBlocks(found, total), total, sample: top, estimate: true };
     }
     if (total <= ESTIMATE_SAMPLE) {
       const all = this.store.readersAfter('', ESTIMATE_SAMPLE).filter((r) => inSegment(r, rule, new Map())).map(({ counted: _, ...r }) => r);
       return exact(all.length, all.sort((a, b) => b.score - a.score).slice(0, 5));
     }
-    const sampled = this.store.readersByRowids(randomIds(drawsFor(ESTIMATE_SAMPLE, total, this.store.maxRowid()), this.store.maxRowid()));
-    const matched = sampled.filter((r) => inSegment(r, rule, new Map()));
-    return { ...scaleSample(matched.length, sampled.length, total), total, sample: matched.sort((a, b) => b.score - a.score).slice(0, 5), estimate: true, sampled: sampled.length };
+    const maxRowid = this.store.maxRowid();
+    const rows = this.store.readersInBlocks(randomBlocks(drawsFor(ESTIMATE_SAMPLE, total, maxRowid), SAMPLE_BLOCK, maxRowid), SAMPLE_BLOCK);
+    const perBlock = new Map<number, { n: number; m: number }>();
+    const matched: ReaderSummary[] = [];
+    for (const { block, reader } of rows) {
+      const b = perBlock.get(block) ?? { n: 0, m: 0 };
+      perBlock.set(block, b);
+      b.n++;
+      if (inSegment(reader, rule, new Map())) { b.m++; matched.push(reader); }
+    }
+    return { ...scaleBlocks([...perBlock.values()], total), total, sample: matched.sort((a, b) => b.score - a.score).slice(0, 5), estimate: true };
   }
 
   async createSegment(workspace: string, input: SegmentInput): Promise<SegmentView> {

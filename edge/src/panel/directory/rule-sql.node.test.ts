@@ -4,7 +4,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { type Condition, matches } from '#shared/tag-rules.ts';
 import { segmentFacts } from '#shared/panel.ts';
-import { FACT_ROWS, MAX_PARAMS, compileRule, lookupUnion, planLookups } from './rule-sql.ts';
+import { FACT_ROWS, MAX_PARAMS, compileRule, lookupUnion, onlyScore, planLookups } from './rule-sql.ts';
 import { randomReader, randomRule, rng } from './random-readers.ts';
 
 function database(readers: ReturnType<typeof randomReader>[]) {
@@ -119,6 +119,8 @@ describe('rule-sql', () => {
     const conj: Condition = { all: [{ fact: 'tags', op: 'contains', value: 'x' }, { fact: 'reads', op: 'eq', value: 3 }] };
     expect(planLookups(conj, (l) => (l.source === 'tags' ? 5 : 50))!.lookups[0]!.source).toBe('tags');
     expect(planLookups(conj, (l) => (l.source === 'tags' ? null : 50))!.lookups[0]!.source).toBe('facts');
+    expect(onlyScore({ all: [{ fact: 'score', op: 'gte', value: 0.2 }, { not: { fact: 'score', op: 'lt', value: 0.9 } }] })).toBe(true);
+    expect(onlyScore({ any: [{ fact: 'score', op: 'gte', value: 0.2 }, { fact: 'reads', op: 'gt', value: 1 }] })).toBe(false);
     // Fact lookups read the (name, t, v) index.
     const l = planLookups({ fact: 'reads', op: 'gte', value: 2 }, () => 1)!.lookups[0]!;
     const plan = (db.prepare(`EXPLAIN QUERY PLAN ${l.sql}`).all(...l.params) as Array<{ detail: string }>).map((r) => r.detail).join(' ');

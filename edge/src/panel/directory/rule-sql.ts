@@ -255,3 +255,11 @@ export function planLookups(rule: Condition, cost: (l: Lookup) => number | null)
 export function lookupUnion(lookups: readonly Lookup[]): { sql: string; params: SqlParam[] } {
   return { sql: lookups.map((l) => l.sql).join(' UNION '), params: lookups.flatMap((l) => l.params) };
 }
+
+/** Whether the rule reads nothing but the score: SQLite counts it from the score index alone, at any size. */
+export function onlyScore(rule: Condition): boolean {
+  if ('all' in rule) return rule.all.every(onlyScore);
+  if ('any' in rule) return rule.any.every(onlyScore);
+  if ('not' in rule) return onlyScore(rule.not);
+  return rule.fact === 'score';
+}
