@@ -514,14 +514,15 @@ export class DirectoryStore {
 
   /**
    * The rule counted over the readers the keys select (`keys`: a SELECT of distinct `k`), and the
-   * best-scored matches. CROSS JOIN keeps SQLite driving from the keys (never from a readers scan).
+   * best-scored matches, in one pass over the candidates' rows (each is a random page read in a large
+   * directory, so they are read once): the window count rides along with the top rows' keys, whose
+   * rows are then read by key. CROSS JOIN keeps SQLite driving from the keys, never from a readers scan.
    */
   countAmong(keys: { sql: string; params: SqlParam[] }, c: CompiledRule, limit: number): { count: number; top: ReaderSummary[] } {
-    const from = `FROM (${keys.sql}) d CROSS JOIN readers r ON r.key = d.k WHERE ${c.where}`;
-    return {
-      count: this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n ${from}`, ...keys.params, ...c.params).one().n,
-      top: this.sql.exec<Row>(`SELECT ${READER} ${from} ORDER BY r.score DESC LIMIT ?`, ...keys.params, ...c.params, limit).toArray().map(toSummary),
-    };
+    const rows = this.sql.exec<{ key: string; n: number }>(`SELECT r.key AS key, COUNT(*) OVER () AS n FROM (${keys.sql}) d CROSS JOIN readers r ON r.key = d.k
+      WHERE ${c.where} ORDER BY r.score DESC LIMIT ?`, ...keys.params, ...c.params, limit).toArray();
+    const byKey = new Map(this.readersByKeys(rows.map((r) => r.key)).map((r) => [r.key, r]));
+    return { count: rows[0]?.n ?? 0, top: rows.map((r) => byKey.get(r.key)!) };
   }
 
   /** The largest rowid: random rowid blocks up to it are draws over readers (rowids stay dense, see writeReader). */
