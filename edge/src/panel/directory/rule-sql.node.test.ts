@@ -119,7 +119,9 @@ describe('rule-sql', () => {
     const conj: Condition = { all: [{ fact: 'tags', op: 'contains', value: 'x' }, { fact: 'reads', op: 'eq', value: 3 }] };
     expect(planLookups(conj, (l) => (l.source === 'tags' ? 5 : 50))!.lookups[0]!.source).toBe('tags');
     expect(planLookups(conj, (l) => (l.source === 'tags' ? null : 50))!.lookups[0]!.source).toBe('facts');
-    expect(onlyScore({ all: [{ fact: 'score', op: 'gte', value: 0.2 }, { not: { fact: 'score', op: 'lt', value: 0.9 } }] })).toBe(true);
+    expect(onlyScore({ all: [{ fact: 'score', op: 'gte', value: 0.2 }, { any: [{ fact: 'score', op: 'lt', value: 0.9 }, { fact: 'score', op: 'in', value: [1] }] }] })).toBe(true);
+    expect(onlyScore({ all: [{ fact: 'score', op: 'gte', value: 0.2 }, { not: { fact: 'score', op: 'lt', value: 0.9 } }] })).toBe(false);
+    expect(onlyScore({ fact: 'score', op: 'ne', value: 0.5 })).toBe(false);
     expect(onlyScore({ any: [{ fact: 'score', op: 'gte', value: 0.2 }, { fact: 'reads', op: 'gt', value: 1 }] })).toBe(false);
     // Fact lookups read the (name, t, v) index.
     const l = planLookups({ fact: 'reads', op: 'gte', value: 2 }, () => 1)!.lookups[0]!;

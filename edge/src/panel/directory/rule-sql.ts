@@ -256,10 +256,14 @@ export function lookupUnion(lookups: readonly Lookup[]): { sql: string; params: 
   return { sql: lookups.map((l) => l.sql).join(' UNION '), params: lookups.flatMap((l) => l.params) };
 }
 
-/** Whether the rule reads nothing but the score: SQLite counts it from the score index alone, at any size. */
+/**
+ * Whether the rule is nothing but score ranges (`all`/`any` of eq, in, gt, gte, lt, lte on `score`):
+ * SQLite counts it from ranges of the score index, at any size. A negation or `ne` would walk the
+ * whole index and read every row for the top matches (~0.3 s at 1M, measured), so it is not one.
+ */
 export function onlyScore(rule: Condition): boolean {
   if ('all' in rule) return rule.all.every(onlyScore);
   if ('any' in rule) return rule.any.every(onlyScore);
-  if ('not' in rule) return onlyScore(rule.not);
-  return rule.fact === 'score';
+  if ('not' in rule) return false;
+  return rule.fact === 'score' && ['eq', 'in', 'gt', 'gte', 'lt', 'lte'].includes(rule.op);
 }
