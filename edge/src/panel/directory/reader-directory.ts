@@ -262,7 +262,7 @@ export class ReaderDirectory extends DurableObject<Env> {
   /**
    * How many readers an unsaved rule holds, bounded at any size (no call reads every reader of a
    * large directory):
-   * - a directory of at most `previewScanReaders` readers, or a rule on the score alone (the score
+   * - a directory of at most `previewScanReaders` readers, or a rule of score ranges only (see onlyScore: the score
    *   index answers it): counted exactly in SQL;
    * - otherwise, when index lookups (tags, score, reader_facts; see planLookups) narrow the rule to at
    *   most `previewLookupRows` candidate readers: counted exactly over those;
