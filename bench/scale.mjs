@@ -40,6 +40,8 @@ const inspectorPort = await new Promise((resolve) => { const srv = createServer(
 const { mf, edgeUrl } = await startEdgeAndBaseline({ customerIoUrl: fake.url, inspectorPort });
 /** The edge isolate's live JS heap after a full GC, in MB (null if the inspector did not answer). */
 const heapMb = async () => { try { return (await heapAfterGc('edge', inspectorPort)).used / 1048576; } catch { return null; } };
+/** The heap after a full GC, then workerd's RSS (read after that GC, so garbage V8 returned is not counted). */
+const memory = async () => { const heap = await heapMb(); return { ...workerdMemory(), heap }; };
 const directories = await mf.getDurableObjectNamespace('DIRECTORY', 'edge');
 
 async function workspace(id) {
@@ -121,7 +123,7 @@ async function measure(size) {
   await api('POST', '/segments', { name: 'Engaged high value', rule: { all: [{ fact: 'tags', op: 'contains', value: 'high_value' }, { fact: 'score', op: 'gte', value: 0.3 }] } });
   const factSegment = await api('POST', '/segments', { name: 'Premium or heavy readers', rule: { any: [{ fact: 'trait.tier', op: 'in', value: ['premium', 'pro'] }, { fact: 'reads', op: 'gte', value: 6 }] } });
 
-  const memBefore = { ...workerdMemory(), heap: await heapMb() };
+  const memBefore = await memory();
   const random = rng(size);
   const truth = Object.fromEntries(Object.keys(PREVIEWS).map((k) => [k, 0]));
   const seedStarted = performance.now();
@@ -132,7 +134,7 @@ async function measure(size) {
     if ((i / BATCH) % 200 === 199) process.stdout.write(`  ${id}: ${fmt(i + BATCH)} readers seeded (${fmt((i + BATCH) / ((performance.now() - seedStarted) / 1000))}/s)\n`);
   }
   const seedSeconds = (performance.now() - seedStarted) / 1000;
-  const memSeeded = { ...workerdMemory(), heap: await heapMb() };
+  const memSeeded = await memory();
   // The mirror of the two segments made before seeding runs in the background; let it settle so it does not colour the timings.
   await until(async () => (await api('GET', '/segments')).segments.every((s) => s.pending === 0 && !s.evaluating), 15 * 60_000, 'initial mirror');
 
@@ -152,7 +154,7 @@ async function measure(size) {
     'members page (1,000)': await sample((i) => api('GET', `/segments/${factSegment.id}/members?limit=1000&after=${encodeURIComponent(i ? `e:r${(i * 104729) % size}` : '')}`)),
   });
 
-  const memCalls = { ...workerdMemory(), heap: await heapMb() };
+  const memCalls = await memory();
   const databaseBytes = (await stub.usage()).databaseBytes;
 
   // A rule change walks every reader in chunks by alarm.

@@ -535,11 +535,20 @@ export class DirectoryStore {
    * range of the table's own b-tree): readers found and matching per block, and the best-scored matches.
    */
   countInBlocks(blocks: readonly number[], width: number, c: CompiledRule, limit: number): { blocks: Array<{ n: number; m: number }>; top: ReaderSummary[] } {
-    const ids = JSON.stringify(blocks);
-    const from = `FROM json_each(?) s CROSS JOIN readers r ON r.rowid BETWEEN s.value * ${width} + 1 AND s.value * ${width} + ${width}`;
-    const counted = this.sql.exec<{ n: number; m: number }>(`SELECT COUNT(*) AS n, TOTAL(${c.where}) AS m ${from} GROUP BY s.value`, ...c.params, ids).toArray();
-    const top = this.sql.exec<Row>(`SELECT ${READER} ${from} WHERE ${c.where} ORDER BY r.score DESC LIMIT ?`, ids, ...c.params, limit).toArray().map(toSummary);
-    return { blocks: counted, top };
+    // One pass over the sample's rows (each block a few random pages of a large file): per row its
+    // block, whether it matches, and for matches the key and score; the top rows are then read by key.
+    const perBlock = new Map<number, { n: number; m: number }>();
+    const matched: Array<{ key: string; score: number }> = [];
+    for (const row of this.sql.exec<{ b: number; m: number; key: string; score: number }>(`SELECT s.value AS b, (${c.where}) AS m, r.key AS key, r.score AS score
+      FROM json_each(?) s CROSS JOIN readers r ON r.rowid BETWEEN s.value * ${width} + 1 AND s.value * ${width} + ${width}`, ...c.params, JSON.stringify(blocks))) {
+      const b = perBlock.get(row.b) ?? { n: 0, m: 0 };
+      perBlock.set(row.b, b);
+      b.n++;
+      if (row.m) { b.m++; matched.push({ key: row.key, score: row.score }); }
+    }
+    const topKeys = matched.sort((x, y) => y.score - x.score).slice(0, limit).map((r) => r.key);
+    const byKey = new Map(this.readersByKeys(topKeys).map((r) => [r.key, r]));
+    return { blocks: [...perBlock.values()], top: topKeys.map((k) => byKey.get(k)!) };
   }
 
   /** The readers in these rowid blocks, each with its block, for a rule JavaScript evaluates. */
