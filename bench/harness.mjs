@@ -30,13 +30,14 @@ async function bundleBaseline() {
   return `${OUT}/baseline.js`;
 }
 
-export async function startWorkers({ customerIoUrl }) {
+/** `inspectorPort`: opens workerd's V8 inspector there (bench:scale reads the heap through it). */
+export async function startWorkers({ customerIoUrl, inspectorPort }) {
   mkdirSync(OUT, { recursive: true });
   const [edgePath, floorPath, baselinePath] = [bundleEdge(), bundleFloor(), await bundleBaseline()];
   const sqliteObjects = (config) => Object.fromEntries(Object.entries(durableObjectBindings(config)).map(([binding, className]) => [binding, { className, useSQLite: true }]));
   const common = { modules: true, compatibilityDate: '2026-10-20', compatibilityFlags: ['nodejs_compat'], unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] };
   const mf = new Miniflare(convertV4MiniflareOptions({
-    ...(PROFILE ? { inspectorPort: INSPECTOR_PORT } : {}),
+    ...(PROFILE ? { inspectorPort: INSPECTOR_PORT } : inspectorPort ? { inspectorPort } : {}),
     workers: [
       {
         ...common,

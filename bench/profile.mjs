@@ -8,8 +8,8 @@ import { writeFileSync } from 'node:fs';
 export const PROFILE = Boolean(process.env.BENCH_PROFILE);
 export const INSPECTOR_PORT = Number(process.env.BENCH_INSPECTOR_PORT ?? 9329);
 
-async function session(worker) {
-  const ws = new WebSocket(`ws://127.0.0.1:${INSPECTOR_PORT}/core:user:${worker}`);
+async function session(worker, port = INSPECTOR_PORT) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/core:user:${worker}`);
   await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
   let id = 0;
   const waiting = new Map();
@@ -19,6 +19,21 @@ async function session(worker) {
   };
   const send = (method, params = {}) => new Promise((resolve) => { const n = ++id; waiting.set(n, resolve); ws.send(JSON.stringify({ id: n, method, params })); });
   return { send, close: () => ws.close() };
+}
+
+/**
+ * The V8 heap of `worker`'s isolate (the Worker and its Durable Objects share it) after a full
+ * garbage collection, through the inspector on `port`: what the live objects hold, in bytes.
+ */
+export async function heapAfterGc(worker, port) {
+  const s = await session(worker, port);
+  try {
+    await s.send('HeapProfiler.collectGarbage');
+    const { result } = await s.send('Runtime.getHeapUsage');
+    return { used: result.usedSize, total: result.totalSize };
+  } finally {
+    s.close();
+  }
 }
 
 /** Starts profiling `worker`; the returned function stops, saves and summarises. */

@@ -66,8 +66,14 @@ export interface Overview extends DirectoryOverview {
 
 /** GET /segments/:id: the segment and its first members by score. */
 export interface SegmentDetail { segment: SegmentView; members: ReaderSummary[] }
-/** `estimate`: the rule could not be counted in SQL; `count` is scaled from a sample of readers. */
-export interface SegmentPreview { count: number; total: number; sample: ReaderSummary[]; estimate: boolean }
+/**
+ * An unsaved rule's reach. `estimate` false: `count` is exact (a small directory scanned, or the
+ * readers an index lookup narrowed the rule to counted one by one). `estimate` true: the rule would
+ * need a scan of a large directory (a negation, `ne`, a broad condition) or cannot be put in SQL, so
+ * `count` is scaled from `sampled` readers drawn at random, and the true count lies within
+ * `count ± margin` at 95 % confidence. `sample`: a few of the best-scored matches found.
+ */
+export interface SegmentPreview { count: number; total: number; sample: ReaderSummary[]; estimate: boolean; sampled: number | null; margin: number }
 /** `changed` lists at most 1,000 keys for a change by tags; `changedCount` is how many it touched. */
 export interface MembersChangeResult { changed: string[]; unknown: string[]; changedCount: number }
 /** One page of a segment's members in key order; pass `next` as the next page's `afterKey` (null: the last page). */

@@ -1,10 +1,12 @@
 // A directory written by the old ReaderDirectory (one table of readers, read whole; no _schema)
 // upgrades in place: its reader rows stay, and the alarm backfills tags, overview figures and
 // memberships in chunks. What Customer.io already held for the segment is kept (not sent again), and
-// what it held for a reader who no longer matches is taken out.
+// what it held for a reader who no longer matches is taken out. The fact table (reader_facts) is
+// filled for the old rows the same way, after the memberships.
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { type ReaderSummary, inSegment } from '#shared/panel.ts';
+import { type ReaderSummary, inSegment, segmentFacts } from '#shared/panel.ts';
+import { matches } from '#shared/tag-rules.ts';
 import { DAY_MS } from '#shared/reader.ts';
 import type { ReaderDirectory } from '#edge/panel/directory/reader-directory.ts';
 import { randomReader, rng } from '#edge/panel/directory/random-readers.ts';
@@ -69,5 +71,24 @@ describe('directory upgrade from the old layout', () => {
     expect((await stubOf().search('', 5))[0]!.score).toBe(Math.max(...readers.map((r) => r.score)));
     const found = (await stubOf().reader(members[0]!.key))!;
     expect(found.segments.map((s) => s.name)).toEqual(['Old']);
+
+    // The fact table is filled last, in chunks by alarm; until then a preview does not trust it (it estimates).
+    await runInDurableObject(stubOf(), (o: ReaderDirectory) => { o.previewScanReaders = 1_000; });
+    const factRule = { fact: 'odd key', op: 'gte' as const, value: 9 };
+    const factCount = readers.filter((r) => matches(factRule, segmentFacts(r))).length;
+    const factsPending = () => runInDurableObject(stubOf(), (_o: ReaderDirectory, state) => state.storage.sql.exec("SELECT 1 FROM meta WHERE k = 'facts_cursor'").toArray().length > 0);
+    expect(await factsPending()).toBe(true);
+    expect((await stubOf().preview(factRule)).estimate).toBe(true);
+    let factAlarms = 0;
+    while (factAlarms < 50 && (await factsPending())) {
+      await runDurableObjectAlarm(stubOf());
+      factAlarms++;
+    }
+    expect(factAlarms).toBeGreaterThanOrEqual(2); // 12,000 readers at 5,000 per alarm, not one invocation
+    expect(await factsPending()).toBe(false);
+    expect(await stubOf().preview(factRule)).toMatchObject({ estimate: false, count: factCount });
+    const factRows = await runInDurableObject(stubOf(), (_o: ReaderDirectory, state) =>
+      state.storage.sql.exec("SELECT COUNT(*) AS n FROM reader_facts WHERE name = 'known'").one().n);
+    expect(factRows).toBe(readers.length);
   });
 });

@@ -180,7 +180,10 @@ function Builder({ tags, onDone, editing }: { tags: string[]; onDone: () => void
       </div></>}
       <div class="row">
         <div class="live" data-testid="live-count">
-          {preview ? <>{preview.estimate && <span title="estimated from a sample of readers">≈</span>}<b>{preview.count}</b> of {preview.total} readers</> : '…'}
+          {preview ? (preview.estimate
+            ? <span title={`Estimated: this rule would need a scan of every reader, so it was evaluated over ${preview.sampled ?? 0} readers drawn at random (95 % interval). Saving the segment counts it exactly.`}>
+                ≈<b>{preview.count}</b> ± {preview.margin} of {preview.total} readers <span class="muted">(estimate)</span></span>
+            : <><b>{preview.count}</b> of {preview.total} readers</>) : '…'}
         </div>
       </div>
       {preview && preview.sample.length > 0 && <p class="muted sample">e.g. {preview.sample.map((r) => r.email ?? r.userId).join(', ')}</p>}

@@ -7,6 +7,8 @@
  *   readers       one row per known reader (JSON columns as before, facts now JSONB) + indexes on email, user_id,
  *                 score, last_seen, signed_up_at; `counted` says its figures are in the tables below
  *   reader_tags   (reader_key, tag), indexed by tag: tag rules and "every reader with tag x" in SQL
+ *   reader_facts  (reader_key, name, t, v): each reader's top-level facts and array elements, typed, indexed
+ *                 by (name, t, v): a preview finds the readers a fact comparison can match from the index
  *   tag_counts, active_days, score_buckets, meta reader_count / score_sum: the overview, by deltas
  *   segments      rules, stored member count, mirror count, re-evaluation cursor and progress
  *   members       (segment_id, reader_key, score): memberships, with score for "top members"
@@ -17,7 +19,9 @@
  * Upgrade from the old layout (one table of readers read whole): the old rows stay; step 5 marks the
  * directory for a backfill that the alarm runs in key-ordered chunks (readers with counted = 0 get
  * their tags and figures added), and puts every live segment into re-evaluation (also chunked). The
- * upgrade step itself runs two COUNTs in SQL and nothing per reader, so it is bounded.
+ * upgrade step itself runs two COUNTs in SQL and nothing per reader, so it is bounded. Step 6 (the
+ * fact table) likewise only marks `facts_cursor`; the alarm fills reader_facts in key-ordered chunks,
+ * and until it is done previews do not use that index.
  */
 import { type Migration, META_TABLE, Meta, addColumn, migrate } from '#edge/platform/sql-store.ts';
 import type { ReaderSummary, SegmentRule } from '#shared/panel.ts';
@@ -25,7 +29,7 @@ import type { OverviewDelta } from './overview-counts.ts';
 import type { SegmentChanges } from './membership.ts';
 import type { Ident, QueueEntry } from './mirror-batches.ts';
 import { queueEntry } from './mirror-batches.ts';
-import type { CompiledRule } from './rule-sql.ts';
+import { type CompiledRule, FACT_ROWS, type Lookup, type SqlParam, factType, factValue } from './rule-sql.ts';
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -85,6 +89,14 @@ const MIGRATIONS: Migration[] = [
   // index that holds only them (confirmed readers, the bulk, are not in it).
   addColumn('readers', 'pending_since', 'INTEGER'),
   'CREATE INDEX IF NOT EXISTS readers_pending ON readers (pending_since, key) WHERE pending_since IS NOT NULL',
+  // 8: the fact table (bounded per reader: traits are capped at 100, facts come from a fixed list).
+  // `v` has no declared type, so SQLite keeps each value as it is (text '3' stays text, not 3).
+  (sql) => {
+    sql.exec(`CREATE TABLE IF NOT EXISTS reader_facts (reader_key TEXT NOT NULL, name TEXT NOT NULL, t TEXT NOT NULL, v NOT NULL,
+        PRIMARY KEY (reader_key, name, t, v)) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS reader_facts_value ON reader_facts (name, t, v);`);
+    if (sql.exec('SELECT 1 FROM readers LIMIT 1').toArray().length) sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('facts_cursor', '')");
+  },
 ];
 
 export interface SegmentRow {
@@ -135,13 +147,42 @@ export class DirectoryStore {
     return out;
   }
 
+  /**
+   * An upsert, not INSERT OR REPLACE: the row keeps its rowid, so rowids stay dense and a random
+   * rowid is a uniform draw over readers (the preview's estimate samples that way). Its facts rows
+   * follow (only the difference is written).
+   */
   writeReader(r: ReaderSummary): void {
+    const facts = JSON.stringify(r.facts);
     this.sql.exec(
-      `INSERT OR REPLACE INTO readers (key, email, user_id, tags, score, counters, traits, facts, active_days, last_seen, signed_up_at, updated_at, counted, pending_since)
-       VALUES (?, ?, ?, ?, ?, ?, ?, jsonb(?), ?, ?, ?, ?, 1, ?)`,
+      `INSERT INTO readers (key, email, user_id, tags, score, counters, traits, facts, active_days, last_seen, signed_up_at, updated_at, counted, pending_since)
+       VALUES (?, ?, ?, ?, ?, ?, ?, jsonb(?), ?, ?, ?, ?, 1, ?)
+       ON CONFLICT (key) DO UPDATE SET email = excluded.email, user_id = excluded.user_id, tags = excluded.tags, score = excluded.score,
+         counters = excluded.counters, traits = excluded.traits, facts = excluded.facts, active_days = excluded.active_days,
+         last_seen = excluded.last_seen, signed_up_at = excluded.signed_up_at, updated_at = excluded.updated_at, counted = 1,
+         pending_since = excluded.pending_since`,
       r.key, r.email, r.userId, JSON.stringify(r.tags), r.score, JSON.stringify(r.counters), JSON.stringify(r.traits),
-      JSON.stringify(r.facts), JSON.stringify(r.activeDays), r.lastSeen, r.signedUpAt ?? null, r.updatedAt, r.pendingSince ?? null,
+      facts, JSON.stringify(r.activeDays), r.lastSeen, r.signedUpAt ?? null, r.updatedAt, r.pendingSince ?? null,
     );
+    this.sql.exec(`DELETE FROM reader_facts WHERE reader_key = ?1 AND (name, t, v) NOT IN (${FACT_ROWS})`, r.key, facts);
+    this.sql.exec(`INSERT OR IGNORE INTO reader_facts (reader_key, name, t, v) SELECT ?1, name, t, v FROM (${FACT_ROWS})`, r.key, facts);
+  }
+
+  /**
+   * Fills reader_facts for the `limit` readers after `after` (an upgraded directory, by alarm);
+   * returns the last key done, or null once the walk reached the end.
+   */
+  backfillFacts(after: string, limit: number): string | null {
+    const last = this.sql.exec<{ k: string }>('SELECT key AS k FROM readers WHERE key > ? ORDER BY key LIMIT 1 OFFSET ?', after, limit - 1).toArray()[0]?.k ?? null;
+    const upTo = last ?? '\u{10FFFF}';
+    this.sql.exec(`INSERT OR IGNORE INTO reader_facts (reader_key, name, t, v)
+      SELECT r.key, f.key, ${factType('f.type')}, ${factValue('f')} FROM readers r, json_each(r.facts) f WHERE r.key > ?1 AND r.key <= ?2`, after, upTo);
+    this.sql.exec(`INSERT OR IGNORE INTO reader_facts (reader_key, name, t, v)
+      SELECT r.key, f.key, 'e' || ${factType('e.type')}, ${factValue('e')} FROM readers r, json_each(r.facts) f, json_each(f.value) e
+      WHERE f.type = 'array' AND r.key > ?1 AND r.key <= ?2`, after, upTo);
+    if (last === null) this.sql.exec("DELETE FROM meta WHERE k = 'facts_cursor'");
+    else this.meta.set('facts_cursor', last);
+    return last;
   }
 
   /** The reader's rows in reader_tags follow its tags (only the difference is written). */
@@ -164,6 +205,7 @@ export class DirectoryStore {
     for (const part of chunks(keys)) {
       this.sql.exec(`DELETE FROM readers WHERE key IN (${marks(part.length)})`, ...part);
       this.sql.exec(`DELETE FROM reader_tags WHERE reader_key IN (${marks(part.length)})`, ...part);
+      this.sql.exec(`DELETE FROM reader_facts WHERE reader_key IN (${marks(part.length)})`, ...part);
       this.sql.exec(`DELETE FROM manual WHERE key IN (${marks(part.length)})`, ...part);
     }
   }
@@ -475,6 +517,64 @@ export class DirectoryStore {
 
   topMatching(c: CompiledRule, limit: number): ReaderSummary[] {
     return this.sql.exec<Row>(`SELECT ${READER} FROM readers r WHERE ${c.where} ORDER BY r.score DESC LIMIT ?`, ...c.params, limit).toArray().map(toSummary);
+  }
+
+  /** Whether a lookup's index is complete (reader_tags and reader_facts are filled by alarm after an upgrade). */
+  lookupReady(source: Lookup['source']): boolean {
+    if (source === 'tags') return this.meta.get('backfill_cursor') === null;
+    if (source === 'facts') return this.meta.get('facts_cursor') === null;
+    return true;
+  }
+
+  /** How many rows the lookup yields, counting no further than `cap` (an index range, read no further). */
+  lookupRows(l: Lookup, cap: number): number {
+    return this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM (${l.sql} LIMIT ?)`, ...l.params, cap).one().n;
+  }
+
+  /**
+   * The rule counted over the readers the keys select (`keys`: a SELECT of distinct `k`), and the
+   * best-scored matches, in one pass over the candidates' rows (each is a random page read in a large
+   * directory, so they are read once): the window count rides along with the top rows' keys, whose
+   * rows are then read by key. CROSS JOIN keeps SQLite driving from the keys, never from a readers scan.
+   */
+  countAmong(keys: { sql: string; params: SqlParam[] }, c: CompiledRule, limit: number): { count: number; top: ReaderSummary[] } {
+    const rows = this.sql.exec<{ key: string; n: number }>(`SELECT r.key AS key, COUNT(*) OVER () AS n FROM (${keys.sql}) d CROSS JOIN readers r ON r.key = d.k
+      WHERE ${c.where} ORDER BY r.score DESC LIMIT ?`, ...keys.params, ...c.params, limit).toArray();
+    const byKey = new Map(this.readersByKeys(rows.map((r) => r.key)).map((r) => [r.key, r]));
+    return { count: rows[0]?.n ?? 0, top: rows.map((r) => byKey.get(r.key)!) };
+  }
+
+  /** The largest rowid: random rowid blocks up to it are draws over readers (rowids stay dense, see writeReader). */
+  maxRowid(): number {
+    return this.sql.exec<{ m: number | null }>('SELECT MAX(rowid) AS m FROM readers').one().m ?? 0;
+  }
+
+  /**
+   * The rule over the readers in these rowid blocks (block b: rowids b·width+1 … b·width+width, a
+   * range of the table's own b-tree): readers found and matching per block, and the best-scored matches.
+   */
+  countInBlocks(blocks: readonly number[], width: number, c: CompiledRule, limit: number): { blocks: Array<{ n: number; m: number }>; top: ReaderSummary[] } {
+    // One pass over the sample's rows (each block a few random pages of a large file): per row its
+    // block, whether it matches, and for matches the key and score; the top rows are then read by key.
+    const perBlock = new Map<number, { n: number; m: number }>();
+    const matched: Array<{ key: string; score: number }> = [];
+    for (const row of this.sql.exec<{ b: number; m: number; key: string; score: number }>(`SELECT s.value AS b, (${c.where}) AS m, r.key AS key, r.score AS score
+      FROM json_each(?) s CROSS JOIN readers r ON r.rowid BETWEEN s.value * ${width} + 1 AND s.value * ${width} + ${width}`, ...c.params, JSON.stringify(blocks))) {
+      const b = perBlock.get(row.b) ?? { n: 0, m: 0 };
+      perBlock.set(row.b, b);
+      b.n++;
+      if (row.m) { b.m++; matched.push({ key: row.key, score: row.score }); }
+    }
+    const topKeys = matched.sort((x, y) => y.score - x.score).slice(0, limit).map((r) => r.key);
+    const byKey = new Map(this.readersByKeys(topKeys).map((r) => [r.key, r]));
+    return { blocks: [...perBlock.values()], top: topKeys.map((k) => byKey.get(k)!) };
+  }
+
+  /** The readers in these rowid blocks, each with its block, for a rule JavaScript evaluates. */
+  readersInBlocks(blocks: readonly number[], width: number): Array<{ block: number; reader: ReaderSummary }> {
+    return this.sql.exec<Row>(`SELECT s.value AS block, ${READER} FROM json_each(?) s CROSS JOIN readers r
+      ON r.rowid BETWEEN s.value * ${width} + 1 AND s.value * ${width} + ${width}`, JSON.stringify(blocks)).toArray()
+      .map((row) => ({ block: row.block as number, reader: toSummary(row) }));
   }
 
   // ---- the mirror ----------------------------------------------------------------------------

@@ -140,3 +140,130 @@ function drivingTag(rule: Condition): string | null {
   if ('all' in rule) return rule.all.find(isTag)?.value ?? null;
   return null;
 }
+
+// ---- indexed lookups: which readers a preview needs to look at --------------------------------
+
+/**
+ * One index lookup: a SELECT of reader keys (column `k`) that holds every reader a condition
+ * matches, maybe more (the compiled `where` decides each one). Read from reader_tags, the score
+ * index, or reader_facts (one row per top-level fact and per array element, typed; see
+ * FACT_ROWS in directory-store.ts).
+ */
+export interface Lookup { sql: string; params: SqlParam[]; source: 'tags' | 'score' | 'facts' | 'none' }
+
+/**
+ * reader_facts' type code for a json_each row's `type` column: n number, s text, t/f boolean, z JSON
+ * null, a array, o object; an element of an array fact is stored as `e` + its code. Its value `v`
+ * is the number or text itself, 0 for the others (the code says all there is).
+ */
+export const factType = (type: string) => `CASE ${type} WHEN 'integer' THEN 'n' WHEN 'real' THEN 'n' WHEN 'text' THEN 's' WHEN 'true' THEN 't'
+  WHEN 'false' THEN 'f' WHEN 'null' THEN 'z' WHEN 'array' THEN 'a' ELSE 'o' END`;
+export const factValue = (row: string) => `CASE WHEN ${row}.type IN ('integer', 'real', 'text') THEN ${row}.value ELSE 0 END`;
+
+/** The rows of reader_facts (name, t, v) for one reader's facts, bound as `?2` (JSON): top-level facts, then array elements. */
+export const FACT_ROWS = `SELECT f.key AS name, ${factType('f.type')} AS t, ${factValue('f')} AS v FROM json_each(?2) f
+  UNION ALL SELECT f.key, 'e' || ${factType('e.type')}, ${factValue('e')} FROM json_each(?2) f, json_each(f.value) e WHERE f.type = 'array'`;
+
+const NONE: Lookup = { sql: 'SELECT NULL AS k WHERE 0', params: [], source: 'none' };
+const facts = (where: string, params: SqlParam[]): Lookup =>
+  ({ sql: `SELECT reader_key AS k FROM reader_facts WHERE name = ? AND ${where}`, params, source: 'facts' });
+
+/** The lookup holding every reader the leaf matches, or null when the leaf cannot narrow (`exists` on tags, `ne` on score). */
+export function leafLookup(fact: string, op: string, value: FactValue): Lookup | null {
+  if (fact === 'tags') {
+    if (op === 'exists' || op === 'ne') return null; // true for everyone
+    if (op !== 'contains' || typeof value !== 'string') return NONE;
+    return { sql: 'SELECT reader_key AS k FROM reader_tags WHERE tag = ?', params: [value], source: 'tags' };
+  }
+  if (fact === 'score') {
+    if (op === 'exists' || (op === 'ne')) return null;
+    if (op === 'in') {
+      if (!Array.isArray(value)) return NONE;
+      return { sql: `SELECT key AS k FROM readers WHERE score IN (SELECT value FROM json_each(?) WHERE type IN ${NUMBER_TYPES})`, params: [JSON.stringify(value)], source: 'score' };
+    }
+    if (typeof value !== 'number' || !(op === 'eq' || op in SQL_OP)) return NONE;
+    return { sql: `SELECT key AS k FROM readers WHERE score ${op === 'eq' ? '=' : SQL_OP[op as keyof typeof SQL_OP]} ?`, params: [value], source: 'score' };
+  }
+  switch (op) {
+    case 'exists': return facts("t IN ('n', 's', 't', 'f', 'a', 'o')", [fact]);
+    case 'ne': return facts("t IN ('n', 's', 't', 'f', 'z', 'a', 'o')", [fact]); // present, JSON null included
+    case 'eq':
+      if (typeof value === 'number') return facts("t = 'n' AND v = ?", [fact, value]);
+      if (typeof value === 'string') return facts("t = 's' AND v = ?", [fact, value]);
+      if (typeof value === 'boolean') return facts(`t = '${value ? 't' : 'f'}'`, [fact]);
+      return NONE;
+    case 'contains': {
+      // Any string fact may hold String(value) as a substring; an array fact must hold the element.
+      if (typeof value === 'string') return facts("(t = 's' OR (t = 'es' AND v = ?))", [fact, value]);
+      if (typeof value === 'number') return facts("(t = 's' OR (t = 'en' AND v = ?))", [fact, value]);
+      if (typeof value === 'boolean') return facts(`t IN ('s', 'e${value ? 't' : 'f'}')`, [fact]);
+      return facts("t = 's'", [fact]);
+    }
+    case 'in': {
+      if (!Array.isArray(value)) return NONE;
+      const list = JSON.stringify(value);
+      return facts(`((t = 's' AND v IN (SELECT value FROM json_each(?) WHERE type = 'text'))
+        OR (t = 'n' AND v IN (SELECT value FROM json_each(?) WHERE type IN ${NUMBER_TYPES})))`, [fact, list, list]);
+    }
+    case 'gt': case 'gte': case 'lt': case 'lte':
+      if (typeof value !== 'number') return NONE;
+      return facts(`t = 'n' AND v ${SQL_OP[op]} ?`, [fact, value]);
+  }
+  return NONE;
+}
+
+/**
+ * The cheapest union of lookups that holds every reader the rule matches, by `cost` (how many rows
+ * a lookup yields, capped by the caller; null when its index cannot be used, e.g. while it is being
+ * backfilled). A leaf is its lookup; `all` takes its cheapest child; `any` the union of one per
+ * child, so every child must have one; `not` has none (a negation is decided per reader, which is
+ * what an estimate is for). Null: only a scan would do.
+ */
+export function planLookups(rule: Condition, cost: (l: Lookup) => number | null): { lookups: Lookup[]; cost: number } | null {
+  const costs = new Map<string, number | null>();
+  const costOf = (l: Lookup) => {
+    const id = `${l.sql}\u0000${JSON.stringify(l.params)}`;
+    if (!costs.has(id)) costs.set(id, l.source === 'none' ? 0 : cost(l));
+    return costs.get(id)!;
+  };
+  const plan = (c: Condition): { lookups: Lookup[]; cost: number } | null => {
+    if ('not' in c) return null;
+    if ('all' in c) {
+      let best: { lookups: Lookup[]; cost: number } | null = null;
+      for (const child of c.all) {
+        const p = plan(child);
+        if (p && (!best || p.cost < best.cost)) best = p;
+      }
+      return best;
+    }
+    if ('any' in c) {
+      const parts = c.any.map(plan);
+      if (parts.some((p) => p === null)) return null;
+      const lookups = parts.flatMap((p) => p!.lookups.filter((l) => l.source !== 'none'));
+      return { lookups: lookups.length ? lookups : [NONE], cost: parts.reduce((n, p) => n + p!.cost, 0) };
+    }
+    if (c.fact in Object.prototype || /["\\]/.test(c.fact)) return null;
+    const l = leafLookup(c.fact, c.op, c.value);
+    if (!l) return null;
+    const n = costOf(l);
+    return n === null ? null : { lookups: [l], cost: n };
+  };
+  return plan(rule);
+}
+
+/** The union of lookups as one SELECT of distinct keys `k`. */
+export function lookupUnion(lookups: readonly Lookup[]): { sql: string; params: SqlParam[] } {
+  return { sql: lookups.map((l) => l.sql).join(' UNION '), params: lookups.flatMap((l) => l.params) };
+}
+
+/**
+ * Whether the rule is nothing but score ranges (`all`/`any` of eq, in, gt, gte, lt, lte on `score`):
+ * SQLite counts it from ranges of the score index, at any size. A negation or `ne` would walk the
+ * whole index and read every row for the top matches (~0.3 s at 1M, measured), so it is not one.
+ */
+export function onlyScore(rule: Condition): boolean {
+  if ('all' in rule) return rule.all.every(onlyScore);
+  if ('any' in rule) return rule.any.every(onlyScore);
+  if ('not' in rule) return false;
+  return rule.fact === 'score' && ['eq', 'in', 'gt', 'gte', 'lt', 'lte'].includes(rule.op);
+}
