@@ -142,7 +142,11 @@ async function measure(size) {
   const calls = {
     'overview (+ tag history)': await sample(() => api('GET', '/overview')),
     'tag history alone (RPC from Node)': await sample(() => stub.tagHistory(30)),
-    'reader search (email prefix)': await sample((i) => api('GET', `/readers?q=r${(i * 7919) % size}`)),
+    // The same answer size at both sizes, so the figures compare the index, not the page: an address
+    // typed up to its @ (one reader), and a short prefix (a full page of 50 at either size). A bare
+    // `r<n>` would match 1 reader at 10,000 but 111 at 1,000,000 (r<n>, r<n>0…, r<n>00…).
+    'reader search (address up to @, 1 match)': await sample((i) => api('GET', `/readers?q=r${(i * 7919) % size}@`)),
+    'reader search (short prefix, page of 50)': await sample((i) => api('GET', `/readers?q=r${1 + (i % 9)}`)),
     'segment list': await sample(() => api('GET', '/segments')),
     'segment detail (top 100)': await sample(() => api('GET', `/segments/${factSegment.id}`)),
   };
