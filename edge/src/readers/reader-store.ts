@@ -42,8 +42,9 @@ export class ReaderStore {
     return this.sql.exec('SELECT 1 FROM seen_events WHERE id = ?', id).toArray().length > 0;
   }
 
-  markSeen(id: string, at: number): void {
-    this.sql.exec('INSERT OR IGNORE INTO seen_events (id, at) VALUES (?, ?)', id, at);
+  /** Marks the id seen; false when it was seen before (one statement where `seen` + `markSeen` take two). */
+  markSeen(id: string, at: number): boolean {
+    return this.sql.exec('INSERT OR IGNORE INTO seen_events (id, at) VALUES (?, ?)', id, at).rowsWritten > 0;
   }
 
   forgetSeenBefore(at: number): void {
