@@ -6,6 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { type Migration, migrate } from './sql-store.ts';
 import { ReaderStore } from '#edge/readers/reader-store.ts';
 
+// The stores name the runtime's SqlStorage type; this program has Node's types, not the Workers' ones.
+declare global {
+  interface SqlStorageCursor<T> { toArray(): T[]; one(): T; readonly rowsWritten: number }
+  interface SqlStorage { exec<T = Record<string, unknown>>(query: string, ...bindings: unknown[]): SqlStorageCursor<T> }
+}
+
 function nodeSql(db = new DatabaseSync(':memory:')) {
   const statements: string[] = [];
   const sql = {
