@@ -75,3 +75,25 @@ describe('ReaderStore.markSeen', () => {
     expect(store.markSeen('01HY', 3)).toBe(true);
   });
 });
+
+describe('ReaderStore.saveMeta', () => {
+  it('writes the bookkeeping only when it differs from what the row holds, loaded or written', () => {
+    const { sql, statements, db } = nodeSql();
+    const store = new ReaderStore(sql);
+    store.save({ key: 'e:a@example.com' }, { queuedShard: null }, 1);
+    const writes = () => statements.filter((s) => /^UPDATE reader/.test(s)).length;
+    store.saveMeta({ queuedShard: null });
+    expect(writes()).toBe(0);
+    store.saveMeta({ queuedShard: 3 });
+    expect(writes()).toBe(1);
+    // A fresh object over the same storage compares with what it loaded.
+    const reopened = nodeSql(db);
+    const again = new ReaderStore(reopened.sql);
+    expect(again.load()?.meta).toEqual({ queuedShard: 3 });
+    again.saveMeta({ queuedShard: 3 });
+    expect(reopened.statements.filter((s) => /^UPDATE reader/.test(s))).toEqual([]);
+    again.saveMeta({ queuedShard: null });
+    expect(reopened.statements.filter((s) => /^UPDATE reader/.test(s))).toHaveLength(1);
+    expect(JSON.parse((db.prepare('SELECT meta FROM reader').get() as { meta: string }).meta)).toEqual({ queuedShard: null });
+  });
+});

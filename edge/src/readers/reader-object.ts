@@ -250,6 +250,7 @@ export class ReaderObject extends DurableObject<Env> {
     const identifiers = this.meta.identifiedAs ?? personIdentifiers(this.state);
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    this.store.forgetRow();
     this.state = emptyReader('');
     this.meta = { ctx: null, tags: [], everTags: [], queuedShard: null, identifiedAs: null };
     return identifiers;
@@ -278,7 +279,8 @@ export class ReaderObject extends DurableObject<Env> {
 
   /** The shard's sync landed up to `version`/`lastSeq`. Returns whether there is more to send. */
   async syncAck(version: number, lastSeq: number, identifiers: PersonIdentifiers): Promise<boolean> {
-    this.store.clearQueued(lastSeq);
+    // Nothing was queued (an open, a read: counters only): no write, as seqs start at 1.
+    if (lastSeq > 0) this.store.clearQueued(lastSeq);
     this.meta.identifiedAs = identifiers;
     const more = version !== this.version || this.outboxSize() > 0;
     if (!more) this.meta.queuedShard = null;
