@@ -3,7 +3,7 @@
 // an empty Hono Worker, served side by side by ONE workerd (Miniflare), each on its own socket —
 // so the figures meet the same machine, runtime and noise, and the ratios are what counts.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { build } from 'esbuild';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
@@ -77,6 +77,7 @@ function durableObjectBindings(config) {
  * returns requests/s and latency percentiles. Non-2xx answers are counted as errors.
  */
 export async function load(requests, concurrency = 16) {
+  const cpuBefore = workerdCpuMs();
   const latencies = [];
   let errors = 0;
   let next = 0;
@@ -95,7 +96,36 @@ export async function load(requests, concurrency = 16) {
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-  return { requests: requests.length, seconds, perSecond: requests.length / seconds, p50: pct(50), p99: pct(99), errors };
+  const cpuAfter = workerdCpuMs();
+  const cpuMsPerRequest = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / requests.length;
+  return { requests: requests.length, seconds, perSecond: requests.length / seconds, p50: pct(50), p99: pct(99), errors, cpuMsPerRequest };
+}
+
+/**
+ * CPU time (user + system, ms) the workerd process has used so far: read from /proc (Linux), null
+ * elsewhere. Unlike requests/s it barely moves when other work shares the machine, so the CPU a
+ * route costs per request, background work included (the sync, in the same workerd), can be
+ * compared across runs on a busy machine.
+ */
+export function workerdCpuMs() {
+  try {
+    let total = 0;
+    let found = false;
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      let stat;
+      try { stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { continue; }
+      const close = stat.lastIndexOf(')');
+      const name = stat.slice(stat.indexOf('(') + 1, close);
+      const fields = stat.slice(close + 2).split(' ');
+      // fields[1] is the parent pid; fields[11], fields[12] utime and stime in clock ticks (100/s).
+      if (name !== 'workerd' || Number(fields[1]) !== process.pid) continue;
+      found = true;
+      total += (Number(fields[11]) + Number(fields[12])) * 10;
+    }
+    return found ? total : null;
+  } catch {
+    return null;
+  }
 }
 
 export const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });

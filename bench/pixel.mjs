@@ -80,7 +80,7 @@ try {
   const row = (name, r, floor, empty) => ({
     what: name, requests: r.requests, 'req/s': fmt(r.perSecond), 'p50 ms': fmt(r.p50, 2), 'p99 ms': fmt(r.p99, 2),
     'req/s ÷ floor': floor ? ratio(r.perSecond, floor.perSecond) : '', 'req/s ÷ empty': empty ? ratio(r.perSecond, empty.perSecond) : '',
-    'p99 ÷ empty p99': empty ? ratio(r.p99, empty.p99) : '', errors: r.errors,
+    'p99 ÷ empty p99': empty ? ratio(r.p99, empty.p99) : '', 'workerd CPU ms/hit': r.cpuMsPerRequest === null ? '' : fmt(r.cpuMsPerRequest, 2), errors: r.errors,
   });
   console.log(`\nPixel benchmark: ${fmt(HITS)} hits per run over ${fmt(READERS)} readers (objects exist), ${CONCURRENCY} in flight, one workerd (Miniflare), direct sockets`);
   console.log('The floor answers the GIF and stores one row in waitUntil (the pixel\'s contract); "÷ floor" is over the floor run just before, "÷ empty" over the empty Hono Worker run just before.\n');

@@ -9,8 +9,13 @@
 export type Migration = string | ((sql: SqlStorage) => void);
 
 export function migrate(sql: SqlStorage, steps: readonly Migration[]): void {
-  sql.exec('CREATE TABLE IF NOT EXISTS _schema (id INTEGER PRIMARY KEY CHECK (id = 1), applied INTEGER NOT NULL)');
-  const applied = sql.exec<{ applied: number }>('SELECT applied FROM _schema WHERE id = 1').toArray()[0]?.applied ?? 0;
+  // Looked up before it is created: an object whose storage is up to date starts with reads only.
+  // A CREATE … IF NOT EXISTS counts as a write even when the table is there, so every cold start
+  // (an object evicted after seconds idle, as most pixel hits find a reader) would open and
+  // commit a write transaction of its own before doing any work.
+  const hasSchema = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_schema'").toArray().length > 0;
+  if (!hasSchema) sql.exec('CREATE TABLE IF NOT EXISTS _schema (id INTEGER PRIMARY KEY CHECK (id = 1), applied INTEGER NOT NULL)');
+  const applied = hasSchema ? sql.exec<{ applied: number }>('SELECT applied FROM _schema WHERE id = 1').toArray()[0]?.applied ?? 0 : 0;
   for (let i = applied; i < steps.length; i++) {
     const step = steps[i]!;
     if (typeof step === 'string') sql.exec(step);

@@ -85,7 +85,10 @@ export class ReaderObject extends DurableObject<Env> {
     const forward: AnyReaderEvent[] = [];
     let changed = false;
     for (const event of events) {
-      if (this.seen(event.id)) {
+      // The common case (applied here) checks and marks the id in one statement; an event that goes
+      // on to another reader (a sign-up's merge, a forward pointer) is only checked: the other marks it.
+      const elsewhere = (event.type === 'signup' && ctx.key.startsWith('a:')) || Boolean(this.state.mergedInto);
+      if (elsewhere ? this.seen(event.id) : !this.markSeen(event.id, event.ts)) {
         result.duplicates++;
         continue;
       }
@@ -101,7 +104,6 @@ export class ReaderObject extends DurableObject<Env> {
         forward.push(event);
         continue;
       }
-      this.markSeen(event.id, event.ts);
       this.apply(event);
       result.accepted++;
       changed = true;
@@ -330,6 +332,7 @@ export class ReaderObject extends DurableObject<Env> {
     const identifiers = this.meta.identifiedAs ?? personIdentifiers(this.state);
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    this.store.forgetRow();
     this.state = emptyReader('');
     this.meta = { ctx: null, tags: [], everTags: [], queuedShard: null, identifiedAs: null };
     return identifiers;
@@ -358,7 +361,8 @@ export class ReaderObject extends DurableObject<Env> {
 
   /** The shard's sync landed up to `version`/`lastSeq`. Returns whether there is more to send. */
   async syncAck(version: number, lastSeq: number, identifiers: PersonIdentifiers): Promise<boolean> {
-    this.store.clearQueued(lastSeq);
+    // Nothing was queued (an open, a read: counters only): no write, as seqs start at 1.
+    if (lastSeq > 0) this.store.clearQueued(lastSeq);
     this.meta.identifiedAs = identifiers;
     const more = version !== this.version || this.outboxSize() > 0;
     if (!more) this.meta.queuedShard = null;
@@ -396,17 +400,16 @@ export class ReaderObject extends DurableObject<Env> {
   private firstTime(kind: 'identify' | 'group', messageId: string | undefined, now: number): boolean {
     if (!messageId) return true;
     const id = `${kind}:${messageId}`;
-    if (this.seen(id)) return false;
-    this.markSeen(id, now);
-    return true;
+    return this.markSeen(id, now);
   }
 
   private seen(id: string): boolean {
     return this.store.seen(id);
   }
 
-  private markSeen(id: string, at: number): void {
-    this.store.markSeen(id, at);
+  /** Marks the id seen now; false when it was seen before. */
+  private markSeen(id: string, at: number): boolean {
+    return this.store.markSeen(id, at);
   }
 
   private apply(event: AnyReaderEvent): void {
@@ -489,8 +492,10 @@ export class ReaderObject extends DurableObject<Env> {
     try {
       const stub = shardStub(this.env, ctx.workspace, shard);
       await stub.enqueue(ctx.workspace, ctx.key);
+      // Not written on its own (that would be a second storage transaction per sync cycle): the
+      // next commit or ack writes the meta with it. Lost in a restart before then, it costs one
+      // more enqueue, which the shard takes as the same dirty reader.
       this.meta.queuedShard = shard;
-      this.persistMeta();
     } catch (error) {
       // The change is stored; the outbox only needs telling. Try again shortly rather than fail the event.
       console.warn(`reader ${ctx.key}: could not queue for sync, retrying: ${(error as Error).message}`);

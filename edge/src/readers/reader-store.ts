@@ -16,6 +16,9 @@ const MIGRATIONS: readonly Migration[] = [
 ];
 
 export class ReaderStore {
+  /** The meta as the row holds it (loaded or last written): an unchanged meta is not written again. */
+  private storedMeta: string | null = null;
+
   constructor(private readonly sql: SqlStorage) {
     migrate(sql, MIGRATIONS);
   }
@@ -24,16 +27,31 @@ export class ReaderStore {
 
   load<S, M>(): { state: S; meta: M; version: number } | null {
     const row = this.sql.exec<{ state: string; meta: string; version: number }>('SELECT state, meta, version FROM reader').toArray()[0];
+    this.storedMeta = row?.meta ?? null;
     return row ? { state: JSON.parse(row.state) as S, meta: JSON.parse(row.meta) as M, version: row.version } : null;
   }
 
   save(state: unknown, meta: unknown, version: number): void {
-    this.sql.exec('INSERT OR REPLACE INTO reader (id, state, meta, version) VALUES (1, ?, ?, ?)', JSON.stringify(state), JSON.stringify(meta), version);
+    const metaJson = JSON.stringify(meta);
+    this.sql.exec('INSERT OR REPLACE INTO reader (id, state, meta, version) VALUES (1, ?, ?, ?)', JSON.stringify(state), metaJson, version);
+    this.storedMeta = metaJson;
   }
 
-  /** Only the bookkeeping: the state, the bulk of the row, stays as the last save wrote it (no row: none made). */
+  /**
+   * Only the bookkeeping: the state, the bulk of the row, stays as the last save wrote it (no row:
+   * none made). Skipped when the row already holds this meta: a sync ack of a reader whose news
+   * was only counters (most opens) then writes nothing, which spares a storage transaction.
+   */
   saveMeta(meta: unknown): void {
-    this.sql.exec('UPDATE reader SET meta = ? WHERE id = 1', JSON.stringify(meta));
+    const metaJson = JSON.stringify(meta);
+    if (metaJson === this.storedMeta) return;
+    this.sql.exec('UPDATE reader SET meta = ? WHERE id = 1', metaJson);
+    this.storedMeta = metaJson;
+  }
+
+  /** The object's storage was deleted: nothing is stored any more. */
+  forgetRow(): void {
+    this.storedMeta = null;
   }
 
   // ---- dedupe and merges ---------------------------------------------------------------------
@@ -42,8 +60,9 @@ export class ReaderStore {
     return this.sql.exec('SELECT 1 FROM seen_events WHERE id = ?', id).toArray().length > 0;
   }
 
-  markSeen(id: string, at: number): void {
-    this.sql.exec('INSERT OR IGNORE INTO seen_events (id, at) VALUES (?, ?)', id, at);
+  /** Marks the id seen; false when it was seen before (one statement where `seen` + `markSeen` take two). */
+  markSeen(id: string, at: number): boolean {
+    return this.sql.exec('INSERT OR IGNORE INTO seen_events (id, at) VALUES (?, ?)', id, at).rowsWritten > 0;
   }
 
   forgetSeenBefore(at: number): void {

@@ -52,7 +52,8 @@ export class SyncShard extends DurableObject<Env> {
 
   /** A reader changed. Idempotent; the generation tells an ack in flight that there is news. */
   async enqueue(workspace: string, key: string): Promise<void> {
-    this.setMeta('workspace', workspace);
+    // Read before writing: a write per enqueue would make every enqueue a storage transaction of its own.
+    if (this.getMeta('workspace') !== workspace) this.setMeta('workspace', workspace);
     // A reader synced moments ago (opening the same email again, reading on) waits out the resync
     // interval: one identify then carries all of it, instead of one per change.
     const last = this.store.lastSyncedAt(key);
@@ -113,7 +114,8 @@ export class SyncShard extends DurableObject<Env> {
       return;
     }
     const { workspace, cio } = config;
-    this.setMeta('resync_ms', String(workspace.sync.minResyncMs ?? DEFAULT_RESYNC_MS));
+    const resync = String(workspace.sync.minResyncMs ?? DEFAULT_RESYNC_MS);
+    if (this.getMeta('resync_ms') !== resync) this.setMeta('resync_ms', resync);
     const interval = callIntervalMs(workspace.limits, 'track', 'sync', workspace.sync.shards);
     const started = this.clock.now();
     while (this.clock.now() - started < DRAIN_BUDGET_MS) {
@@ -188,12 +190,21 @@ export class SyncShard extends DurableObject<Env> {
         await this.emailIsNoIdentifier(workspaceId, [...failed.entries()].filter(([, e]) => EMAIL_IDENTIFIER_REFUSED.test(e)).map(([r]) => r), rowOf);
         for (const [reader, e] of [...failed]) if (EMAIL_IDENTIFIER_REFUSED.test(e)) { failed.delete(reader); batch.splice(batch.indexOf(reader), 1); }
       }
-      // Acks go to different reader objects: in parallel.
-      await Promise.all(batch.map((reader) => {
+      // Acks go to different reader objects: in parallel. The shard's own bookkeeping for the whole
+      // batch is written afterwards in one synchronous block, so it is one storage transaction
+      // rather than one per reader as each ack comes back.
+      const acks = await Promise.allSettled(batch.map((reader) => this.ackReader(workspaceId, reader.snapshot, rowOf.get(reader.snapshot.key)!)));
+      const now = this.clock.now();
+      acks.forEach((ack, i) => {
+        if (ack.status === 'rejected') return;
+        const reader = batch[i]!;
         const row = rowOf.get(reader.snapshot.key)!;
         const error = failed.get(reader);
-        return error ? this.deadLetter(workspaceId, reader, row, error, 207) : this.acknowledge(workspaceId, reader.snapshot, row);
-      }));
+        if (error) this.noteDeadLetter(workspaceId, reader, row, error, 207);
+        this.settle(reader.snapshot, row, ack.value, now);
+      });
+      const refused = acks.find((ack): ack is PromiseRejectedResult => ack.status === 'rejected');
+      if (refused) throw refused.reason;
       await this.feedDirectory(workspaceId, batch.filter((r) => !failed.has(r)));
       return;
     }
@@ -302,15 +313,24 @@ export class SyncShard extends DurableObject<Env> {
   }
 
   private async acknowledge(workspaceId: string, snapshot: SyncSnapshot, row: PendingRow): Promise<void> {
-    let more = false;
+    const more = await this.ackReader(workspaceId, snapshot, row);
+    this.settle(snapshot, row, more, this.clock.now());
+  }
+
+  /** Tells the reader what landed; returns whether it has more to send. Ready-made operations have no reader. */
+  private async ackReader(workspaceId: string, snapshot: SyncSnapshot, row: PendingRow): Promise<boolean> {
+    if (row.ops !== null) return false;
+    const lastSeq = snapshot.ops.reduce((max, op) => Math.max(max, op.seq), 0);
+    return this.reader(workspaceId, row.key).syncAck(snapshot.version, lastSeq, snapshot.identifiers);
+  }
+
+  /** The shard's side of an ack: synchronous, so a batch's acks are written together. */
+  private settle(snapshot: SyncSnapshot, row: PendingRow, more: boolean, now: number): void {
     if (row.ops === null) {
-      const lastSeq = snapshot.ops.reduce((max, op) => Math.max(max, op.seq), 0);
-      more = await this.reader(workspaceId, row.key).syncAck(snapshot.version, lastSeq, snapshot.identifiers);
-      this.store.forgetMerges(row.key, lastSeq);
+      this.store.forgetMerges(row.key, snapshot.ops.reduce((max, op) => Math.max(max, op.seq), 0));
+      this.store.noteSynced(row.key, now);
+      this.noteOmitted(row.key, snapshot, now);
     }
-    const now = this.clock.now();
-    if (row.ops === null) this.store.noteSynced(row.key, now);
-    if (row.ops === null) this.noteOmitted(row.key, snapshot, now);
     if (more) this.store.again(row.key, now + this.resyncMs());
     else this.store.done(row);
   }
@@ -320,10 +340,14 @@ export class SyncShard extends DurableObject<Env> {
   }
 
   private async deadLetter(workspaceId: string, reader: PackedReader, row: PendingRow, error: string, status: number | null): Promise<void> {
-    this.store.addDeadLetter(row.key, reader.ops, error, status, row.attempts + 1, this.clock.now());
-    console.warn(`sync ${workspaceId}: dead-lettered ${reader.ops.length} operation(s) for ${row.key}: ${error}`);
+    this.noteDeadLetter(workspaceId, reader, row, error, status);
     // Acknowledge so the reader does not send the same failing content forever; its next change syncs afresh.
     await this.acknowledge(workspaceId, reader.snapshot, row);
+  }
+
+  private noteDeadLetter(workspaceId: string, reader: PackedReader, row: PendingRow, error: string, status: number | null): void {
+    this.store.addDeadLetter(row.key, reader.ops, error, status, row.attempts + 1, this.clock.now());
+    console.warn(`sync ${workspaceId}: dead-lettered ${reader.ops.length} operation(s) for ${row.key}: ${error}`);
   }
 
   private reader(workspaceId: string, key: string) {

@@ -1,0 +1,99 @@
+// Migrations and the reader store's dedupe, over Node's own SQLite (node:sqlite) behind the few
+// SqlStorage members the stores use; every statement run is recorded, so a test can say what a
+// cold start of an up-to-date object costs.
+import { DatabaseSync } from 'node:sqlite';
+import { describe, expect, it } from 'vitest';
+import { type Migration, migrate } from './sql-store.ts';
+import { ReaderStore } from '#edge/readers/reader-store.ts';
+
+// The stores name the runtime's SqlStorage type; this program has Node's types, not the Workers' ones.
+declare global {
+  interface SqlStorageCursor<T> { toArray(): T[]; one(): T; readonly rowsWritten: number }
+  interface SqlStorage { exec<T = Record<string, unknown>>(query: string, ...bindings: unknown[]): SqlStorageCursor<T> }
+}
+
+function nodeSql(db = new DatabaseSync(':memory:')) {
+  const statements: string[] = [];
+  const sql = {
+    exec(query: string, ...params: Array<string | number | null>) {
+      statements.push(query.trim());
+      const several = query.trim().replace(/;\s*$/, '').includes(';');
+      if (several) {
+        db.exec(query);
+        return cursor([], 0);
+      }
+      const stmt = db.prepare(query);
+      if (/^\s*(SELECT|WITH)\b/i.test(query) || /\bRETURNING\b/i.test(query)) return cursor(stmt.all(...params) as Record<string, unknown>[], 0);
+      return cursor([], Number(stmt.run(...params).changes));
+    },
+  };
+  return { sql: sql as unknown as SqlStorage, statements, db };
+}
+
+function cursor(rows: Record<string, unknown>[], rowsWritten: number) {
+  return { toArray: () => rows, one: () => rows[0], rowsWritten };
+}
+
+const STEPS: Migration[] = [
+  'CREATE TABLE IF NOT EXISTS a (id INTEGER PRIMARY KEY)',
+  'CREATE TABLE IF NOT EXISTS b (id INTEGER PRIMARY KEY)',
+];
+
+describe('migrate', () => {
+  it('applies every step once, and opens up-to-date storage with reads only', () => {
+    const { sql, statements, db } = nodeSql();
+    migrate(sql, STEPS);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r) => (r as { name: string }).name)).toEqual(['_schema', 'a', 'b']);
+    expect((db.prepare('SELECT applied FROM _schema').get() as { applied: number }).applied).toBe(2);
+
+    // A cold start of an object whose storage is up to date: no statement that writes.
+    statements.length = 0;
+    migrate(sql, STEPS);
+    expect(statements.length).toBeGreaterThan(0);
+    expect(statements.filter((s) => !/^SELECT\b/i.test(s))).toEqual([]);
+  });
+
+  it('runs only the steps added since, on storage migrated before', () => {
+    const { sql, statements, db } = nodeSql();
+    migrate(sql, STEPS.slice(0, 1));
+    statements.length = 0;
+    migrate(sql, STEPS);
+    expect(statements).toContain(STEPS[1]);
+    expect(statements).not.toContain(STEPS[0]);
+    expect((db.prepare('SELECT applied FROM _schema').get() as { applied: number }).applied).toBe(2);
+  });
+});
+
+describe('ReaderStore.markSeen', () => {
+  it('marks an event id once: true the first time, false for the same id again', () => {
+    const { sql } = nodeSql();
+    const store = new ReaderStore(sql);
+    expect(store.seen('01HX')).toBe(false);
+    expect(store.markSeen('01HX', 1)).toBe(true);
+    expect(store.markSeen('01HX', 2)).toBe(false);
+    expect(store.seen('01HX')).toBe(true);
+    expect(store.markSeen('01HY', 3)).toBe(true);
+  });
+});
+
+describe('ReaderStore.saveMeta', () => {
+  it('writes the bookkeeping only when it differs from what the row holds, loaded or written', () => {
+    const { sql, statements, db } = nodeSql();
+    const store = new ReaderStore(sql);
+    store.save({ key: 'e:a@example.com' }, { queuedShard: null }, 1);
+    const writes = () => statements.filter((s) => /^UPDATE reader/.test(s)).length;
+    store.saveMeta({ queuedShard: null });
+    expect(writes()).toBe(0);
+    store.saveMeta({ queuedShard: 3 });
+    expect(writes()).toBe(1);
+    // A fresh object over the same storage compares with what it loaded.
+    const reopened = nodeSql(db);
+    const again = new ReaderStore(reopened.sql);
+    expect(again.load()?.meta).toEqual({ queuedShard: 3 });
+    again.saveMeta({ queuedShard: 3 });
+    expect(reopened.statements.filter((s) => /^UPDATE reader/.test(s))).toEqual([]);
+    again.saveMeta({ queuedShard: null });
+    expect(reopened.statements.filter((s) => /^UPDATE reader/.test(s))).toHaveLength(1);
+    expect(JSON.parse((db.prepare('SELECT meta FROM reader').get() as { meta: string }).meta)).toEqual({ queuedShard: null });
+  });
+});
