@@ -5,7 +5,7 @@
  * reader is confirmed here and in Customer.io. The demo workspace gets its setting back afterwards.
  */
 import { expect, test } from '@playwright/test';
-import { EDGE, FAKE, edgeReader, signup, uniqueEmail } from './widget-helpers.ts';
+import { EDGE, FAKE, edgeReader, screenshot, signup, uniqueEmail } from './widget-helpers.ts';
 import { signIn } from './panel-helpers.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-secret' };
@@ -26,6 +26,8 @@ test('sign-up → "check your inbox" → the emailed link → confirmed, once', 
   await form.getByRole('button', { name: 'Sign up' }).click();
   await expect(form.getByRole('status')).toHaveText('Check your inbox to confirm.');
   await expect(form.getByLabel('Email address')).toHaveCount(0);
+  await form.scrollIntoViewIfNeeded();
+  await screenshot(page, 'optin-check-inbox', false);
 
   // Pending until confirmed.
   await expect.poll(async () => (await edgeReader(request, { email })).body?.pendingSince ?? null, { timeout: 15_000 }).not.toBeNull();
@@ -41,6 +43,9 @@ test('sign-up → "check your inbox" → the emailed link → confirmed, once', 
   await signIn(page);
   await expect(page.getByTestId('stat-pending')).not.toHaveText('0');
   await expect(page.getByTestId('pending-signups').getByRole('cell', { name: email })).toBeVisible();
+  await screenshot(page, 'optin-panel-pending');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(page, 'optin-panel-pending-phone');
 
   expect(url.startsWith(`${EDGE}/confirm/demo/`)).toBe(true);
   expect(url).not.toContain(email.split('@')[0]);
@@ -49,6 +54,8 @@ test('sign-up → "check your inbox" → the emailed link → confirmed, once', 
   const opened = await page.goto(url);
   expect(opened!.status()).toBe(200);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText("You're confirmed");
+  await screenshot(page, 'optin-confirmed-phone', false);
+  await page.setViewportSize({ width: 1280, height: 720 });
   const again = await page.reload();
   expect(again!.status()).toBe(200);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Already confirmed');

@@ -23,7 +23,7 @@ export function PendingSignups({ total }: { total: number }) {
   return (
     <section class="card" data-testid="pending-signups">
       <h2>Waiting for confirmation</h2>
-      <p class="muted">{total} sign-up{total === 1 ? '' : 's'} have not opened their confirmation link yet (double opt-in). They are synced as
+      <p class="muted">{total === 1 ? '1 reader has' : `${total.toLocaleString()} readers have`} signed up but not opened their confirmation link yet (double opt-in). They are synced as
         {' '}<code>confirmed: false</code> and forgotten if they never confirm.</p>
       {error && <p class="error">{error}</p>}
       {rows.length > 0 && (
