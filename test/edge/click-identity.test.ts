@@ -3,7 +3,7 @@
 // email; tampered, expired, off-site, machine and switched-off cases give nothing.
 import { SELF, env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, ORIGIN, createWorkspace, eventId, eventually, fake, page, postEvents, resetFake, serverApi } from './helpers.ts';
+import { ADMIN, ORIGIN, createWorkspace, eventId, eventually, fake, page, postEvents, resetFake, serverApi, QUICK_SYNC } from './helpers.ts';
 import { workspaceStub } from '#edge/platform/stubs.ts';
 import { DAY_MS, signGrant, verifyGrant } from '#shared/email/grants.ts';
 
@@ -36,7 +36,7 @@ const readerBy = async (secretKey: string, query: string) => (await (await serve
 describe('click-through identity', () => {
   it('links the clicking browser to the reader, once, and bounds the browsers per email', async () => {
     await resetFake();
-    const ws = await createWorkspace({ clickIdentity: { enabled: true, maxBrowsers: 2, ttlDays: 7 } });
+    const ws = await createWorkspace({ ...QUICK_SYNC, clickIdentity: { enabled: true, maxBrowsers: 2, ttlDays: 7 } });
     const email = 'clicker@example.com';
     const token = await syncedToken(ws.secretKey, email);
 
@@ -89,7 +89,7 @@ describe('click-through identity', () => {
 
   it('does not take over a browser that already belongs to another reader', async () => {
     await resetFake();
-    const ws = await createWorkspace();
+    const ws = await createWorkspace(QUICK_SYNC);
     const token = await syncedToken(ws.secretKey, 'original@example.com');
     const grant = grantOf((await click(ws.id, token, 'https://news.example.com/a/1')).headers.get('location'))!;
     // Someone else signed up in this browser (the forwarded email's recipient, say).
@@ -108,7 +108,7 @@ describe('click-through identity', () => {
 
   it('refuses tampered, expired and junk grants with a 4xx naming the reason', async () => {
     await resetFake();
-    const ws = await createWorkspace();
+    const ws = await createWorkspace(QUICK_SYNC);
     const email = 'tamper@example.com';
     const token = await syncedToken(ws.secretKey, email);
     const grant = grantOf((await click(ws.id, token, 'https://news.example.com/a/1')).headers.get('location'))!;
@@ -142,7 +142,7 @@ describe('click-through identity', () => {
 
   it('gives no grant to machines, other sites or a workspace that turned it off', async () => {
     await resetFake();
-    const ws = await createWorkspace();
+    const ws = await createWorkspace(QUICK_SYNC);
     const token = await syncedToken(ws.secretKey, 'quiet@example.com');
     const grant = grantOf((await click(ws.id, token, 'https://news.example.com/a/1')).headers.get('location'))!;
     expect(grant).toBeTruthy();

@@ -4,7 +4,7 @@
 // for the confirmation, and a sign-up never confirmed forgotten by its reader's alarm.
 import { SELF, env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, createWorkspace, eventually, fake, page, postEvents, resetFake, serverApi } from './helpers.ts';
+import { ADMIN, createWorkspace, eventually, fake, page, postEvents, resetFake, serverApi, QUICK_SYNC } from './helpers.ts';
 import { EDITOR_KEY, panelApi, signIn } from './panel-helpers.ts';
 import { manualSendQueue } from './send-queue-clock.ts';
 import { readerStub, workspaceStub } from '#edge/platform/stubs.ts';
@@ -35,7 +35,7 @@ async function openLink(url: string) {
 
 describe('double opt-in', () => {
   it('validates the setting field by field and merges it on PATCH', async () => {
-    const ws = await createWorkspace();
+    const ws = await createWorkspace(QUICK_SYNC);
     const missing = await admin(ws.id, 'PATCH', { doubleOptIn: { enabled: true } });
     expect(missing.status).toBe(400);
     expect(JSON.stringify(await missing.json())).toContain('doubleOptIn.transactionalMessageId');
@@ -55,7 +55,7 @@ describe('double opt-in', () => {
 
   it('keeps a sign-up pending, sends one confirmation with an opaque link, confirms once, then welcomes', async () => {
     await resetFake();
-    const ws = await createWorkspace({ editorKey: EDITOR_KEY, welcomeMessageId: 7, doubleOptIn: OPT_IN });
+    const ws = await createWorkspace({ ...QUICK_SYNC, editorKey: EDITOR_KEY, welcomeMessageId: 7, doubleOptIn: OPT_IN });
     const queue = await manualSendQueue(ws.id);
     const email = 'pending-reader@example.com';
     const anon = 'anon-optin-00001';
@@ -113,7 +113,7 @@ describe('double opt-in', () => {
 
   it('sends a new confirmation to a sign-up made again while waiting, at most once an hour', async () => {
     await resetFake();
-    const ws = await createWorkspace({ doubleOptIn: OPT_IN });
+    const ws = await createWorkspace({ ...QUICK_SYNC, doubleOptIn: OPT_IN });
     const queue = await manualSendQueue(ws.id);
     const email = 'asks-again@example.com';
     await postEvents({ workspace: ws.id, events: [signupEvent('anon-optin-00010', email, 'signup-optin-00010')] });
@@ -144,8 +144,8 @@ describe('double opt-in', () => {
 
   it('answers bad, expired, tampered and foreign links with a plain page and confirms nothing', async () => {
     await resetFake();
-    const ws = await createWorkspace({ doubleOptIn: OPT_IN });
-    const other = await createWorkspace({ doubleOptIn: OPT_IN });
+    const ws = await createWorkspace({ ...QUICK_SYNC, doubleOptIn: OPT_IN });
+    const other = await createWorkspace({ ...QUICK_SYNC, doubleOptIn: OPT_IN });
     const email = 'link-tester@example.com';
     await postEvents({ workspace: ws.id, events: [signupEvent('anon-optin-00002', email, 'signup-optin-00002')] });
     await eventually(async () => (await person(email))?.attributes?.sharpsend_confirmed === false, 20_000, 'the pending person');
@@ -172,7 +172,7 @@ describe('double opt-in', () => {
 
   it('forgets a sign-up still pending after forgetAfterDays: here, in the panel and in Customer.io', async () => {
     await resetFake();
-    const ws = await createWorkspace({ editorKey: EDITOR_KEY, doubleOptIn: { ...OPT_IN, forgetAfterDays: 10 } });
+    const ws = await createWorkspace({ ...QUICK_SYNC, editorKey: EDITOR_KEY, doubleOptIn: { ...OPT_IN, forgetAfterDays: 10 } });
     const email = 'never-confirms@example.com';
     const anon = 'anon-optin-00003';
     await postEvents({ workspace: ws.id, events: [page(anon), signupEvent(anon, email, 'signup-optin-00003')] });
@@ -211,12 +211,12 @@ describe('double opt-in', () => {
 
   it('takes the backend\'s identify as confirmed, and leaves workspaces without double opt-in alone', async () => {
     await resetFake();
-    const ws = await createWorkspace({ doubleOptIn: OPT_IN });
+    const ws = await createWorkspace({ ...QUICK_SYNC, doubleOptIn: OPT_IN });
     expect((await serverApi(ws.secretKey, '/identify', { body: { userId: 'user-optin-1', traits: { email: 'backend@example.com' } } })).status).toBe(200);
     const named = await eventually(async () => (await person('backend@example.com'))?.attributes?.sharpsend_confirmed === true && person('backend@example.com'), 20_000, 'confirmed by the backend');
     expect(named.attributes.sharpsend_pending_since).toBeUndefined();
 
-    const plain = await createWorkspace();
+    const plain = await createWorkspace(QUICK_SYNC);
     const res = await postEvents({ workspace: plain.id, events: [signupEvent('anon-optin-00004', 'plain@example.com', 'signup-optin-00004')] });
     expect(await res.json()).not.toHaveProperty('confirm');
     const p = await eventually(async () => person('plain@example.com'), 20_000, 'the plain sign-up synced');

@@ -3,7 +3,7 @@
 // reporting webhooks (signature, replay, no double counting), and key rotation.
 import { SELF, env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { ADMIN, createWorkspace, eventually, fake, resetFake, serverApi } from './helpers.ts';
+import { ADMIN, QUICK_SYNC, createWorkspace, eventually, fake, resetFake, serverApi } from './helpers.ts';
 import { webhookSignature } from '#shared/email/webhook.ts';
 import { workspaceStub } from '#edge/platform/stubs.ts';
 
@@ -48,7 +48,7 @@ async function expectGif(res: Response) {
 describe('pixel', () => {
   it('counts one human open from a URL built with the synced attribute, per campaign unique and total', async () => {
     await resetFake();
-    const ws = await createWorkspace();
+    const ws = await createWorkspace(QUICK_SYNC);
     const email = 'pixel-reader@example.com';
     const token = await syncedReader(ws.secretKey, email);
     expect(token).toMatch(/^k1\.[A-Za-z0-9_-]+$/);
@@ -75,7 +75,7 @@ describe('pixel', () => {
 
   it('answers the GIF and counts nothing for forged, expired-key and malformed tokens', async () => {
     await resetFake();
-    const ws = await createWorkspace();
+    const ws = await createWorkspace(QUICK_SYNC);
     const email = 'forger-target@example.com';
     const token = await syncedReader(ws.secretKey, email);
     const [kid, payload] = token.split('.') as [string, string];
@@ -87,7 +87,7 @@ describe('pixel', () => {
       await expectGif(await pixel(`${ws.id}/${bad}/42.gif`));
     }
     // The token is for this workspace only.
-    const other = await createWorkspace();
+    const other = await createWorkspace(QUICK_SYNC);
     await expectGif(await pixel(`${other.id}/${token}/42.gif`));
     await settle();
 
@@ -132,7 +132,7 @@ describe('pixel', () => {
 
   it('counts Apple Mail Privacy Protection and image proxy opens apart from human ones', async () => {
     await resetFake();
-    const ws = await createWorkspace();
+    const ws = await createWorkspace(QUICK_SYNC);
     const email = 'machine-opens@example.com';
     const token = await syncedReader(ws.secretKey, email);
     await expectGif(await pixel(`${ws.id}/${token}/7/d-a.gif`, { 'user-agent': 'Mozilla/5.0', 'cf-connecting-ip': '17.58.101.5' }));
@@ -150,7 +150,7 @@ describe('pixel', () => {
 describe('tracked links', () => {
   it('redirects a signed link, counts one click in its category, and refuses an unsigned destination', async () => {
     await resetFake();
-    const ws = await createWorkspace();
+    const ws = await createWorkspace(QUICK_SYNC);
     const email = 'clicker@example.com';
     const token = await syncedReader(ws.secretKey, email);
     const made = await admin(`/${ws.id}/links`, { body: { url: 'https://markets.example.org/btc?x=1&y=2', category: 'crypto' } });
@@ -226,7 +226,7 @@ describe('Customer.io reporting webhooks', () => {
 
   it('updates counters from a signed event without double counting the pixel, refuses bad signatures, ignores replays', async () => {
     await resetFake();
-    const ws = await createWorkspace();
+    const ws = await createWorkspace(QUICK_SYNC);
     const email = 'webhook-reader@example.com';
     const token = await syncedReader(ws.secretKey, email);
     expect((await post(ws.id, event('opened', email))).status).toBe(403); // no secret yet
@@ -286,7 +286,7 @@ describe('Customer.io reporting webhooks', () => {
 
   it('takes events with null ids (a person known by email only, a message without a campaign) and counts them', async () => {
     await resetFake();
-    const ws = await createWorkspace();
+    const ws = await createWorkspace(QUICK_SYNC);
     const email = 'email-only-reader@example.com';
     await syncedReader(ws.secretKey, email);
     await admin(`/${ws.id}/webhook-secret`, { method: 'PUT', body: { secret: SECRET } });
@@ -318,7 +318,7 @@ describe('Customer.io reporting webhooks', () => {
   });
 
   it('does not leak the webhook secret and keeps it across workspace updates', async () => {
-    const ws = await createWorkspace();
+    const ws = await createWorkspace(QUICK_SYNC);
     expect((await admin(`/${ws.id}/webhook-secret`, { method: 'PUT', body: { secret: 'short' } })).status).toBe(400);
     await admin(`/${ws.id}/webhook-secret`, { method: 'PUT', body: { secret: SECRET } });
     await createWorkspace({}, ws.id); // an update through PUT /v1/admin/workspaces/:id

@@ -2,7 +2,7 @@
 // edge and the fake Customer.io hold afterwards.
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { createWorkspace, eventId, eventually, fake, fakeUrl, page, postEvents, resetFake, serverApi } from './helpers.ts';
+import { createWorkspace, eventId, eventually, fake, fakeUrl, page, postEvents, resetFake, serverApi, QUICK_SYNC } from './helpers.ts';
 import { directoryStub } from '#edge/platform/stubs.ts';
 
 const DAY = 86_400_000;
@@ -17,7 +17,7 @@ async function personIn(email: string, until: (p: any) => boolean) {
 describe('reads, picks and a sign-up', () => {
   it('produce the documented counters, score and tags, and one person in Customer.io holding the anonymous history', async () => {
     await resetFake();
-    const ws = await createWorkspace();
+    const ws = await createWorkspace(QUICK_SYNC);
     const anon = 'anon-flow-000001';
     const now = Date.now();
     const reads = [
@@ -75,7 +75,7 @@ describe('reads, picks and a sign-up', () => {
 
   it('removes a tag that stops holding, in Customer.io too', async () => {
     await resetFake();
-    const ws = await createWorkspace();
+    const ws = await createWorkspace(QUICK_SYNC);
     await serverApi(ws.secretKey, '/identify', { body: { userId: 'u-tier-1', traits: { email: 'tier@example.com', tier: 'premium' } } });
     await personIn('tier@example.com', (p) => p.attributes.sharpsend_tag_premium_subscriber === true);
     const res = await serverApi(ws.secretKey, '/identify', { body: { userId: 'u-tier-1', traits: { tier: 'free' } } });
@@ -92,7 +92,7 @@ describe('identity: the backend meets the widget', () => {
     await resetFake();
     // Customer.io promises no order inside a batch call: the fake applies each one backwards.
     await fake('/batch-order', { body: { order: 'reverse' } });
-    const ws = await createWorkspace();
+    const ws = await createWorkspace(QUICK_SYNC);
     // The backend knows user u-42 (no email yet): Customer.io gets person id u-42.
     await serverApi(ws.secretKey, '/identify', { body: { userId: 'u-42', traits: { lifetime_value: 900 } } });
     await serverApi(ws.secretKey, '/track', { body: { userId: 'u-42', event: 'upgraded', properties: { plan: 'pro' } } });
@@ -130,7 +130,7 @@ describe('identity: the backend meets the widget', () => {
 
   it('deletes a reader here and in Customer.io', async () => {
     await resetFake();
-    const ws = await createWorkspace();
+    const ws = await createWorkspace(QUICK_SYNC);
     await serverApi(ws.secretKey, '/identify', { body: { traits: { email: 'gone@example.com' } } });
     await personIn('gone@example.com', () => true);
     const directory = directoryStub(env, ws.id);

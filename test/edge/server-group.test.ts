@@ -1,7 +1,7 @@
 // Segment's group call: a reader joins a company (a Customer.io object), its traits feed tag rules
 // as `group.<trait>`, and the relation is ended on request. Against the fake, which models objects.
 import { describe, expect, it } from 'vitest';
-import { createWorkspace, eventId, eventually, fake, page, postEvents, resetFake, serverApi } from './helpers.ts';
+import { createWorkspace, eventId, eventually, fake, page, postEvents, resetFake, serverApi, QUICK_SYNC } from './helpers.ts';
 import { DEFAULT_TAG_RULES } from '#shared/tag-rules.ts';
 
 const objects = async () => (await fake('/objects?workspace=demo')).objects as Array<{ objectTypeId: string; objectId: string; attributes: Record<string, unknown>; people: Array<{ id: string | null; email: string | null }> }>;
@@ -10,7 +10,7 @@ const ENTERPRISE = { tag: 'enterprise_reader', description: 'Reads for an enterp
 describe('server API group call', () => {
   it('relates a known reader to a company object, tags by the company\'s traits, and ends the relation', async () => {
     await resetFake();
-    const ws = await createWorkspace({ tagRules: [...DEFAULT_TAG_RULES, ENTERPRISE] });
+    const ws = await createWorkspace({ ...QUICK_SYNC, tagRules: [...DEFAULT_TAG_RULES, ENTERPRISE] });
     expect((await serverApi(ws.secretKey, '/identify', { body: { userId: 'g-1', traits: { email: 'g1@example.com' } } })).status).toBe(200);
     const joined = await serverApi(ws.secretKey, '/group', { body: { userId: 'g-1', groupId: 'acme', traits: { name: 'Acme Corp', plan: 'enterprise' } } });
     expect(joined.status).toBe(202);
@@ -30,7 +30,7 @@ describe('server API group call', () => {
 
   it('keeps a company joined while anonymous and relates it when the reader signs up', async () => {
     await resetFake();
-    const ws = await createWorkspace();
+    const ws = await createWorkspace(QUICK_SYNC);
     const anon = 'anon-group-000001';
     await postEvents({ workspace: ws.id, events: [page(anon)] });
     expect((await serverApi(ws.secretKey, '/group', { body: { anonymousId: anon, groupId: 'globex', objectTypeId: '2', traits: { seats: 40 } } })).status).toBe(202);
@@ -42,7 +42,7 @@ describe('server API group call', () => {
 
   it('refuses bad group calls naming the field, and counts a repeated messageId once', async () => {
     await resetFake();
-    const ws = await createWorkspace();
+    const ws = await createWorkspace(QUICK_SYNC);
     for (const [body, path] of [
       [{ userId: 'g-2' }, 'groupId'],
       [{ groupId: 'acme' }, 'userId'],
