@@ -13,12 +13,11 @@
  * and the delivery), so "how many browsers redeemed this grant" counts browsers per email: a
  * forwarded email shares its id with the original and is bounded with it.
  */
-import { b64url, unb64url } from '../encoding.ts';
-import { GCM_NONCE_BYTES, GCM_OVERHEAD_BYTES, hmacSha256, openBox, sealBox } from '../crypto.ts';
-import type { SigningKey } from './tokens.ts';
+import { b64url } from '../encoding.ts';
+import { GCM_NONCE_BYTES, hmacSha256, sealBox } from '../crypto.ts';
+import { type SigningKey, openKeyed } from './tokens.ts';
 
 const encoder = new TextEncoder();
-const KID = /^[a-z0-9]{1,12}$/;
 const READER_KEY = /^[aeu]:.{1,300}$/s;
 const GRANT_ID = /^[A-Za-z0-9_-]{8,64}$/;
 /** A grant is a few hundred bytes at most; anything longer is not one of ours. */
@@ -69,18 +68,11 @@ export async function sealClaim(
 
 export async function openClaim(purpose: SealPurpose, workspace: string, grant: string, keys: readonly SigningKey[], now: number): Promise<GrantCheck> {
   if (grant.length > MAX_GRANT_LENGTH) return { ok: false, reason: 'malformed' };
-  const parts = grant.split('.');
-  if (parts.length !== 2) return { ok: false, reason: 'malformed' };
-  const [kid, encoded] = parts as [string, string];
-  const raw = unb64url(encoded);
-  if (!KID.test(kid) || !raw || raw.byteLength < GCM_OVERHEAD_BYTES + 2) return { ok: false, reason: 'malformed' };
-  const key = keys.find((k) => k.kid === kid);
-  if (!key) return { ok: false, reason: 'unknown_key' };
-  const plain = await openBox(`${purpose.secret}|${key.key}`, raw, aad(purpose, workspace, kid));
-  if (!plain) return { ok: false, reason: 'bad_signature' };
+  const opened = await openKeyed(grant, keys, 2, (key) => `${purpose.secret}|${key.key}`, (kid) => aad(purpose, workspace, kid));
+  if (!opened.ok) return opened;
   let body: { r?: unknown; x?: unknown; g?: unknown };
   try {
-    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plain)) as typeof body;
+    body = JSON.parse(opened.plain) as typeof body;
   } catch {
     return { ok: false, reason: 'malformed' };
   }
@@ -89,7 +81,7 @@ export async function openClaim(purpose: SealPurpose, workspace: string, grant: 
     return { ok: false, reason: 'malformed' };
   }
   if (now >= x) return { ok: false, reason: 'expired' };
-  return { ok: true, kid, readerKey: r, expiresAt: x, grantId: g };
+  return { ok: true, kid: opened.kid, readerKey: r, expiresAt: x, grantId: g };
 }
 
 /** Why a grant was refused, in words a developer reading the 4xx understands. */

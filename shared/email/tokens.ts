@@ -55,19 +55,33 @@ const utf8 = (bytes: Uint8Array): string | null => {
   }
 };
 
-export async function verifyReaderToken(workspace: string, token: string, keys: readonly SigningKey[]): Promise<TokenCheck> {
-  const parts = token.split('.');
-  if (parts.length === 3) return verifyLegacyToken(workspace, parts as [string, string, string], keys);
+/**
+ * A `<kid>.<sealed box>` value opened with the workspace key it names: its text, or why not. Reader
+ * tokens and sealed claims (click grants, confirm links: grants.ts) share this shape; each names its
+ * own secret and bound data, and the fewest plain bytes a real one holds.
+ */
+export async function openKeyed(
+  value: string, keys: readonly SigningKey[], minPlainBytes: number, secret: (key: SigningKey) => string, aad: (kid: string) => string,
+): Promise<{ ok: true; plain: string; kid: string } | { ok: false; reason: 'malformed' | 'unknown_key' | 'bad_signature' }> {
+  const parts = value.split('.');
   if (parts.length !== 2) return { ok: false, reason: 'malformed' };
   const [kid, encoded] = parts as [string, string];
   const raw = unb64url(encoded);
-  if (!KID.test(kid) || !raw || raw.byteLength < GCM_OVERHEAD_BYTES + 3) return { ok: false, reason: 'malformed' };
+  if (!KID.test(kid) || !raw || raw.byteLength < GCM_OVERHEAD_BYTES + minPlainBytes) return { ok: false, reason: 'malformed' };
   const key = keys.find((k) => k.kid === kid);
   if (!key) return { ok: false, reason: 'unknown_key' };
-  const plain = await openBox(tokenSecret(key), raw, tokenAad(workspace, kid));
-  if (!plain) return { ok: false, reason: 'bad_signature' };
-  const readerKey = utf8(plain);
-  return readerKey !== null && READER_KEY.test(readerKey) ? { ok: true, readerKey, kid } : { ok: false, reason: 'malformed' };
+  const bytes = await openBox(secret(key), raw, aad(kid));
+  if (!bytes) return { ok: false, reason: 'bad_signature' };
+  const plain = utf8(bytes);
+  return plain === null ? { ok: false, reason: 'malformed' } : { ok: true, plain, kid };
+}
+
+export async function verifyReaderToken(workspace: string, token: string, keys: readonly SigningKey[]): Promise<TokenCheck> {
+  const parts = token.split('.');
+  if (parts.length === 3) return verifyLegacyToken(workspace, parts as [string, string, string], keys);
+  const opened = await openKeyed(token, keys, 3, tokenSecret, (kid) => tokenAad(workspace, kid));
+  if (!opened.ok) return opened;
+  return READER_KEY.test(opened.plain) ? { ok: true, readerKey: opened.plain, kid: opened.kid } : { ok: false, reason: 'malformed' };
 }
 
 /** An "o1" token from an email sent before tokens were opaque. */
