@@ -15,6 +15,7 @@
  *   manual        editors' additions and removals (as before)
  *   mirrored      what Customer.io holds per (segment, reader) (as before)
  *   mirror_queue  what Customer.io must still be told, one entry per (segment, reader)
+ *   pending_signups  (since, reader_key): the double opt-in sign-ups still waiting, and only them
  *
  * Upgrade from the old layout (one table of readers read whole): the old rows stay; step 5 marks the
  * directory for a backfill that the alarm runs in key-ordered chunks (readers with counted = 0 get
@@ -85,10 +86,12 @@ const MIGRATIONS: Migration[] = [
     }
     sql.exec('UPDATE segments SET mirrored_count = (SELECT COUNT(*) FROM mirrored m WHERE m.segment_id = segments.id)');
   },
-  // 6-7: double opt-in: sign-ups waiting for their confirmation, listed and counted from a partial
-  // index that holds only them (confirmed readers, the bulk, are not in it).
+  // 6-7: double opt-in: sign-ups waiting for their confirmation, listed and counted from a table that
+  // holds only them. Not an index on readers: building one reads every reader in one invocation at
+  // the upgrade; this table starts empty, as no reader was pending before the column existed.
   addColumn('readers', 'pending_since', 'INTEGER'),
-  'CREATE INDEX IF NOT EXISTS readers_pending ON readers (pending_since, key) WHERE pending_since IS NOT NULL',
+  `CREATE TABLE IF NOT EXISTS pending_signups (since INTEGER NOT NULL, reader_key TEXT NOT NULL, PRIMARY KEY (since, reader_key)) WITHOUT ROWID;
+   CREATE INDEX IF NOT EXISTS pending_signups_key ON pending_signups (reader_key);`,
   // 8: the fact table (bounded per reader: traits are capped at 100, facts come from a fixed list).
   // `v` has no declared type, so SQLite keeps each value as it is (text '3' stays text, not 3).
   (sql) => {
@@ -164,6 +167,8 @@ export class DirectoryStore {
       r.key, r.email, r.userId, JSON.stringify(r.tags), r.score, JSON.stringify(r.counters), JSON.stringify(r.traits),
       facts, JSON.stringify(r.activeDays), r.lastSeen, r.signedUpAt ?? null, r.updatedAt, r.pendingSince ?? null,
     );
+    this.sql.exec('DELETE FROM pending_signups WHERE reader_key = ?', r.key);
+    if (r.pendingSince) this.sql.exec('INSERT INTO pending_signups (since, reader_key) VALUES (?, ?)', r.pendingSince, r.key);
     this.sql.exec(`DELETE FROM reader_facts WHERE reader_key = ?1 AND (name, t, v) NOT IN (${FACT_ROWS})`, r.key, facts);
     this.sql.exec(`INSERT OR IGNORE INTO reader_facts (reader_key, name, t, v) SELECT ?1, name, t, v FROM (${FACT_ROWS})`, r.key, facts);
   }
@@ -206,6 +211,7 @@ export class DirectoryStore {
       this.sql.exec(`DELETE FROM readers WHERE key IN (${marks(part.length)})`, ...part);
       this.sql.exec(`DELETE FROM reader_tags WHERE reader_key IN (${marks(part.length)})`, ...part);
       this.sql.exec(`DELETE FROM reader_facts WHERE reader_key IN (${marks(part.length)})`, ...part);
+      this.sql.exec(`DELETE FROM pending_signups WHERE reader_key IN (${marks(part.length)})`, ...part);
       this.sql.exec(`DELETE FROM manual WHERE key IN (${marks(part.length)})`, ...part);
     }
   }
@@ -291,19 +297,20 @@ export class DirectoryStore {
     }
   }
 
-  // ---- double opt-in: pending sign-ups (the partial index readers_pending) ----------------------
+  // ---- double opt-in: pending sign-ups (the table pending_signups) -------------------------------
 
   /** Oldest first, after `(since, key)` (the last row of the page before). */
   pendingSignups(limit: number, after: { since: number; key: string } | null): ReaderSummary[] {
+    const from = 'FROM pending_signups p JOIN readers r ON r.key = p.reader_key';
     const rows = after
-      ? this.sql.exec<Row>(`SELECT ${READER} FROM readers r WHERE pending_since IS NOT NULL AND (pending_since, key) > (?, ?) ORDER BY pending_since, key LIMIT ?`, after.since, after.key, limit)
-      : this.sql.exec<Row>(`SELECT ${READER} FROM readers r WHERE pending_since IS NOT NULL ORDER BY pending_since, key LIMIT ?`, limit);
+      ? this.sql.exec<Row>(`SELECT ${READER} ${from} WHERE (p.since, p.reader_key) > (?, ?) ORDER BY p.since, p.reader_key LIMIT ?`, after.since, after.key, limit)
+      : this.sql.exec<Row>(`SELECT ${READER} ${from} ORDER BY p.since, p.reader_key LIMIT ?`, limit);
     return rows.toArray().map(toSummary);
   }
 
-  /** Counted over the partial index: only pending rows are read. */
+  /** Only pending rows are read. */
   pendingCount(): number {
-    return this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM readers WHERE pending_since IS NOT NULL').one().n;
+    return this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM pending_signups').one().n;
   }
 
   readerCount(): number {
