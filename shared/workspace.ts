@@ -36,6 +36,14 @@ export const syncOptionsSchema = z.object({
   lingerMs: z._default(int(0, 10_000), 1_000),
   /** A reader synced less than this ago waits before its next identify (its changes add up meanwhile). */
   minResyncMs: z._default(int(0, 600_000), 5_000),
+  /**
+   * A change that only moves a reader's engagement counters (an open, a click, a delivery webhook, a
+   * read whose page view is not forwarded) waits this long after its last sync: a newsletter's
+   * repeat opens (a mail app's prefetch, the reader's own opens, a second device) add up in one
+   * identify. Anything else (an event, a tag change, a sign-up, the backend's identify) keeps
+   * `minResyncMs`, and moves a waiting reader up.
+   */
+  quietResyncMs: z._default(int(0, 3_600_000), 60_000),
   /** Forward every page read to Customer.io as a page view (known readers). */
   forwardPageViews: z._default(z.boolean(), false),
 });

@@ -3,7 +3,8 @@
  * the demo page, the panel) are served by the assets binding before this code runs.
  */
 import { Hono } from 'hono';
-import type { AppEnv } from './env.ts';
+import { getPath } from 'hono/utils/url';
+import type { AppEnv, Env } from './env.ts';
 import { ClientError } from '#edge/platform/errors.ts';
 import { requestOrigin } from '#edge/platform/cors.ts';
 import { health } from '#edge/platform/health-route.ts';
@@ -11,7 +12,7 @@ import { localDemo } from '#edge/platform/local-demo-route.ts';
 import { events } from '#edge/ingest/events-route.ts';
 import { admin } from '#edge/workspaces/admin-route.ts';
 import { serverApi } from '#edge/ingest/server-api-route.ts';
-import { pixel } from '#edge/email/pixel-route.ts';
+import { pixel, pixelHit } from '#edge/email/pixel-route.ts';
 import { click } from '#edge/email/click-route.ts';
 import { webhooks } from '#edge/email/webhooks-route.ts';
 import { emailAdmin } from '#edge/email/email-admin-route.ts';
@@ -53,4 +54,13 @@ app.onError((error, c) => {
   return c.json({ error: 'Internal error', issues: [] }, 500);
 });
 
-export default app;
+export default {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
+    // The open pixel is the busiest URL by far (a newsletter burst): it skips the router.
+    if (request.method === 'GET') {
+      const path = getPath(request);
+      if (path.startsWith('/o/')) return pixelHit(request, env, ctx, path);
+    }
+    return app.fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;

@@ -27,9 +27,9 @@ let workspaceCounter = 0;
 /** A fresh workspace id per test (storage is per test file, the fake is shared). Uses the fake's demo keys. */
 /**
  * For tests about what reaches Customer.io, not about pacing: a reader's next identify need not
- * wait the default 5 s (minResyncMs), nor a part-full batch 1 s (lingerMs).
+ * wait the default 5 s (minResyncMs) or, for an open, 60 s (quietResyncMs), nor a part-full batch 1 s (lingerMs).
  */
-export const QUICK_SYNC = { sync: { minResyncMs: 200, lingerMs: 100 } } as Partial<WorkspaceInput>;
+export const QUICK_SYNC = { sync: { minResyncMs: 200, quietResyncMs: 200, lingerMs: 100 } } as Partial<WorkspaceInput>;
 
 export async function createWorkspace(overrides: Partial<WorkspaceInput> = {}, id = `ws${Date.now().toString(36)}${workspaceCounter++}`) {
   const res = await SELF.fetch(`https://edge.test/v1/admin/workspaces/${id}`, {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { eventually, fake, page, postEvents, resetFake } from './helpers.ts';
 import { EDITOR_KEY, panelApi, signIn } from './panel-helpers.ts';
-import { createWorkspace } from './helpers.ts';
+import { QUICK_SYNC, createWorkspace } from './helpers.ts';
 import { manualSendQueue } from './send-queue-clock.ts';
 
 interface Delivery { to: string; transactional_message_id?: unknown; transactionalMessageId?: unknown; body: Record<string, any> }
@@ -9,7 +9,8 @@ interface Delivery { to: string; transactional_message_id?: unknown; transaction
 describe('transactional welcome', () => {
   it('sends the workspace welcome once after a widget sign-up syncs, retrying a 5xx', async () => {
     await resetFake();
-    const ws = await createWorkspace({ editorKey: EDITOR_KEY, welcomeMessageId: 7 });
+    // QUICK_SYNC: the later read below is a quiet change, which would otherwise wait a minute.
+    const ws = await createWorkspace({ ...QUICK_SYNC, editorKey: EDITOR_KEY, welcomeMessageId: 7 });
     const queue = await manualSendQueue(ws.id);
     await fake('/failures', { body: { status: 503, count: 1, api: 'app', path: '/v1/send/email' } });
     const anon = 'anon-welcome-0001';

@@ -14,7 +14,8 @@ import { Hono } from 'hono';
 import type { AppEnv } from '#edge/env.ts';
 import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
 import { classifyClick, requestFacts } from '#shared/email/classify.ts';
-import { allowListed, verifyLink, verifyReaderToken } from '#shared/email/tokens.ts';
+import { allowListed, verifyLink } from '#shared/email/tokens.ts';
+import { openReaderToken } from './opened-tokens.ts';
 import { DAY_MS, grantIdFor, signGrant, withGrant } from '#shared/email/grants.ts';
 import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
 import type { Env } from '#edge/env.ts';
@@ -78,7 +79,7 @@ async function clickGrant(env: Env, ws: EdgeWorkspace, token: string, destinatio
   if (!ws.clickIdentity.enabled || !allowListed(destination, ws.allowedOrigins)) return null;
   const keys = await signingKeys(env, ws.id);
   const key = keys[0];
-  const check = key ? await verifyReaderToken(ws.id, token, keys) : null;
+  const check = key ? await openReaderToken(ws.id, token, keys) : null;
   if (!key || !check?.ok || check.readerKey.startsWith('a:')) return null;
   const grantId = await grantIdFor(ws.id, check.readerKey, delivery && SLUG.test(delivery) ? delivery : null, campaign && SLUG.test(campaign) ? campaign : null, key);
   return signGrant(ws.id, { readerKey: check.readerKey, expiresAt: now + ws.clickIdentity.ttlDays * DAY_MS, grantId }, key);

@@ -4,7 +4,7 @@
  * a newsletter burst never waits on a Durable Object and a forged URL learns nothing.
  */
 import { Hono } from 'hono';
-import type { AppEnv } from '#edge/env.ts';
+import type { AppEnv, Env } from '#edge/env.ts';
 import { classifyOpen, requestFacts } from '#shared/email/classify.ts';
 import { afterResponse, recordHit } from './record.ts';
 
@@ -34,16 +34,25 @@ export function parsePixelPath(path: string): { workspace: string; token: string
   };
 }
 
+/**
+ * A pixel hit: the GIF now, the recording after it. `path` as the router gives it (decoded).
+ * The Worker's entry calls this before the router (the pixel is the busiest URL by far); the
+ * route below serves what the entry leaves to the router (HEAD).
+ */
+export function pixelHit(request: Request, env: Env, ctx: { waitUntil(p: Promise<unknown>): void } | undefined, path: string): Response {
+  const at = Date.now();
+  const parsed = parsePixelPath(path);
+  if (parsed) {
+    const classification = classifyOpen(requestFacts(request));
+    afterResponse(ctx, () => recordHit(env, { type: 'open', ...parsed, classification, at }));
+  }
+  return new Response(PIXEL_GIF, { status: 200, headers: HEADERS });
+}
+
 export const pixel = new Hono<AppEnv>();
 
 pixel.get('/*', (c) => {
-  const at = Date.now();
-  const parsed = parsePixelPath(c.req.path);
-  if (parsed) {
-    const classification = classifyOpen(requestFacts(c.req.raw));
-    let ctx: { waitUntil(p: Promise<unknown>): void } | undefined;
-    try { ctx = c.executionCtx; } catch { ctx = undefined; }
-    afterResponse(ctx, () => recordHit(c.env, { type: 'open', ...parsed, classification, at }));
-  }
-  return new Response(PIXEL_GIF, { status: 200, headers: HEADERS });
+  let ctx: { waitUntil(p: Promise<unknown>): void } | undefined;
+  try { ctx = c.executionCtx; } catch { ctx = undefined; }
+  return pixelHit(c.req.raw, c.env, ctx, c.req.path);
 });

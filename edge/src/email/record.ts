@@ -6,9 +6,10 @@ import { readerStub } from '#edge/platform/stubs.ts';
 import type { ReaderKey } from '#edge/readers/names.ts';
 import type { EdgeEvent } from '#edge/readers/apply-event.ts';
 import { ulid } from '#edge/platform/ulid.ts';
-import { NO_TOKEN, verifyReaderToken } from '#shared/email/tokens.ts';
+import { NO_TOKEN } from '#shared/email/tokens.ts';
 import type { Classification } from '#shared/email/classify.ts';
 import { countRejected, signingKeys } from './keys.ts';
+import { openReaderToken } from './opened-tokens.ts';
 
 export interface Hit {
   workspace: string;
@@ -29,7 +30,7 @@ export async function recordHit(env: Env, hit: Hit): Promise<HitOutcome> {
   if (!ws) return 'unknown_workspace';
   // The snippet's default for a person without a token: not a forgery, just nobody to count.
   if (hit.token === NO_TOKEN) return 'no_token';
-  const check = await verifyReaderToken(ws.id, hit.token, await signingKeys(env, ws.id));
+  const check = await openReaderToken(ws.id, hit.token, await signingKeys(env, ws.id));
   if (!check.ok) {
     await countRejected(env, ws.id, `${hit.type}_${check.reason}`);
     return 'rejected';
@@ -37,7 +38,7 @@ export async function recordHit(env: Env, hit: Hit): Promise<HitOutcome> {
   const key = check.readerKey as ReaderKey;
   const human = hit.classification.kind === 'human';
   const common = {
-    id: ulid(hit.at), ts: hit.at, human, via: 'edge' as const,
+    id: ulid(hit.at), ts: hit.at, human, via: 'edge' as const, fresh: true as const,
     ...(human ? {} : { kind: hit.classification.kind }),
     ...(hit.campaign ? { campaign: hit.campaign } : {}),
     ...(hit.delivery ? { delivery: hit.delivery } : {}),

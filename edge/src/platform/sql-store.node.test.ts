@@ -3,7 +3,7 @@
 // cold start of an up-to-date object costs.
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
-import { type Migration, migrate } from './sql-store.ts';
+import { META_TABLE, Meta, type Migration, migrate } from './sql-store.ts';
 import { ReaderStore } from '#edge/readers/reader-store.ts';
 
 // The stores name the runtime's SqlStorage type; this program has Node's types, not the Workers' ones.
@@ -95,5 +95,38 @@ describe('ReaderStore.saveMeta', () => {
     again.saveMeta({ queuedShard: null });
     expect(reopened.statements.filter((s) => /^UPDATE reader/.test(s))).toHaveLength(1);
     expect(JSON.parse((db.prepare('SELECT meta FROM reader').get() as { meta: string }).meta)).toEqual({ queuedShard: null });
+  });
+});
+
+describe('ReaderStore.save', () => {
+  it('writes the state alone when the bookkeeping is what the row holds', () => {
+    const { sql, statements } = nodeSql();
+    const store = new ReaderStore(sql);
+    store.save({ opens: 1 }, { queuedShard: null }, 1);
+    statements.length = 0;
+    store.save({ opens: 2 }, { queuedShard: null }, 2);
+    expect(statements.filter((s) => /reader/.test(s))).toEqual(['UPDATE reader SET state = ?, version = ? WHERE id = 1']);
+    store.save({ opens: 3 }, { queuedShard: 1 }, 3);
+    expect(new ReaderStore(sql).load()).toEqual({ state: { opens: 3 }, meta: { queuedShard: 1 }, version: 3 });
+  });
+});
+
+describe('Meta', () => {
+  it('reads a key once, writes only changes, and forgets a deleted key', () => {
+    const { sql, statements, db } = nodeSql();
+    db.exec(META_TABLE);
+    const meta = new Meta(sql);
+    expect(meta.get('workspace')).toBeNull();
+    meta.set('workspace', 'ws1');
+    statements.length = 0;
+    expect(meta.get('workspace')).toBe('ws1');
+    meta.set('workspace', 'ws1');
+    expect(statements).toEqual([]);
+    meta.add('count', 2);
+    meta.add('count', 3);
+    expect(new Meta(sql).number('count')).toBe(5);
+    meta.delete('workspace');
+    expect(meta.get('workspace')).toBeNull();
+    expect(new Meta(sql).get('workspace')).toBeNull();
   });
 });

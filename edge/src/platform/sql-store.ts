@@ -32,12 +32,24 @@ export const addColumn = (table: string, column: string, type: string): Migratio
 
 export const META_TABLE = 'CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)';
 
-/** The `meta` table (create it with META_TABLE in the object's migrations). */
+/**
+ * The `meta` table (create it with META_TABLE in the object's migrations), read through a copy in
+ * memory: an object is the only writer of its storage, so what it read or wrote stays true for as
+ * long as the instance lives. The hot paths (a shard's enqueue) read several keys per call, and
+ * setting a key to the value it has writes nothing (no storage transaction for it).
+ */
 export class Meta {
+  private readonly values = new Map<string, string | null>();
+
   constructor(private readonly sql: SqlStorage) {}
 
   get(k: string): string | null {
-    return this.sql.exec<{ v: string }>('SELECT v FROM meta WHERE k = ?', k).toArray()[0]?.v ?? null;
+    let v = this.values.get(k);
+    if (v === undefined) {
+      v = this.sql.exec<{ v: string }>('SELECT v FROM meta WHERE k = ?', k).toArray()[0]?.v ?? null;
+      this.values.set(k, v);
+    }
+    return v;
   }
 
   number(k: string, fallback = 0): number {
@@ -46,10 +58,18 @@ export class Meta {
   }
 
   set(k: string, v: string | number): void {
-    this.sql.exec('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)', k, String(v));
+    const value = String(v);
+    if (this.get(k) === value) return;
+    this.sql.exec('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)', k, value);
+    this.values.set(k, value);
   }
 
   add(k: string, by: number): void {
     this.set(k, this.number(k) + by);
+  }
+
+  delete(k: string): void {
+    this.sql.exec('DELETE FROM meta WHERE k = ?', k);
+    this.values.set(k, null);
   }
 }

@@ -19,10 +19,14 @@ export interface Moment {
   kind: 'event' | 'page';
 }
 
-/** Events the edge itself makes (the server API, the pixel and click endpoints). */
+/**
+ * Events the edge itself makes (the server API, the pixel and click endpoints). `fresh`: the id was
+ * minted for this very hit and no one retries it, so it is not looked up among the ids seen (nor
+ * stored there: a reader's opens would fill that table for nothing).
+ */
 export type EdgeEvent =
-  | { type: 'open'; id: string; ts: number; human: boolean; campaign?: string; delivery?: string; kind?: string; via?: 'edge' | 'webhook' }
-  | { type: 'click'; id: string; ts: number; human: boolean; category?: string; url?: string; campaign?: string; delivery?: string; kind?: string; via?: 'edge' | 'webhook' }
+  | { type: 'open'; id: string; ts: number; human: boolean; campaign?: string; delivery?: string; kind?: string; via?: 'edge' | 'webhook'; fresh?: true }
+  | { type: 'click'; id: string; ts: number; human: boolean; category?: string; url?: string; campaign?: string; delivery?: string; kind?: string; via?: 'edge' | 'webhook'; fresh?: true }
   /** Customer.io's delivery events (reporting webhooks): sends, bounces, unsubscribes, spam reports. */
   | { type: 'email'; id: string; ts: number; metric: EmailStatusMetric; campaign?: string; delivery?: string };
 

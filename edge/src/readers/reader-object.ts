@@ -39,6 +39,8 @@ interface Meta {
   everTags: string[];
   /** The shard this reader is queued in, while it is. */
   queuedShard: number | null;
+  /** Queued for a quiet change only (it waits the shard's `quietResyncMs`): a change that matters queues it again, sooner. */
+  queuedQuiet?: boolean;
   /** How Customer.io knows this person, once a sync landed (needed to merge two people). */
   identifiedAs: PersonIdentifiers | null;
 }
@@ -54,11 +56,19 @@ const RETRY_ENQUEUE_MS = 5_000;
 const RESEND_CONFIRMATION_MS = 3_600_000;
 /** Browsers a forgotten pending sign-up tells to forget their pointer (one sign-up has one, or a few). */
 const MAX_UNLINKED_BROWSERS = 20;
+/**
+ * Events that, on their own, move only engagement counters (opens, clicks, delivery webhooks,
+ * reads): such a change is quiet and waits the shard's `quietResyncMs`, unless it queued an
+ * operation too (a tag it added, a forwarded page view), which makes it a change that matters.
+ */
+const QUIET_EVENTS: ReadonlySet<AnyReaderEvent['type']> = new Set(['open', 'click', 'email', 'page']);
 
 export class ReaderObject extends DurableObject<Env> {
   private state!: ReaderState;
   private meta!: Meta;
   private version = 0;
+  /** Operations queued by this instance: a commit that queued none may be quiet. */
+  private opsQueued = 0;
   private readonly store: ReaderStore;
   /** The time (a test replaces it: dedupe windows, grant expiry, resync). */
   clock: Clock = systemClock;
@@ -83,12 +93,15 @@ export class ReaderObject extends DurableObject<Env> {
     this.remember(ctx);
     const result: IngestResult = { accepted: 0, duplicates: 0 };
     const forward: AnyReaderEvent[] = [];
+    const opsBefore = this.opsQueued;
     let changed = false;
+    let quiet = true;
     for (const event of events) {
       // The common case (applied here) checks and marks the id in one statement; an event that goes
       // on to another reader (a sign-up's merge, a forward pointer) is only checked: the other marks it.
       const elsewhere = (event.type === 'signup' && ctx.key.startsWith('a:')) || Boolean(this.state.mergedInto);
-      if (elsewhere ? this.seen(event.id) : !this.markSeen(event.id, event.ts)) {
+      const fresh = 'fresh' in event && event.fresh === true;
+      if (!fresh && (elsewhere ? this.seen(event.id) : !this.markSeen(event.id, event.ts))) {
         result.duplicates++;
         continue;
       }
@@ -107,9 +120,10 @@ export class ReaderObject extends DurableObject<Env> {
       this.apply(event);
       result.accepted++;
       changed = true;
+      quiet &&= QUIET_EVENTS.has(event.type);
     }
     if (changed) {
-      await this.commit();
+      await this.commit(quiet && this.opsQueued === opsBefore);
       await this.armForget();
     }
     if (forward.length && this.state.mergedInto) {
@@ -365,7 +379,10 @@ export class ReaderObject extends DurableObject<Env> {
     if (lastSeq > 0) this.store.clearQueued(lastSeq);
     this.meta.identifiedAs = identifiers;
     const more = version !== this.version || this.outboxSize() > 0;
-    if (!more) this.meta.queuedShard = null;
+    if (!more) {
+      this.meta.queuedShard = null;
+      this.meta.queuedQuiet = false;
+    }
     this.persistMeta();
     return more;
   }
@@ -456,6 +473,7 @@ export class ReaderObject extends DurableObject<Env> {
 
   private queue(op: QueuedOp): void {
     this.store.queue(op);
+    this.opsQueued++;
   }
 
   private outboxSize(): number {
@@ -475,27 +493,33 @@ export class ReaderObject extends DurableObject<Env> {
     this.store.saveMeta(this.meta);
   }
 
-  /** Stores a change and makes sure the workspace outbox will pick this reader up. */
-  private async commit(): Promise<void> {
+  /**
+   * Stores a change and makes sure the workspace outbox will pick this reader up. `quiet`: the
+   * change moved engagement counters only (see QUIET_EVENTS).
+   */
+  private async commit(quiet = false): Promise<void> {
     this.version++;
     this.persist();
     // Forgetting old event ids is housekeeping: now and then is enough.
     if (this.version % 64 === 0) this.store.forgetSeenBefore(this.clock.now() - SEEN_EVENTS_KEPT_MS);
-    await this.enqueueForSync();
+    await this.enqueueForSync(quiet);
   }
 
-  private async enqueueForSync(): Promise<void> {
+  private async enqueueForSync(quiet = false): Promise<void> {
     const ctx = this.meta.ctx;
-    // Queued already: the shard will see the new version when it acks and keep the reader.
-    if (!ctx || this.state.mergedInto || !isKnown(this.state) || this.meta.queuedShard !== null) return;
+    if (!ctx || this.state.mergedInto || !isKnown(this.state)) return;
+    // Queued already: the shard will see the new version when it acks and keep the reader. A
+    // change that matters still tells a shard holding the reader for a quiet one (it moves it up).
+    if (this.meta.queuedShard !== null && (quiet || !this.meta.queuedQuiet)) return;
     const shard = shardOf(ctx.key, ctx.shards);
     try {
       const stub = shardStub(this.env, ctx.workspace, shard);
-      await stub.enqueue(ctx.workspace, ctx.key);
+      await stub.enqueue(ctx.workspace, ctx.key, quiet);
       // Not written on its own (that would be a second storage transaction per sync cycle): the
       // next commit or ack writes the meta with it. Lost in a restart before then, it costs one
       // more enqueue, which the shard takes as the same dirty reader.
       this.meta.queuedShard = shard;
+      this.meta.queuedQuiet = quiet;
     } catch (error) {
       // The change is stored; the outbox only needs telling. Try again shortly rather than fail the event.
       console.warn(`reader ${ctx.key}: could not queue for sync, retrying: ${(error as Error).message}`);

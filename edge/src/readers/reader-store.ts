@@ -33,6 +33,12 @@ export class ReaderStore {
 
   save(state: unknown, meta: unknown, version: number): void {
     const metaJson = JSON.stringify(meta);
+    // The meta (with the workspace's tag rules in it) rarely changes: most commits (an open, a
+    // read) leave it out and write the state alone.
+    if (metaJson === this.storedMeta) {
+      this.sql.exec('UPDATE reader SET state = ?, version = ? WHERE id = 1', JSON.stringify(state), version);
+      return;
+    }
     this.sql.exec('INSERT OR REPLACE INTO reader (id, state, meta, version) VALUES (1, ?, ?, ?)', JSON.stringify(state), metaJson, version);
     this.storedMeta = metaJson;
   }

@@ -19,6 +19,12 @@ const MIGRATIONS: readonly Migration[] = [
    CREATE TABLE IF NOT EXISTS recent (key TEXT PRIMARY KEY, synced_at INTEGER NOT NULL);`,
   `CREATE TABLE IF NOT EXISTS omitted (key TEXT PRIMARY KEY, categories INTEGER NOT NULL, tag_flags INTEGER NOT NULL, traits INTEGER NOT NULL, at INTEGER NOT NULL);
    CREATE TABLE IF NOT EXISTS sent_merges (key TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key, seq));`,
+  // What is due, the next wake-up and the forgetting of old syncs are range reads: with quiet
+  // changes waiting a minute, a burst keeps tens of thousands of rows in these tables, which an
+  // unindexed read would walk on every batch. Both tables hold only the last minutes' readers,
+  // so building the indexes at the upgrade reads little.
+  `CREATE INDEX IF NOT EXISTS pending_due ON pending (next_at, enqueued_at);
+   CREATE INDEX IF NOT EXISTS recent_synced_at ON recent (synced_at);`,
 ];
 
 export interface PendingRow extends Record<string, SqlStorageValue> {
@@ -45,11 +51,16 @@ export class ShardStore {
     return this.sql.exec<{ at: number }>('SELECT synced_at AS at FROM recent WHERE key = ?', key).toArray()[0]?.at;
   }
 
-  /** A reader is dirty: one row whatever the number of changes; a new generation tells an ack in flight. */
+  /**
+   * A reader is dirty: one row whatever the number of changes; a new generation tells an ack in
+   * flight. A row already waiting keeps the earlier of its two times (a change that matters moves
+   * a quiet one up), unless it is backing off after a failure.
+   */
   markDirty(key: string, now: number, notBefore: number): void {
     this.sql.exec(
       `INSERT INTO pending (key, enqueued_at, next_at) VALUES (?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET generation = generation + 1`,
+       ON CONFLICT (key) DO UPDATE SET generation = generation + 1,
+         next_at = CASE WHEN attempts = 0 THEN MIN(next_at, excluded.next_at) ELSE next_at END`,
       key, now, notBefore,
     );
   }

@@ -35,6 +35,7 @@ const DRAIN_BUDGET_MS = 20_000;
 const CONFIG_TTL_MS = 30_000;
 const DEFAULT_LINGER_MS = 1_000;
 const DEFAULT_RESYNC_MS = 5_000;
+const DEFAULT_QUIET_RESYNC_MS = 60_000;
 
 
 export class SyncShard extends DurableObject<Env> {
@@ -50,15 +51,18 @@ export class SyncShard extends DurableObject<Env> {
 
   // ---- queueing ----------------------------------------------------------------------------
 
-  /** A reader changed. Idempotent; the generation tells an ack in flight that there is news. */
-  async enqueue(workspace: string, key: string): Promise<void> {
-    // Read before writing: a write per enqueue would make every enqueue a storage transaction of its own.
-    if (this.getMeta('workspace') !== workspace) this.setMeta('workspace', workspace);
+  /**
+   * A reader changed. Idempotent; the generation tells an ack in flight that there is news.
+   * `quiet`: only its engagement counters moved (an open, a click), which waits `quietResyncMs`.
+   */
+  async enqueue(workspace: string, key: string, quiet = false): Promise<void> {
+    this.setMeta('workspace', workspace);
     // A reader synced moments ago (opening the same email again, reading on) waits out the resync
     // interval: one identify then carries all of it, instead of one per change.
     const last = this.store.lastSyncedAt(key);
-    this.store.markDirty(key, this.clock.now(), last === undefined ? 0 : last + this.resyncMs());
-    await this.wake();
+    const notBefore = last === undefined ? 0 : last + (quiet ? this.quietResyncMs() : this.resyncMs());
+    this.store.markDirty(key, this.clock.now(), notBefore);
+    await this.wake(notBefore);
   }
 
   /** Operations that belong to no reader any more (delete, suppress) or replayed dead letters. */
@@ -114,8 +118,9 @@ export class SyncShard extends DurableObject<Env> {
       return;
     }
     const { workspace, cio } = config;
-    const resync = String(workspace.sync.minResyncMs ?? DEFAULT_RESYNC_MS);
-    if (this.getMeta('resync_ms') !== resync) this.setMeta('resync_ms', resync);
+    // Kept for `enqueue`, which runs between alarms without loading the workspace.
+    this.setMeta('resync_ms', String(workspace.sync.minResyncMs ?? DEFAULT_RESYNC_MS));
+    this.setMeta('quiet_resync_ms', String(workspace.sync.quietResyncMs ?? DEFAULT_QUIET_RESYNC_MS));
     const interval = callIntervalMs(workspace.limits, 'track', 'sync', workspace.sync.shards);
     const started = this.clock.now();
     while (this.clock.now() - started < DRAIN_BUDGET_MS) {
@@ -145,7 +150,7 @@ export class SyncShard extends DurableObject<Env> {
         return this.scheduleAt(this.clock.now() + 5_000);
       }
     }
-    this.store.forgetSyncedBefore(this.clock.now() - this.resyncMs());
+    this.store.forgetSyncedBefore(this.clock.now() - Math.max(this.resyncMs(), this.quietResyncMs()));
     const next = this.store.nextDueAt();
     if (next !== null) await this.scheduleAt(Math.max(next, Number(this.getMeta('next_send_at') ?? 0)));
   }
@@ -339,6 +344,10 @@ export class SyncShard extends DurableObject<Env> {
     return Number(this.getMeta('resync_ms') ?? DEFAULT_RESYNC_MS);
   }
 
+  private quietResyncMs(): number {
+    return Number(this.getMeta('quiet_resync_ms') ?? DEFAULT_QUIET_RESYNC_MS);
+  }
+
   private async deadLetter(workspaceId: string, reader: PackedReader, row: PendingRow, error: string, status: number | null): Promise<void> {
     this.noteDeadLetter(workspaceId, reader, row, error, status);
     // Acknowledge so the reader does not send the same failing content forever; its next change syncs afresh.
@@ -363,10 +372,15 @@ export class SyncShard extends DurableObject<Env> {
     return this.config;
   }
 
-  private async wake(): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) === null) {
-      await this.scheduleAt(Math.max(this.clock.now(), Number(this.getMeta('next_send_at') ?? 0), Number(this.getMeta('backoff_until') ?? 0)));
-    }
+  /**
+   * Makes sure an alarm comes by `due` (or as soon as the pacing allows). An alarm set for later
+   * (the shard waiting out quiet readers' minute) is brought forward: a new reader's sign-up
+   * must not wait behind them.
+   */
+  private async wake(due = 0): Promise<void> {
+    const at = Math.max(this.clock.now(), due, Number(this.getMeta('next_send_at') ?? 0), Number(this.getMeta('backoff_until') ?? 0));
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.scheduleAt(at);
   }
 
   private async scheduleAt(at: number): Promise<void> {

@@ -185,7 +185,7 @@ export class DirectoryStore {
     this.sql.exec(`INSERT OR IGNORE INTO reader_facts (reader_key, name, t, v)
       SELECT r.key, f.key, 'e' || ${factType('e.type')}, ${factValue('e')} FROM readers r, json_each(r.facts) f, json_each(f.value) e
       WHERE f.type = 'array' AND r.key > ?1 AND r.key <= ?2`, after, upTo);
-    if (last === null) this.sql.exec("DELETE FROM meta WHERE k = 'facts_cursor'");
+    if (last === null) this.meta.delete('facts_cursor');
     else this.meta.set('facts_cursor', last);
     return last;
   }
@@ -199,7 +199,7 @@ export class DirectoryStore {
   }
 
   endBackfill(): void {
-    this.sql.exec("DELETE FROM meta WHERE k = 'backfill_cursor'");
+    this.meta.delete('backfill_cursor');
   }
 
   markCounted(key: string): void {

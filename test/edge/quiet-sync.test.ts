@@ -1,0 +1,72 @@
+// Quiet changes: a synced reader's opens (engagement counters only) wait `quietResyncMs` and then
+// go in one identify, with nothing lost; a change that matters (the backend's identify) and a new
+// reader in the same shard do not wait behind them.
+import { SELF } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { createWorkspace, eventually, fake, resetFake, serverApi } from './helpers.ts';
+
+const HUMAN_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+async function syncedToken(secretKey: string, email: string): Promise<string> {
+  expect((await serverApi(secretKey, '/identify', { body: { userId: `user-${email}`, traits: { email } } })).status).toBe(200);
+  const person = await eventually(async () => {
+    const p = await fake(`/people/demo/${encodeURIComponent(email)}`).catch(() => null);
+    return p?.attributes?.sharpsend_ptoken ? p : null;
+  }, 20_000, `${email} synced`);
+  return person.attributes.sharpsend_ptoken as string;
+}
+
+const open = async (ws: string, token: string, delivery: string) => {
+  const res = await SELF.fetch(`https://edge.test/o/${ws}/${token}/7/${delivery}.gif`, { headers: { 'user-agent': HUMAN_UA } });
+  expect(res.status).toBe(200);
+  await res.arrayBuffer();
+};
+
+async function identifiesOf(email: string): Promise<Array<{ at: number; attributes: Record<string, unknown> }>> {
+  const requests = (await fake('/requests?workspace=demo&api=track')).requests as any[];
+  return requests.filter((r) => r.status === 200).flatMap((r) => (r.body?.batch ?? [])
+    .filter((op: any) => op.action === 'identify' && (op.identifiers?.email === email || op.identifiers?.id === `user-${email}`))
+    .map((op: any) => ({ at: r.at as number, attributes: op.attributes })));
+}
+
+const opensHere = async (secretKey: string, email: string) =>
+  ((await (await serverApi(secretKey, `/reader?email=${encodeURIComponent(email)}`)).json()) as { counters: Record<string, number> }).counters.opens ?? 0;
+
+describe('quiet changes', () => {
+  it('adds a synced reader\'s repeat opens up in one identify, sent no sooner than quietResyncMs after the last', async () => {
+    await resetFake();
+    const QUIET = 3_000;
+    const ws = await createWorkspace({ sync: { shards: 1, minResyncMs: 200, quietResyncMs: QUIET, lingerMs: 0 } as never });
+    const email = 'quiet-opens@example.com';
+    const token = await syncedToken(ws.secretKey, email);
+    for (const delivery of ['d1', 'd2', 'd3']) await open(ws.id, token, delivery);
+    await eventually(async () => (await opensHere(ws.secretKey, email)) === 3, 10_000, 'three opens recorded here');
+    await eventually(async () => (await fake(`/people/demo/${encodeURIComponent(email)}`)).attributes.sharpsend_opens === 3, 20_000, 'opens in Customer.io');
+    const identifies = await identifiesOf(email);
+    expect(identifies).toHaveLength(2);
+    expect(identifies[1]!.at - identifies[0]!.at).toBeGreaterThanOrEqual(QUIET - 100);
+    expect(identifies[1]!.attributes).toMatchObject({ sharpsend_opens: 3, sharpsend_opens_unique: 1 });
+  }, 40_000);
+
+  it('sends a change that matters at once, with the quiet ones waiting beside it', async () => {
+    await resetFake();
+    // Far longer than the waits below: were the identify held behind the open, these would time out.
+    const ws = await createWorkspace({ sync: { shards: 1, minResyncMs: 200, quietResyncMs: 120_000, lingerMs: 0 } as never });
+    const email = 'quiet-then-loud@example.com';
+    const token = await syncedToken(ws.secretKey, email);
+    await open(ws.id, token, 'd1');
+    await eventually(async () => (await opensHere(ws.secretKey, email)) === 1, 10_000, 'the open recorded here');
+    expect((await serverApi(ws.secretKey, '/identify', { body: { userId: `user-${email}`, traits: { email, plan: 'gold' } } })).status).toBe(200);
+    const person = await eventually(async () => {
+      const p = await fake(`/people/demo/${encodeURIComponent(email)}`);
+      return p.attributes.plan === 'gold' ? p : null;
+    }, 15_000, 'the identify in Customer.io');
+    expect(person.attributes.sharpsend_opens).toBe(1);
+
+    // A new reader in the same shard is not held behind the alarm set for a quiet reader either.
+    await open(ws.id, token, 'd2');
+    await eventually(async () => (await opensHere(ws.secretKey, email)) === 2, 10_000, 'the second open recorded here');
+    await syncedToken(ws.secretKey, 'newcomer@example.com');
+    expect((await fake(`/people/demo/${encodeURIComponent(email)}`)).attributes.sharpsend_opens).toBe(1);
+  }, 60_000);
+});
