@@ -88,6 +88,10 @@ if (existing.status === 404) {
       customerio: { siteId: 'demo_site', trackKey: 'demo_track_key', appKey: 'demo_app_key', region: 'us' },
       secretKey: DEMO_SECRET_KEY,
       editorKey: 'demo-editor-key',
+      // A reader's reads and opens after a sync reach the fake Customer.io within seconds, so the
+      // demo shows the whole loop as it happens; a real workspace keeps the default minute
+      // (README "Sizing the outbox").
+      sync: { quietResyncMs: 3_000 },
     }),
   });
 } else if (existing.ok) {

@@ -37,8 +37,8 @@ export const syncOptionsSchema = z.object({
   /** A reader synced less than this ago waits before its next identify (its changes add up meanwhile). */
   minResyncMs: z._default(int(0, 600_000), 5_000),
   /**
-   * A change that only moves a reader's engagement counters (an open, a click, a delivery webhook, a
-   * read whose page view is not forwarded) waits this long after its last sync: a newsletter's
+   * A change that only moves a reader's engagement counters (an open, a click, a sent or delivered
+   * email, a read whose page view is not forwarded) waits this long after its last sync: a newsletter's
    * repeat opens (a mail app's prefetch, the reader's own opens, a second device) add up in one
    * identify. Anything else (an event, a tag change, a sign-up, the backend's identify) keeps
    * `minResyncMs`, and moves a waiting reader up.

@@ -57,11 +57,14 @@ const RESEND_CONFIRMATION_MS = 3_600_000;
 /** Browsers a forgotten pending sign-up tells to forget their pointer (one sign-up has one, or a few). */
 const MAX_UNLINKED_BROWSERS = 20;
 /**
- * Events that, on their own, move only engagement counters (opens, clicks, delivery webhooks,
- * reads): such a change is quiet and waits the shard's `quietResyncMs`, unless it queued an
- * operation too (a tag it added, a forwarded page view), which makes it a change that matters.
+ * Events that, on their own, move only engagement counters (opens, clicks, reads, a sent or
+ * delivered email): such a change is quiet and waits the shard's `quietResyncMs`, unless it queued
+ * an operation too (a tag it added, a forwarded page view), which makes it a change that matters.
+ * A bounce, an unsubscribe or a spam report is never quiet: the panel's audiences must know now.
  */
-const QUIET_EVENTS: ReadonlySet<AnyReaderEvent['type']> = new Set(['open', 'click', 'email', 'page']);
+const quietEvent = (event: AnyReaderEvent): boolean =>
+  event.type === 'open' || event.type === 'click' || event.type === 'page' ||
+  (event.type === 'email' && (event.metric === 'sent' || event.metric === 'delivered'));
 
 export class ReaderObject extends DurableObject<Env> {
   private state!: ReaderState;
@@ -120,7 +123,7 @@ export class ReaderObject extends DurableObject<Env> {
       this.apply(event);
       result.accepted++;
       changed = true;
-      quiet &&= QUIET_EVENTS.has(event.type);
+      quiet &&= quietEvent(event);
     }
     if (changed) {
       await this.commit(quiet && this.opsQueued === opsBefore);
@@ -495,7 +498,7 @@ export class ReaderObject extends DurableObject<Env> {
 
   /**
    * Stores a change and makes sure the workspace outbox will pick this reader up. `quiet`: the
-   * change moved engagement counters only (see QUIET_EVENTS).
+   * change moved engagement counters only (see `quietEvent`).
    */
   private async commit(quiet = false): Promise<void> {
     this.version++;
