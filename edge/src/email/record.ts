@@ -1,8 +1,7 @@
 /** What a pixel or link hit records, after the answer has gone out (`waitUntil`). */
 import type { Env } from '#edge/env.ts';
 import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
-import { readerContext } from '#edge/readers/access.ts';
-import { readerStub } from '#edge/platform/stubs.ts';
+import { ingestEvents } from '#edge/readers/access.ts';
 import type { ReaderKey } from '#edge/readers/names.ts';
 import type { EdgeEvent } from '#edge/readers/apply-event.ts';
 import { ulid } from '#edge/platform/ulid.ts';
@@ -46,7 +45,7 @@ export async function recordHit(env: Env, hit: Hit): Promise<HitOutcome> {
   const event: EdgeEvent = hit.type === 'open'
     ? { type: 'open', ...common }
     : { type: 'click', ...common, ...(hit.category ? { category: hit.category } : {}), ...(hit.url ? { url: hit.url } : {}) };
-  const result = await readerStub(env, ws.id, key).ingest(readerContext(ws, key), [event]);
+  const result = await ingestEvents(env, ws, key, [event]);
   return result.accepted > 0 ? 'recorded' : 'duplicate';
 }
 

@@ -10,7 +10,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '#edge/env.ts';
 import { ClientError, issuesFrom } from '#edge/platform/errors.ts';
 import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
-import { readerContext } from '#edge/readers/access.ts';
+import { ingestEvents } from '#edge/readers/access.ts';
 import { readerStub, workspaceStub } from '#edge/platform/stubs.ts';
 import type { ReaderKey } from '#edge/readers/names.ts';
 import { webhookSecret } from './keys.ts';
@@ -75,6 +75,6 @@ webhooks.post('/customerio/:workspace', async (c) => {
       break;
     }
   }
-  const result = await readerStub(c.env, ws.id, key).ingest(readerContext(ws, key), [event]);
+  const result = await ingestEvents(c.env, ws, key, [event]);
   return c.json(result);
 });

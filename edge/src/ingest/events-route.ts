@@ -11,8 +11,7 @@ import { MAX_EVENTS_BODY_BYTES } from '#shared/constants.ts';
 import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
 import { allowRequest } from '#edge/platform/flood-guard.ts';
 import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
-import { readerContext } from '#edge/readers/access.ts';
-import { readerStub } from '#edge/platform/stubs.ts';
+import { ingestEvents } from '#edge/readers/access.ts';
 import { anonymousKey } from '#edge/readers/names.ts';
 import { corsHeaders, requestOrigin } from '#edge/platform/cors.ts';
 import { originAllowed } from '#shared/origins.ts';
@@ -68,7 +67,7 @@ events.post('/', async (c) => {
   const edgeOrigin = new URL(c.req.url).origin;
   const results = await Promise.all([...byReader].map(([anonymousId, list]) => {
     const key = anonymousKey(anonymousId);
-    return readerStub(c.env, ws.id, key).ingest(readerContext(ws, key, edgeOrigin), list);
+    return ingestEvents(c.env, ws, key, list, edgeOrigin);
   }));
   const accepted = results.reduce((n, r) => n + r.accepted, 0);
   const duplicates = results.reduce((n, r) => n + r.duplicates, 0);

@@ -7,7 +7,7 @@ import type { Env } from '#edge/env.ts';
 import type { GroupCall, IdentifyCall, TrackCall } from '#shared/server-api.ts';
 import { normalizeEmail } from '#shared/email-address.ts';
 import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
-import { readerContext } from '#edge/readers/access.ts';
+import { ingestEvents, readerContext } from '#edge/readers/access.ts';
 import { readerStub } from '#edge/platform/stubs.ts';
 import { type ReaderKey, anonymousKey, emailKey, userKey } from '#edge/readers/names.ts';
 import type { IngestResult } from '#edge/readers/reader-object.ts';
@@ -51,7 +51,7 @@ export function trackEvent(call: TrackCall, ts: number): AnyReaderEvent {
 
 /** Track calls of one reader, in order, in one RPC (the reader dedupes by event id). */
 export function trackEvents(env: Env, ws: EdgeWorkspace, key: ReaderKey, events: AnyReaderEvent[]): Promise<IngestResult> {
-  return readerStub(env, ws.id, key).ingest(readerContext(ws, key), events);
+  return ingestEvents(env, ws, key, events);
 }
 
 /** Group: the reader (by userId, else anonymous id) joins or leaves a company. One reader RPC. */

@@ -1,7 +1,9 @@
 /** Reaching reader objects from the Worker: the context they need and pointer-following reads. */
 import type { Env } from '#edge/env.ts';
 import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
-import type { ReaderContext } from './reader-object.ts';
+import type { IngestResult, ReaderContext } from './reader-object.ts';
+import type { AnyReaderEvent } from './apply-event.ts';
+import { fnv1a } from '#shared/crypto.ts';
 import type { ReaderView } from '#shared/reader.ts';
 import type { ReaderKey } from './names.ts';
 import { readerStub } from '#edge/platform/stubs.ts';
@@ -13,11 +15,41 @@ export function readerContext(workspace: EdgeWorkspace, key: ReaderKey, edgeOrig
     workspace: workspace.id,
     key,
     tagRules: workspace.tagRules,
+    rulesVersion: rulesVersion(workspace.tagRules),
     attributePrefix: workspace.attributePrefix,
     shards: workspace.sync.shards,
     forwardPageViews: workspace.sync.forwardPageViews,
     doubleOptIn: optIn?.enabled ? { forgetAfterDays: optIn.forgetAfterDays, origin: edgeOrigin } : null,
   };
+}
+
+const versions = new WeakMap<object, string>();
+
+/**
+ * A fingerprint of a workspace's tag rules (two FNV-1a hashes of their JSON), worked out once per
+ * cached workspace value: the same rules give the same text in every isolate.
+ */
+function rulesVersion(rules: ReaderContext['tagRules']): string {
+  let version = versions.get(rules);
+  if (version === undefined) {
+    const json = JSON.stringify(rules);
+    version = `${fnv1a(json).toString(36)}.${fnv1a(`${json.length}:${json}`).toString(36)}`;
+    versions.set(rules, version);
+  }
+  return version;
+}
+
+/**
+ * Hands events to the reader's object, with the workspace's tag rules (a few KB, copied into and
+ * out of every call) left out: the object keeps the rules it was last given and names their
+ * version. Only a reader that holds other rules (new, or the rules changed) is called again with
+ * them. Every busy path (widget batches, pixel and link hits, webhooks, track calls) comes here.
+ */
+export async function ingestEvents(env: Env, workspace: EdgeWorkspace, key: ReaderKey, events: AnyReaderEvent[], edgeOrigin = ''): Promise<IngestResult> {
+  const stub = readerStub(env, workspace.id, key);
+  const { tagRules, ...lean } = readerContext(workspace, key, edgeOrigin);
+  const result = await stub.ingest(lean, events);
+  return result.needsRules ? stub.ingest({ ...lean, tagRules }, events) : result;
 }
 
 /** The reader as it stands now, following merge pointers (anonymous → known). */

@@ -25,6 +25,8 @@ export interface ReaderContext {
   workspace: string;
   key: ReaderKey;
   tagRules: TagRule[];
+  /** A fingerprint of `tagRules` (readers/access.ts): a call may leave the rules out when the object holds these. */
+  rulesVersion: string;
   attributePrefix: string;
   shards: number;
   forwardPageViews: boolean;
@@ -45,8 +47,18 @@ interface Meta {
   identifiedAs: PersonIdentifiers | null;
 }
 
-/** `pending`: the batch held a sign-up and the reader now waits for its confirmation (double opt-in). */
-export interface IngestResult { accepted: number; duplicates: number; pending?: boolean }
+/**
+ * A reader context as a call carries it: the tag rules may be left out when the object already
+ * holds that `rulesVersion` (readers/access.ts `ingestEvents`).
+ */
+export type ReaderCall = Omit<ReaderContext, 'tagRules'> & { tagRules?: TagRule[] };
+
+/**
+ * `pending`: the batch held a sign-up and the reader now waits for its confirmation (double opt-in).
+ * `needsRules`: the call left the tag rules out and this object does not hold them: nothing was
+ * done, call again with them.
+ */
+export interface IngestResult { accepted: number; duplicates: number; pending?: boolean; needsRules?: true }
 
 export type ConfirmOutcome = 'confirmed' | 'already' | 'unknown';
 
@@ -92,7 +104,9 @@ export class ReaderObject extends DurableObject<Env> {
 
   // ---- events ------------------------------------------------------------------------------
 
-  async ingest(ctx: ReaderContext, events: AnyReaderEvent[]): Promise<IngestResult> {
+  async ingest(call: ReaderCall, events: AnyReaderEvent[]): Promise<IngestResult> {
+    const ctx = this.withRules(call);
+    if (!ctx) return { accepted: 0, duplicates: 0, needsRules: true };
     this.remember(ctx);
     const result: IngestResult = { accepted: 0, duplicates: 0 };
     const forward: AnyReaderEvent[] = [];
@@ -407,6 +421,13 @@ export class ReaderObject extends DurableObject<Env> {
       if (ctx.key.startsWith('e:')) this.state.email = ctx.key.slice(2);
       if (ctx.key.startsWith('u:')) this.state.userId = ctx.key.slice(2);
     }
+  }
+
+  /** The call's context with its tag rules: given, or the ones held here when they are that version. */
+  private withRules(call: ReaderCall): ReaderContext | null {
+    if (call.tagRules) return call as ReaderContext;
+    const held = this.meta.ctx;
+    return held && held.rulesVersion === call.rulesVersion ? { ...call, tagRules: held.tagRules } : null;
   }
 
   private target(key: ReaderKey) {

@@ -1,0 +1,46 @@
+// Tag rules are not copied into every reader call: a reader object keeps the rules it was given
+// and their version, and a call that leaves them out is answered "needs rules" by an object that
+// holds other ones (new, or the workspace's rules changed), having done nothing.
+import { SELF, env } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { ADMIN, createWorkspace, page, postEvents } from './helpers.ts';
+import { readerStub } from '#edge/platform/stubs.ts';
+import { anonymousKey } from '#edge/readers/names.ts';
+
+const rule = (tag: string, reads: number) => ({ tag, description: `${reads}+ reads`, when: { fact: 'reads', op: 'gte', value: reads } });
+
+async function tagsOf(secretKey: string, anonymousId: string): Promise<string[]> {
+  const res = await SELF.fetch(`https://edge.test/v1/server/reader?anonymousId=${anonymousId}`, { headers: { authorization: `Bearer ${secretKey}` } });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { tags: string[] }).tags;
+}
+
+describe('tag rules in reader calls', () => {
+  it('applies the workspace\'s new rules on the next event after they change', async () => {
+    const ws = await createWorkspace({ tagRules: [rule('first_rules', 1)] } as never);
+    const anon = 'anon-rules-000001';
+    expect((await postEvents({ workspace: ws.id, events: [page(anon)] })).status).toBe(202);
+    expect(await tagsOf(ws.secretKey, anon)).toEqual(['first_rules']);
+
+    const patched = await SELF.fetch(`https://edge.test/v1/admin/workspaces/${ws.id}`, {
+      method: 'PATCH', headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify({ tagRules: [rule('second_rules', 2)] }),
+    });
+    expect(patched.status).toBe(200);
+    expect((await postEvents({ workspace: ws.id, events: [page(anon)] })).status).toBe(202);
+    expect(await tagsOf(ws.secretKey, anon)).toEqual(['second_rules']);
+  });
+
+  it('does nothing for a call without rules that the object does not hold, and says so', async () => {
+    const ws = await createWorkspace();
+    const key = anonymousKey('anon-rules-000002');
+    const stub = readerStub(env, ws.id, key);
+    const lean = { workspace: ws.id, key, rulesVersion: 'not-these', attributePrefix: 'sharpsend_', shards: 4, forwardPageViews: false, doubleOptIn: null };
+    const event = { ...page('anon-rules-000002'), id: 'evt-rules-1' } as never;
+    expect(await stub.ingest(lean, [event])).toEqual({ accepted: 0, duplicates: 0, needsRules: true });
+    expect(await stub.view()).toBeNull();
+    // With the rules, the same event is new (nothing was marked seen before).
+    expect(await stub.ingest({ ...lean, tagRules: [rule('held', 1)] }, [event])).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(await stub.ingest(lean, [{ ...page('anon-rules-000002'), id: 'evt-rules-2' } as never])).toMatchObject({ accepted: 1 });
+    expect((await stub.view())?.tags).toEqual(['held']);
+  });
+});
