@@ -7,7 +7,7 @@ import { ADMIN, createWorkspace, page, postEvents } from './helpers.ts';
 import { readerStub } from '#edge/platform/stubs.ts';
 import { anonymousKey } from '#edge/readers/names.ts';
 
-const rule = (tag: string, reads: number) => ({ tag, description: `${reads}+ reads`, when: { fact: 'reads', op: 'gte', value: reads } });
+const rule = (tag: string, reads: number) => ({ tag, description: `${reads}+ reads`, when: { fact: 'reads', op: 'gte' as const, value: reads } });
 
 async function tagsOf(secretKey: string, anonymousId: string): Promise<string[]> {
   const res = await SELF.fetch(`https://edge.test/v1/server/reader?anonymousId=${anonymousId}`, { headers: { authorization: `Bearer ${secretKey}` } });
