@@ -84,10 +84,31 @@ const rangesOf = (rule: MachineRule) => {
   return list;
 };
 
-function matches(rule: MachineRule, req: RequestFacts): boolean {
+const uaMatches = (rule: MachineRule, userAgent: string): boolean =>
+  (rule.uaExact === undefined || userAgent.trim() === rule.uaExact) && (!rule.ua || rule.ua.test(userAgent));
+
+/**
+ * For each of the built-in rules, whether a user agent meets its user-agent conditions. A burst's
+ * hits share a few hundred user agents, and the scanner pattern is long: each is worked out once
+ * per isolate. Bounded (the oldest go first); an unusually long user agent is not kept.
+ */
+const uaVerdicts = new Map<string, readonly boolean[]>();
+const MAX_UA_VERDICTS = 1_000;
+
+function uaAllows(rules: readonly MachineRule[], userAgent: string): readonly boolean[] {
+  if (rules !== MACHINE_RULES || userAgent.length > 512) return rules.map((rule) => uaMatches(rule, userAgent));
+  let verdicts = uaVerdicts.get(userAgent);
+  if (!verdicts) {
+    verdicts = rules.map((rule) => uaMatches(rule, userAgent));
+    if (uaVerdicts.size >= MAX_UA_VERDICTS) uaVerdicts.delete(uaVerdicts.keys().next().value!);
+    uaVerdicts.set(userAgent, verdicts);
+  }
+  return verdicts;
+}
+
+function matches(rule: MachineRule, req: RequestFacts, uaOk: boolean): boolean {
   if (rule.method !== undefined && req.method.toUpperCase() !== rule.method) return false;
-  if (rule.uaExact !== undefined && req.userAgent.trim() !== rule.uaExact) return false;
-  if (rule.ua && !rule.ua.test(req.userAgent)) return false;
+  if (!uaOk) return false;
   if (rule.header && !rule.header.names.some((name) => rule.header!.pattern.test(req.headers[name] ?? ''))) return false;
   if (rule.ranges) {
     const ip = req.ip ? parseIp(req.ip) : null;
@@ -97,13 +118,21 @@ function matches(rule: MachineRule, req: RequestFacts): boolean {
 }
 
 export function classifyOpen(req: RequestFacts, rules: readonly MachineRule[] = MACHINE_RULES): Classification {
-  for (const rule of rules) if (matches(rule, req)) return { kind: rule.kind, rule: rule.id, source: rule.source };
+  const ua = uaAllows(rules, req.userAgent);
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
+    if (matches(rule, req, ua[i]!)) return { kind: rule.kind, rule: rule.id, source: rule.source };
+  }
   return { kind: 'human', rule: null, source: 'person' };
 }
 
 /** `sentAt` (ms) comes from the link itself when the template stamps it; unknown means no timing rule. */
 export function classifyClick(req: RequestFacts, now: number, sentAt: number | null, rules: readonly MachineRule[] = MACHINE_RULES): Classification {
-  for (const rule of rules) if (matches(rule, req)) return { kind: rule.clickKind ?? rule.kind, rule: rule.id, source: rule.source };
+  const ua = uaAllows(rules, req.userAgent);
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
+    if (matches(rule, req, ua[i]!)) return { kind: rule.clickKind ?? rule.kind, rule: rule.id, source: rule.source };
+  }
   if (sentAt !== null && now >= sentAt && now - sentAt < FAST_CLICK_MS) return { kind: 'scanner', rule: 'fast-click', source: 'scanner' };
   return { kind: 'human', rule: null, source: 'person' };
 }

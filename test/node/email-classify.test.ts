@@ -60,3 +60,19 @@ describe('CIDR matching', () => {
     expect(() => parseCidr('10.0.0.0/33')).toThrow();
   });
 });
+
+describe('user agents worked out once per isolate', () => {
+  it('still reads each request\'s address, method and headers for the same user agent', () => {
+    const ua = 'Mozilla/5.0 (compatible)';
+    const base: RequestFacts = { method: 'GET', userAgent: ua, ip: '203.0.113.9', headers: {} };
+    expect(classifyOpen(base).kind).toBe('human');
+    expect(classifyOpen({ ...base, ip: '17.58.0.1' })).toMatchObject({ kind: 'apple_mpp', rule: 'apple-mpp-range' });
+    expect(classifyOpen({ ...base, method: 'HEAD' }).kind).toBe('scanner');
+    expect(classifyOpen({ ...base, headers: { 'sec-purpose': 'prefetch' } }).kind).toBe('prefetch');
+    expect(classifyOpen(base).kind).toBe('human');
+    // Past the bound, old user agents are worked out again, with the same answers.
+    for (let i = 0; i < 1_100; i++) classifyOpen({ ...base, userAgent: `Mail/${i}` });
+    expect(classifyOpen({ ...base, userAgent: 'curl/8.5.0' }).kind).toBe('scanner');
+    expect(classifyOpen({ ...base, ip: '17.58.0.1' }).kind).toBe('apple_mpp');
+  });
+});
