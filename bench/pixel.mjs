@@ -69,9 +69,17 @@ try {
   }
   const floorAwait = await load(hits(floorUrl, HITS, 'o-await'), CONCURRENCY);
 
+  // The same hits with every open starting a sync cycle of its own (no quiet or resync wait): what
+  // a burst of first opens costs, each reader's identify going to Customer.io at once.
+  const patched = await fetch(`${edgeUrl}/v1/admin/workspaces/bench`, { method: 'PATCH', headers: admin, body: JSON.stringify({ sync: { quietResyncMs: 0, minResyncMs: 0 } }) });
+  if (!patched.ok) throw new Error(`patch: ${patched.status} ${await patched.text()}`);
+  await load(hits(edgeUrl, READERS), CONCURRENCY);
+  const floorEager = await load(hits(floorUrl), CONCURRENCY);
+  const eager = await load(hits(edgeUrl), CONCURRENCY);
+
   // Recording happens after the answer: wait for a sample reader to show every open it was sent.
   const countFor = (n) => Array.from({ length: n }, (_, i) => i).filter((i) => i % READERS === 7).length;
-  const perReader = countFor(READERS) + 2 * countFor(HITS);
+  const perReader = 2 * countFor(READERS) + 3 * countFor(HITS);
   const drainStarted = Date.now();
   const opens = await waitForOpens(perReader);
   const drainSeconds = (Date.now() - drainStarted) / 1000;
@@ -80,7 +88,7 @@ try {
   const row = (name, r, floor, empty) => ({
     what: name, requests: r.requests, 'req/s': fmt(r.perSecond), 'p50 ms': fmt(r.p50, 2), 'p99 ms': fmt(r.p99, 2),
     'req/s ÷ floor': floor ? ratio(r.perSecond, floor.perSecond) : '', 'req/s ÷ empty': empty ? ratio(r.perSecond, empty.perSecond) : '',
-    'p99 ÷ empty p99': empty ? ratio(r.p99, empty.p99) : '', 'workerd CPU ms/hit': r.cpuMsPerRequest === null ? '' : fmt(r.cpuMsPerRequest, 2), errors: r.errors,
+    'p99 ÷ empty p99': empty ? ratio(r.p99, empty.p99) : '', 'p99 ÷ floor p99': floor ? ratio(r.p99, floor.p99) : '', 'workerd CPU ms/hit': r.cpuMsPerRequest === null ? '' : fmt(r.cpuMsPerRequest, 2), errors: r.errors,
   });
   console.log(`\nPixel benchmark: ${fmt(HITS)} hits per run over ${fmt(READERS)} readers (objects exist), ${CONCURRENCY} in flight, one workerd (Miniflare), direct sockets`);
   console.log('The floor answers the GIF and stores one row in waitUntil (the pixel\'s contract); "÷ floor" is over the floor run just before, "÷ empty" over the empty Hono Worker run just before.\n');
@@ -94,6 +102,8 @@ try {
     row('pixel (again)', b.pixel, b.floor, b.baseline),
     row(`floor: new reader (object created), ${fmt(READERS)} hits`, floorNew, null, b.baseline),
     row('floor: returning reader, answer after the store', floorAwait, null, b.baseline),
+    row('floor: returning reader (before the next)', floorEager, null, b.baseline),
+    row('pixel, every open synced at once (quiet and resync waits 0)', eager, floorEager, b.baseline),
   ]);
   const mean = (k, f) => (f(a[k]) + f(b[k])) / 2;
   console.log(`pixel ÷ floor (returning reader) req/s: ${ratio(mean('pixel', (r) => r.perSecond), mean('floor', (r) => r.perSecond))}; pixel ÷ empty Worker req/s: ${ratio(mean('pixel', (r) => r.perSecond), mean('baseline', (r) => r.perSecond))}; pixel p99 ÷ empty Worker p99: ${ratio(mean('pixel', (r) => r.p99), mean('baseline', (r) => r.p99))} (means of two runs each)`);

@@ -1,9 +1,12 @@
 // Quiet changes: a synced reader's opens (engagement counters only) wait `quietResyncMs` and then
 // go in one identify, with nothing lost; a change that matters (the backend's identify) and a new
 // reader in the same shard do not wait behind them.
-import { SELF } from 'cloudflare:test';
+import { SELF, env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { createWorkspace, eventually, fake, resetFake, serverApi } from './helpers.ts';
+import { readerStub } from '#edge/platform/stubs.ts';
+import { emailKey } from '#edge/readers/names.ts';
+import type { SyncSnapshot } from '#edge/sync/snapshot.ts';
 
 const HUMAN_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
@@ -69,4 +72,32 @@ describe('quiet changes', () => {
     await syncedToken(ws.secretKey, 'newcomer@example.com');
     expect((await fake(`/people/demo/${encodeURIComponent(email)}`)).attributes.sharpsend_opens).toBe(1);
   }, 60_000);
+});
+
+describe('a reader\'s ack', () => {
+  it('tells the shard whether what changed during the sync was quiet, mattered, or nothing', async () => {
+    // A workspace the edge does not hold: its shard never syncs this reader, so the test plays the shard.
+    const ws = { id: 'ws-acks-unheld' };
+    const key = emailKey('acks@example.com');
+    const stub = readerStub(env, ws.id, key);
+    const ctx = { workspace: ws.id, key, tagRules: [], rulesVersion: 'none', attributePrefix: 'sharpsend_', shards: 1, forwardPageViews: false, doubleOptIn: null };
+    const ack = (snap: SyncSnapshot) => stub.syncAck(snap.version, snap.ops.reduce((m, op) => Math.max(m, op.seq), 0), snap.identifiers);
+    const snapshot = async () => (await stub.syncSnapshot())!;
+    let n = 0;
+    const anOpen = () => ({ type: 'open' as const, id: `open-${n++}`, ts: Date.now(), human: true, campaign: '7', delivery: `d${n}`, via: 'edge' as const, fresh: true as const });
+
+    await stub.identify(ctx, { email: 'acks@example.com', traits: {} });
+    expect(await ack(await snapshot())).toBe('none');
+
+    let inFlight = await snapshot();
+    await stub.ingest(ctx, [anOpen()]);
+    expect(await ack(inFlight)).toBe('quiet');
+
+    inFlight = await snapshot();
+    await stub.ingest(ctx, [anOpen()]);
+    await stub.identify(ctx, { email: 'acks@example.com', traits: { plan: 'gold' } });
+    await stub.ingest(ctx, [anOpen()]);
+    expect(await ack(inFlight)).toBe('more');
+    expect(await ack(await snapshot())).toBe('none');
+  });
 });

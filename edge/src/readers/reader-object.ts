@@ -16,7 +16,7 @@ import { type PersonIdentifiers, personIdentifiers, readerAttributes } from '#ed
 import { ulid } from '#edge/platform/ulid.ts';
 import { type Clock, systemClock } from '#edge/platform/clock.ts';
 import { ReaderStore } from './reader-store.ts';
-import type { SyncSnapshot, QueuedOp } from '#edge/sync/snapshot.ts';
+import type { AckNews, SyncSnapshot, QueuedOp } from '#edge/sync/snapshot.ts';
 import { readerSummary } from '#edge/panel/summary.ts';
 import { directoryStub, readerStub, shardStub } from '#edge/platform/stubs.ts';
 
@@ -43,6 +43,8 @@ interface Meta {
   queuedShard: number | null;
   /** Queued for a quiet change only (it waits the shard's `quietResyncMs`): a change that matters queues it again, sooner. */
   queuedQuiet?: boolean;
+  /** The version of the last change that was not quiet (an ack tells the shard whether news since a snapshot matters). */
+  loudVersion?: number;
   /** How Customer.io knows this person, once a sync landed (needed to merge two people). */
   identifiedAs: PersonIdentifiers | null;
 }
@@ -390,18 +392,21 @@ export class ReaderObject extends DurableObject<Env> {
     };
   }
 
-  /** The shard's sync landed up to `version`/`lastSeq`. Returns whether there is more to send. */
-  async syncAck(version: number, lastSeq: number, identifiers: PersonIdentifiers): Promise<boolean> {
+  /**
+   * The shard's sync landed up to `version`/`lastSeq`. Returns what is left to send: a reader that
+   * kept opening while it synced has only quiet news, which waits the quiet interval again.
+   */
+  async syncAck(version: number, lastSeq: number, identifiers: PersonIdentifiers): Promise<AckNews> {
     // Nothing was queued (an open, a read: counters only): no write, as seqs start at 1.
     if (lastSeq > 0) this.store.clearQueued(lastSeq);
     this.meta.identifiedAs = identifiers;
-    const more = version !== this.version || this.outboxSize() > 0;
-    if (!more) {
-      this.meta.queuedShard = null;
-      this.meta.queuedQuiet = false;
-    }
+    const queued = this.outboxSize() > 0;
+    // Unknown (stored before it was kept) counts as news that matters.
+    const news: AckNews = queued || (this.meta.loudVersion ?? this.version) > version ? 'more' : version !== this.version ? 'quiet' : 'none';
+    if (news === 'none') this.meta.queuedShard = null;
+    this.meta.queuedQuiet = news === 'quiet';
     this.persistMeta();
-    return more;
+    return news;
   }
 
   override async alarm(): Promise<void> {
@@ -523,6 +528,7 @@ export class ReaderObject extends DurableObject<Env> {
    */
   private async commit(quiet = false): Promise<void> {
     this.version++;
+    if (!quiet) this.meta.loudVersion = this.version;
     this.persist();
     // Forgetting old event ids is housekeeping: now and then is enough.
     if (this.version % 64 === 0) this.store.forgetSeenBefore(this.clock.now() - SEEN_EVENTS_KEPT_MS);

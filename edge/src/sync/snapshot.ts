@@ -9,6 +9,12 @@ export type QueuedOp =
   /** The reader joined (`identify`: the object made or updated, the relation added) or left a company. */
   | { kind: 'object'; action: 'identify' | 'delete_relationships'; objectTypeId: string; objectId: string; attributes: Record<string, unknown> };
 
+/**
+ * What a reader's ack says is left: nothing (`none`), changes that only moved counters since the
+ * snapshot (`quiet`: they wait the quiet interval), or more that matters (`more`).
+ */
+export type AckNews = 'none' | 'quiet' | 'more';
+
 export interface SyncSnapshot {
   key: string;
   version: number;

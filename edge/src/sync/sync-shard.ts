@@ -13,7 +13,7 @@ import { type CustomerIo, type Failure, customerIo, describeFailure } from '#edg
 import { callIntervalMs } from '#edge/customerio/budget.ts';
 import { type PackedReader, type V2Operation, mergeOperationsFor, packBatch } from '#edge/customerio/batch.ts';
 import { backoffMs, sleep } from './pacing.ts';
-import type { SyncSnapshot } from './snapshot.ts';
+import type { AckNews, SyncSnapshot } from './snapshot.ts';
 import { type DeadLetter, type PendingRow, ShardStore } from './shard-store.ts';
 import { type Clock, systemClock } from '#edge/platform/clock.ts';
 import type { OmittedAttributes } from '#edge/customerio/attributes.ts';
@@ -318,26 +318,26 @@ export class SyncShard extends DurableObject<Env> {
   }
 
   private async acknowledge(workspaceId: string, snapshot: SyncSnapshot, row: PendingRow): Promise<void> {
-    const more = await this.ackReader(workspaceId, snapshot, row);
-    this.settle(snapshot, row, more, this.clock.now());
+    const news = await this.ackReader(workspaceId, snapshot, row);
+    this.settle(snapshot, row, news, this.clock.now());
   }
 
-  /** Tells the reader what landed; returns whether it has more to send. Ready-made operations have no reader. */
-  private async ackReader(workspaceId: string, snapshot: SyncSnapshot, row: PendingRow): Promise<boolean> {
-    if (row.ops !== null) return false;
+  /** Tells the reader what landed; returns what it has left to send. Ready-made operations have no reader. */
+  private async ackReader(workspaceId: string, snapshot: SyncSnapshot, row: PendingRow): Promise<AckNews> {
+    if (row.ops !== null) return 'none';
     const lastSeq = snapshot.ops.reduce((max, op) => Math.max(max, op.seq), 0);
     return this.reader(workspaceId, row.key).syncAck(snapshot.version, lastSeq, snapshot.identifiers);
   }
 
   /** The shard's side of an ack: synchronous, so a batch's acks are written together. */
-  private settle(snapshot: SyncSnapshot, row: PendingRow, more: boolean, now: number): void {
+  private settle(snapshot: SyncSnapshot, row: PendingRow, news: AckNews, now: number): void {
     if (row.ops === null) {
       this.store.forgetMerges(row.key, snapshot.ops.reduce((max, op) => Math.max(max, op.seq), 0));
       this.store.noteSynced(row.key, now);
       this.noteOmitted(row.key, snapshot, now);
     }
-    if (more) this.store.again(row.key, now + this.resyncMs());
-    else this.store.done(row);
+    if (news === 'none') this.store.done(row);
+    else this.store.again(row.key, now + (news === 'quiet' ? this.quietResyncMs() : this.resyncMs()));
   }
 
   private resyncMs(): number {
