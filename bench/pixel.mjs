@@ -2,7 +2,10 @@
 // `npm run bench:pixel`: the open pixel's requests/s and p50/p99 latency, and in the same run and
 // the same workerd the same figures for its floor (bench/floor: parse the path, answer the GIF,
 // one call to a per-reader SQLite object storing one row in `waitUntil`) and for an empty Hono
-// Worker (bench/baseline-worker.ts), so the ratios show what the pixel itself costs. Readers get their tokens the way production does:
+// Worker (bench/baseline-worker.ts), so the ratios show what the pixel itself costs. The measured
+// hits are repeat opens of readers synced at the warm-up: they wait the quiet interval
+// (sync.quietResyncMs) and go to Customer.io together; the last row sets it to 0, so every open
+// starts a sync cycle of its own. Readers get their tokens the way production does:
 // people in (fake) Customer.io, the signature backfill, tokens read back from their attributes.
 // Figures only, no assertions (2 local cores: compare the ratio, not the absolute numbers).
 import { createFakeCustomerIo } from '../test/fake-customerio/server.ts';
