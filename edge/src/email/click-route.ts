@@ -20,6 +20,7 @@ import { DAY_MS, grantIdFor, signGrant, withGrant } from '#shared/email/grants.t
 import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
 import type { Env } from '#edge/env.ts';
 import { afterResponse, recordHit } from './record.ts';
+import { executionContext } from '#edge/platform/after-response.ts';
 import { countRejected, signingKeys } from './keys.ts';
 
 const SLUG = /^[A-Za-z0-9_-]{1,100}$/;
@@ -47,8 +48,7 @@ click.get('/*', async (c) => {
   try { url = new URL(destination); } catch { url = null; }
   const valid = url !== null && (url.protocol === 'https:' || url.protocol === 'http:') && (category === null || CATEGORY.test(category)) &&
     ((signature && await verifyLink(ws.id, destination, category, signature, await signingKeys(c.env, ws.id))) || allowListed(destination, ws.allowedOrigins));
-  let ctx: { waitUntil(p: Promise<unknown>): void } | undefined;
-  try { ctx = c.executionCtx; } catch { ctx = undefined; }
+  const ctx = executionContext(c);
   if (!valid) {
     afterResponse(ctx, () => countRejected(c.env, ws.id, 'click_bad_destination'));
     return errorPage(400, 'This link is not valid', 'The link was changed or has expired, so it is not followed. If you copied it from an email, please use the original link.');

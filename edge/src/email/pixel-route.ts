@@ -7,6 +7,7 @@ import { Hono } from 'hono';
 import type { AppEnv, Env } from '#edge/env.ts';
 import { classifyOpen, requestFacts } from '#shared/email/classify.ts';
 import { afterResponse, recordHit } from './record.ts';
+import { type WaitUntil, executionContext } from '#edge/platform/after-response.ts';
 
 /** The smallest transparent GIF (43 bytes). */
 export const PIXEL_GIF = Uint8Array.from(atob('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=='), (c) => c.charCodeAt(0));
@@ -39,7 +40,7 @@ export function parsePixelPath(path: string): { workspace: string; token: string
  * The Worker's entry calls this before the router (the pixel is the busiest URL by far); the
  * route below serves what the entry leaves to the router (HEAD).
  */
-export function pixelHit(request: Request, env: Env, ctx: { waitUntil(p: Promise<unknown>): void } | undefined, path: string): Response {
+export function pixelHit(request: Request, env: Env, ctx: WaitUntil | undefined, path: string): Response {
   const at = Date.now();
   const parsed = parsePixelPath(path);
   if (parsed) {
@@ -51,8 +52,4 @@ export function pixelHit(request: Request, env: Env, ctx: { waitUntil(p: Promise
 
 export const pixel = new Hono<AppEnv>();
 
-pixel.get('/*', (c) => {
-  let ctx: { waitUntil(p: Promise<unknown>): void } | undefined;
-  try { ctx = c.executionCtx; } catch { ctx = undefined; }
-  return pixelHit(c.req.raw, c.env, ctx, c.req.path);
-});
+pixel.get('/*', (c) => pixelHit(c.req.raw, c.env, executionContext(c), c.req.path));

@@ -1,5 +1,17 @@
 /** Work a route does after its answer: a pixel or link hit's recording, a refused hit's count. */
 
+/** What `afterResponse` needs of the runtime's execution context. */
+export interface WaitUntil { waitUntil(p: Promise<unknown>): void }
+
+/** A Hono context's execution context, or undefined where there is none (tests calling the app directly). */
+export function executionContext(c: { readonly executionCtx: WaitUntil }): WaitUntil | undefined {
+  try {
+    return c.executionCtx;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The recording of a hit, in `waitUntil`, started on the next turn of the event loop: the answer
  * (the GIF, the redirect) is handed to the runtime before any of the recording's work runs: no
@@ -7,7 +19,7 @@
  * microtasks ahead of the answer. Without an execution context (tests calling the app directly)
  * it simply runs.
  */
-export function afterResponse(ctx: { waitUntil(p: Promise<unknown>): void } | undefined, work: () => Promise<unknown>): void {
+export function afterResponse(ctx: WaitUntil | undefined, work: () => Promise<unknown>): void {
   const run = (ctx ? nextTurn() : Promise.resolve()).then(work).catch((error) => console.error('recording an email hit failed:', error));
   if (ctx) ctx.waitUntil(run);
 }
