@@ -95,13 +95,16 @@ export const customerIoCredentialsSchema = z.object({
  */
 export const shardsFor = (trackPerSecond: number): number => Math.min(64, Math.max(4, Math.ceil(trackPerSecond / 25)));
 
+/** The sync settings a workspace gets when it gives none (and what a shard falls back to). */
+export const DEFAULT_SYNC_OPTIONS = syncOptionsSchema.parse({});
+
 const workspaceFields = z.object({
   allowedOrigins: z.array(originSchema).check(z.minLength(1), z.maxLength(100)),
   customerio: z.optional(customerIoCredentialsSchema),
   tagRules: z._default(tagRulesSchema, DEFAULT_TAG_RULES),
   attributePrefix: z._default(z.string().check(z.regex(/^[a-z0-9_]{0,32}$/, 'must be lowercase letters, digits or "_"')), DEFAULT_ATTRIBUTE_PREFIX),
   limits: z._default(limitsSchema, limitsSchema.parse({})),
-  sync: z._default(syncOptionsSchema, syncOptionsSchema.parse({})),
+  sync: z._default(syncOptionsSchema, DEFAULT_SYNC_OPTIONS),
   /** Leave out to keep the current one (or have one made on creation). */
   secretKey: z.optional(z.string().check(z.minLength(24), z.maxLength(200))),
   editorKey: z.optional(z.string().check(z.minLength(12), z.maxLength(200))),

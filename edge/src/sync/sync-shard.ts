@@ -7,7 +7,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '#edge/env.ts';
-import type { CustomerIoCredentials } from '#shared/workspace.ts';
+import { type CustomerIoCredentials, DEFAULT_SYNC_OPTIONS } from '#shared/workspace.ts';
 import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
 import { type CustomerIo, type Failure, customerIo, describeFailure } from '#edge/customerio/gateway.ts';
 import { callIntervalMs } from '#edge/customerio/budget.ts';
@@ -33,9 +33,6 @@ export interface ShardStats {
 /** How long one alarm keeps draining before it hands over to the next (keeps each invocation short). */
 const DRAIN_BUDGET_MS = 20_000;
 const CONFIG_TTL_MS = 30_000;
-const DEFAULT_LINGER_MS = 1_000;
-const DEFAULT_RESYNC_MS = 5_000;
-const DEFAULT_QUIET_RESYNC_MS = 60_000;
 
 
 export class SyncShard extends DurableObject<Env> {
@@ -119,8 +116,8 @@ export class SyncShard extends DurableObject<Env> {
     }
     const { workspace, cio } = config;
     // Kept for `enqueue`, which runs between alarms without loading the workspace.
-    this.setMeta('resync_ms', String(workspace.sync.minResyncMs ?? DEFAULT_RESYNC_MS));
-    this.setMeta('quiet_resync_ms', String(workspace.sync.quietResyncMs ?? DEFAULT_QUIET_RESYNC_MS));
+    this.setMeta('resync_ms', String(workspace.sync.minResyncMs ?? DEFAULT_SYNC_OPTIONS.minResyncMs));
+    this.setMeta('quiet_resync_ms', String(workspace.sync.quietResyncMs ?? DEFAULT_SYNC_OPTIONS.quietResyncMs));
     const interval = callIntervalMs(workspace.limits, 'track', 'sync', workspace.sync.shards);
     const started = this.clock.now();
     while (this.clock.now() - started < DRAIN_BUDGET_MS) {
@@ -135,7 +132,7 @@ export class SyncShard extends DurableObject<Env> {
       if (rows.length === 0) break;
       // A part-full batch waits a moment for company: during a burst that turns many small calls
       // into few full ones (fewer calls against the limit), and costs a reader at most `lingerMs`.
-      const readyAt = Math.min(...rows.map((r) => r.enqueued_at)) + (workspace.sync.lingerMs ?? DEFAULT_LINGER_MS);
+      const readyAt = Math.min(...rows.map((r) => r.enqueued_at)) + (workspace.sync.lingerMs ?? DEFAULT_SYNC_OPTIONS.lingerMs);
       if (rows.length < workspace.sync.batchSize && readyAt > now) {
         await sleep(readyAt - now);
         continue;
@@ -341,11 +338,11 @@ export class SyncShard extends DurableObject<Env> {
   }
 
   private resyncMs(): number {
-    return Number(this.getMeta('resync_ms') ?? DEFAULT_RESYNC_MS);
+    return Number(this.getMeta('resync_ms') ?? DEFAULT_SYNC_OPTIONS.minResyncMs);
   }
 
   private quietResyncMs(): number {
-    return Number(this.getMeta('quiet_resync_ms') ?? DEFAULT_QUIET_RESYNC_MS);
+    return Number(this.getMeta('quiet_resync_ms') ?? DEFAULT_SYNC_OPTIONS.quietResyncMs);
   }
 
   private async deadLetter(workspaceId: string, reader: PackedReader, row: PendingRow, error: string, status: number | null): Promise<void> {
