@@ -117,22 +117,21 @@ function matches(rule: MachineRule, req: RequestFacts, uaOk: boolean): boolean {
   return true;
 }
 
-export function classifyOpen(req: RequestFacts, rules: readonly MachineRule[] = MACHINE_RULES): Classification {
+/** The first rule the request meets (first match wins), or null. */
+function firstMatch(req: RequestFacts, rules: readonly MachineRule[]): MachineRule | null {
   const ua = uaAllows(rules, req.userAgent);
-  for (let i = 0; i < rules.length; i++) {
-    const rule = rules[i]!;
-    if (matches(rule, req, ua[i]!)) return { kind: rule.kind, rule: rule.id, source: rule.source };
-  }
-  return { kind: 'human', rule: null, source: 'person' };
+  return rules.find((rule, i) => matches(rule, req, ua[i]!)) ?? null;
+}
+
+export function classifyOpen(req: RequestFacts, rules: readonly MachineRule[] = MACHINE_RULES): Classification {
+  const rule = firstMatch(req, rules);
+  return rule ? { kind: rule.kind, rule: rule.id, source: rule.source } : { kind: 'human', rule: null, source: 'person' };
 }
 
 /** `sentAt` (ms) comes from the link itself when the template stamps it; unknown means no timing rule. */
 export function classifyClick(req: RequestFacts, now: number, sentAt: number | null, rules: readonly MachineRule[] = MACHINE_RULES): Classification {
-  const ua = uaAllows(rules, req.userAgent);
-  for (let i = 0; i < rules.length; i++) {
-    const rule = rules[i]!;
-    if (matches(rule, req, ua[i]!)) return { kind: rule.clickKind ?? rule.kind, rule: rule.id, source: rule.source };
-  }
+  const rule = firstMatch(req, rules);
+  if (rule) return { kind: rule.clickKind ?? rule.kind, rule: rule.id, source: rule.source };
   if (sentAt !== null && now >= sentAt && now - sentAt < FAST_CLICK_MS) return { kind: 'scanner', rule: 'fast-click', source: 'scanner' };
   return { kind: 'human', rule: null, source: 'person' };
 }
