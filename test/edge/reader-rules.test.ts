@@ -1,7 +1,7 @@
 // Tag rules are not copied into every reader call: a reader object keeps the rules it was given
 // and their version, and a call that leaves them out is answered "needs rules" by an object that
 // holds other ones (new, or the workspace's rules changed), having done nothing.
-import { SELF, env } from 'cloudflare:test';
+import { SELF, abortAllDurableObjects, env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { ADMIN, createWorkspace, page, postEvents } from './helpers.ts';
 import { readerStub } from '#edge/platform/stubs.ts';
@@ -42,5 +42,34 @@ describe('tag rules in reader calls', () => {
     expect(await stub.ingest({ ...lean, tagRules: [rule('held', 1)] }, [event])).toMatchObject({ accepted: 1, duplicates: 0 });
     expect(await stub.ingest(lean, [{ ...page('anon-rules-000002'), id: 'evt-rules-2' } as never])).toMatchObject({ accepted: 1 });
     expect((await stub.view())?.tags).toEqual(['held']);
+  });
+
+  it('keeps the rules it was last given across a restart, and reads those of a row stored with them in its meta', async () => {
+    const ws = await createWorkspace();
+    const key = anonymousKey('anon-rules-000003');
+    let stub = readerStub(env, ws.id, key);
+    const lean = { workspace: ws.id, key, attributePrefix: 'sharpsend_', shards: 4, forwardPageViews: false, doubleOptIn: null };
+    const event = (n: number) => ({ ...page('anon-rules-000003'), id: `evt-rules-3-${n}` }) as never;
+    await stub.ingest({ ...lean, rulesVersion: 'v1', tagRules: [rule('old_rules', 1)] }, [event(1)]);
+    await stub.ingest({ ...lean, rulesVersion: 'v2', tagRules: [rule('new_rules', 1)] }, [event(2)]);
+    await abortAllDurableObjects();
+    stub = readerStub(env, ws.id, key);
+    expect(await stub.ingest({ ...lean, rulesVersion: 'v2' }, [event(3)])).toMatchObject({ accepted: 1 });
+    expect((await stub.view())?.tags).toEqual(['new_rules']);
+
+    // A row as objects stored it before the context had a column of its own.
+    await runInDurableObject(stub, (_o, state) => {
+      const sql = state.storage.sql;
+      const { meta, context } = sql.exec<{ meta: string; context: string }>('SELECT meta, context FROM reader').one();
+      sql.exec('UPDATE reader SET meta = ?, context = NULL', JSON.stringify({ ...JSON.parse(meta), ctx: { ...JSON.parse(context), rulesVersion: 'v3', tagRules: [rule('meta_rules', 1)] } }));
+    });
+    await abortAllDurableObjects();
+    stub = readerStub(env, ws.id, key);
+    expect(await stub.ingest({ ...lean, rulesVersion: 'v3' }, [event(4)])).toMatchObject({ accepted: 1 });
+    expect((await stub.view())?.tags).toEqual(['meta_rules']);
+    // Moved to its column on that write, and out of the meta.
+    const row = await runInDurableObject(stub, (_o, state) => state.storage.sql.exec<{ meta: string; context: string }>('SELECT meta, context FROM reader').one());
+    expect(JSON.parse(row.meta)).not.toHaveProperty('ctx');
+    expect(JSON.parse(row.context)).toMatchObject({ rulesVersion: 'v3' });
   });
 });

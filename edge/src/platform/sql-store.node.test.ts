@@ -80,7 +80,7 @@ describe('ReaderStore.saveMeta', () => {
   it('writes the bookkeeping only when it differs from what the row holds, loaded or written', () => {
     const { sql, statements, db } = nodeSql();
     const store = new ReaderStore(sql);
-    store.save({ key: 'e:a@example.com' }, { queuedShard: null }, 1);
+    store.save({ key: 'e:a@example.com' }, { queuedShard: null }, null, 1);
     const writes = () => statements.filter((s) => /^UPDATE reader/.test(s)).length;
     store.saveMeta({ queuedShard: null });
     expect(writes()).toBe(0);
@@ -99,15 +99,53 @@ describe('ReaderStore.saveMeta', () => {
 });
 
 describe('ReaderStore.save', () => {
-  it('writes the state alone when the bookkeeping is what the row holds', () => {
+  it('writes the state alone when the bookkeeping and the context are what the row holds', () => {
     const { sql, statements } = nodeSql();
     const store = new ReaderStore(sql);
-    store.save({ opens: 1 }, { queuedShard: null }, 1);
+    const context = { workspace: 'ws', tagRules: [{ tag: 'fan' }] };
+    store.save({ opens: 1 }, { queuedShard: null }, context, 1);
     statements.length = 0;
-    store.save({ opens: 2 }, { queuedShard: null }, 2);
+    store.save({ opens: 2 }, { queuedShard: null }, context, 2);
     expect(statements.filter((s) => /reader/.test(s))).toEqual(['UPDATE reader SET state = ?, version = ? WHERE id = 1']);
-    store.save({ opens: 3 }, { queuedShard: 1 }, 3);
-    expect(new ReaderStore(sql).load()).toEqual({ state: { opens: 3 }, meta: { queuedShard: 1 }, version: 3 });
+    store.save({ opens: 3 }, { queuedShard: 1 }, context, 3);
+    expect(new ReaderStore(sql).load()).toEqual({ state: { opens: 3 }, meta: { queuedShard: 1 }, context, version: 3 });
+  });
+
+  it('writes the context when the object holds another one, and compares a loaded row with what it loaded', () => {
+    const { sql, statements, db } = nodeSql();
+    const store = new ReaderStore(sql);
+    store.save({ opens: 1 }, {}, { workspace: 'ws', tagRules: [] }, 1);
+    statements.length = 0;
+    const changed = { workspace: 'ws', tagRules: [{ tag: 'fan' }] };
+    store.save({ opens: 2 }, {}, changed, 2);
+    expect(statements.filter((s) => /reader/.test(s))).toHaveLength(1);
+    expect(statements[0]).toMatch(/^INSERT OR REPLACE INTO reader/);
+    expect(JSON.parse((db.prepare('SELECT context FROM reader').get() as { context: string }).context)).toEqual(changed);
+
+    // A fresh object over the same storage: the context it loaded is the one the row holds.
+    const reopened = nodeSql(db);
+    const again = new ReaderStore(reopened.sql);
+    const row = again.load<unknown, unknown, typeof changed>()!;
+    again.save({ opens: 3 }, {}, row.context, 3);
+    expect(reopened.statements.filter((s) => /^(INSERT|UPDATE) /.test(s))).toEqual(['UPDATE reader SET state = ?, version = ? WHERE id = 1']);
+  });
+
+  it('loads a row stored before the context had its own column with a null context', () => {
+    const db = new DatabaseSync(':memory:');
+    const old = nodeSql(db);
+    migrate(old.sql, [
+      `CREATE TABLE IF NOT EXISTS reader (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, meta TEXT NOT NULL, version INTEGER NOT NULL);
+       CREATE TABLE IF NOT EXISTS seen_events (id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+       CREATE TABLE IF NOT EXISTS merged_from (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
+       CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, op TEXT NOT NULL);`,
+      'CREATE TABLE IF NOT EXISTS grant_browsers (grant_id TEXT NOT NULL, browser TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (grant_id, browser))',
+    ]);
+    db.prepare('INSERT INTO reader (id, state, meta, version) VALUES (1, ?, ?, 4)').run('{"opens":4}', '{"ctx":{"workspace":"ws"},"tags":[]}');
+    const store = new ReaderStore(nodeSql(db).sql);
+    expect(store.load()).toEqual({ state: { opens: 4 }, meta: { ctx: { workspace: 'ws' }, tags: [] }, context: null, version: 4 });
+    // The object moves the context out of the meta: both are written on its next save.
+    store.save({ opens: 5 }, { tags: [] }, { workspace: 'ws' }, 5);
+    expect(db.prepare('SELECT meta, context FROM reader').get()).toEqual({ meta: '{"tags":[]}', context: '{"workspace":"ws"}' });
   });
 });
 

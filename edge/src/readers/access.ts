@@ -23,6 +23,25 @@ export function readerContext(workspace: EdgeWorkspace, key: ReaderKey, edgeOrig
   };
 }
 
+/**
+ * Whether two contexts say the same: every field alike (an object field, field by field), the
+ * rules by their version. A reader object keeps the context it holds while calls say the same,
+ * and so stores it again only when the workspace changed.
+ */
+export function sameContext(a: ReaderContext, b: ReaderContext): boolean {
+  const fields = Object.keys(a) as Array<keyof ReaderContext>;
+  if (fields.length !== Object.keys(b).length) return false;
+  return fields.every((field) => {
+    if (field === 'tagRules') return true;
+    const x: unknown = a[field];
+    const y: unknown = b[field];
+    if (x === y) return true;
+    if (!x || !y || typeof x !== 'object' || typeof y !== 'object') return false;
+    const entries = Object.entries(x);
+    return entries.length === Object.keys(y).length && entries.every(([k, v]) => (y as Record<string, unknown>)[k] === v);
+  });
+}
+
 const versions = new WeakMap<object, string>();
 
 /**

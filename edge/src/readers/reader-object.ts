@@ -16,6 +16,7 @@ import { type PersonIdentifiers, personIdentifiers, readerAttributes } from '#ed
 import { ulid } from '#edge/platform/ulid.ts';
 import { type Clock, systemClock } from '#edge/platform/clock.ts';
 import { ReaderStore } from './reader-store.ts';
+import { sameContext } from './access.ts';
 import type { AckNews, SyncSnapshot, QueuedOp } from '#edge/sync/snapshot.ts';
 import { readerSummary } from '#edge/panel/summary.ts';
 import { directoryStub, readerStub, shardStub } from '#edge/platform/stubs.ts';
@@ -35,7 +36,6 @@ export interface ReaderContext {
 }
 
 interface Meta {
-  ctx: ReaderContext | null;
   tags: string[];
   /** Every tag the reader ever had: lost ones are written as `tag_<name>: false`. */
   everTags: string[];
@@ -64,6 +64,8 @@ export interface IngestResult { accepted: number; duplicates: number; pending?: 
 
 export type ConfirmOutcome = 'confirmed' | 'already' | 'unknown';
 
+const emptyMeta = (): Meta => ({ tags: [], everTags: [], queuedShard: null, identifiedAs: null });
+
 const SEEN_EVENTS_KEPT_MS = 30 * 24 * 3600 * 1000;
 const RETRY_ENQUEUE_MS = 5_000;
 /** A sign-up again while waiting sends a new confirmation email, at most this often. */
@@ -83,6 +85,8 @@ const quietEvent = (event: AnyReaderEvent): boolean =>
 export class ReaderObject extends DurableObject<Env> {
   private state!: ReaderState;
   private meta!: Meta;
+  /** The workspace settings of the last call (null: never called, or erased); kept as one object while calls say the same. */
+  private context: ReaderContext | null = null;
   private version = 0;
   /** Operations queued by this instance: a commit that queued none may be quiet. */
   private opsQueued = 0;
@@ -93,14 +97,17 @@ export class ReaderObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new ReaderStore(ctx.storage.sql);
-    const row = this.store.load<ReaderState, Meta>();
+    const row = this.store.load<ReaderState, Meta & { ctx?: ReaderContext | null }, ReaderContext>();
     if (row) {
+      // A row stored before the context had a column of its own holds it in the meta.
+      const { ctx: before, ...meta } = row.meta;
       this.state = row.state;
-      this.meta = row.meta;
+      this.meta = meta;
+      this.context = row.context ?? before ?? null;
       this.version = row.version;
     } else {
       this.state = emptyReader('');
-      this.meta = { ctx: null, tags: [], everTags: [], queuedShard: null, identifiedAs: null };
+      this.meta = emptyMeta();
     }
   }
 
@@ -225,7 +232,7 @@ export class ReaderObject extends DurableObject<Env> {
    * `unknown`: this edge holds nothing for the reader (never synced, or erased): nothing to link to.
    */
   async admitGrant(grantId: string, browser: string, maxBrowsers: number, expiresAt: number): Promise<{ admitted: boolean; already: boolean; browsers: number; unknown?: true }> {
-    if (!this.meta.ctx) return { admitted: false, already: false, browsers: 0, unknown: true };
+    if (!this.context) return { admitted: false, already: false, browsers: 0, unknown: true };
     const now = this.clock.now();
     const { already, browsers } = this.store.grantBrowsers(grantId, browser, now);
     if (already) return { admitted: true, already, browsers };
@@ -293,7 +300,7 @@ export class ReaderObject extends DurableObject<Env> {
    * never-seen one `unknown`.
    */
   async confirm(): Promise<ConfirmOutcome> {
-    if (!this.meta.ctx) return 'unknown';
+    if (!this.context) return 'unknown';
     if (this.state.mergedInto) return this.target(this.state.mergedInto as ReaderKey).confirm();
     if (!this.state.pendingSince) return this.state.confirmedAt || this.state.signedUpAt ? 'already' : 'unknown';
     this.confirmNow(this.clock.now());
@@ -309,7 +316,7 @@ export class ReaderObject extends DurableObject<Env> {
 
   /** When a pending sign-up is forgotten (null: it is not pending). */
   private forgetAt(): number | null {
-    const days = this.meta.ctx?.doubleOptIn?.forgetAfterDays;
+    const days = this.context?.doubleOptIn?.forgetAfterDays;
     return this.state.pendingSince && !this.state.mergedInto && days ? this.state.pendingSince + days * DAY_MS : null;
   }
 
@@ -326,7 +333,7 @@ export class ReaderObject extends DurableObject<Env> {
    * Customer.io (it was synced as unconfirmed) through the outbox, as the server API's delete does.
    */
   private async forgetPending(): Promise<void> {
-    const ctx = this.meta.ctx!;
+    const ctx = this.context!;
     const identifiers = this.meta.identifiedAs;
     const browsers = this.state.anonymousIds.slice(0, MAX_UNLINKED_BROWSERS);
     // Everything elsewhere first, each step safe to repeat, and our own data last: an alarm that
@@ -350,13 +357,13 @@ export class ReaderObject extends DurableObject<Env> {
   }
 
   async view(now = this.clock.now()): Promise<ReaderView | null> {
-    if (!this.meta.ctx) return null;
+    if (!this.context) return null;
     const facts = readerFacts(this.state, now);
     return {
       ...this.state,
       known: isKnown(this.state),
       score: engagementScore(this.state.activity, now),
-      tags: evaluateTags(this.meta.ctx.tagRules, facts),
+      tags: evaluateTags(this.context.tagRules, facts),
     };
   }
 
@@ -367,7 +374,8 @@ export class ReaderObject extends DurableObject<Env> {
     await this.ctx.storage.deleteAll();
     this.store.forgetRow();
     this.state = emptyReader('');
-    this.meta = { ctx: null, tags: [], everTags: [], queuedShard: null, identifiedAs: null };
+    this.meta = emptyMeta();
+    this.context = null;
     return identifiers;
   }
 
@@ -375,7 +383,7 @@ export class ReaderObject extends DurableObject<Env> {
 
   /** `mode`: how the workspace's Customer.io knows people (the shard reads it fresh; shared/identity.ts). */
   async syncSnapshot(maxOps = 50, mode: IdentifierMode = 'email_or_id'): Promise<SyncSnapshot | null> {
-    const ctx = this.meta.ctx;
+    const ctx = this.context;
     const identifiers = personIdentifiers(this.state, mode);
     if (!ctx || !identifiers || this.state.mergedInto) return null;
     const now = this.clock.now();
@@ -419,7 +427,8 @@ export class ReaderObject extends DurableObject<Env> {
   // ---- internals ---------------------------------------------------------------------------
 
   private remember(ctx: ReaderContext): void {
-    this.meta.ctx = ctx;
+    // The same settings keep the object held: the store writes the context only when it is another.
+    if (!this.context || !sameContext(this.context, ctx)) this.context = ctx;
     if (!this.state.key) {
       this.state.key = ctx.key;
       if (ctx.key.startsWith('a:')) this.state.anonymousIds = [ctx.key.slice(2)];
@@ -431,12 +440,12 @@ export class ReaderObject extends DurableObject<Env> {
   /** The call's context with its tag rules: given, or the ones held here when they are that version. */
   private withRules(call: ReaderCall): ReaderContext | null {
     if (call.tagRules) return call as ReaderContext;
-    const held = this.meta.ctx;
+    const held = this.context;
     return held && held.rulesVersion === call.rulesVersion ? { ...call, tagRules: held.tagRules } : null;
   }
 
   private target(key: ReaderKey) {
-    return readerStub(this.env, this.meta.ctx!.workspace, key);
+    return readerStub(this.env, this.context!.workspace, key);
   }
 
   /**
@@ -463,7 +472,7 @@ export class ReaderObject extends DurableObject<Env> {
     // who was a person there already (synced before) or was confirmed is not asked again. Signing
     // up again while waiting (the link expired, the email got lost) starts the wait afresh, and so
     // sends a new email, at most once an hour (a form cannot be used to flood an inbox).
-    const optIn = this.meta.ctx!.doubleOptIn;
+    const optIn = this.context!.doubleOptIn;
     const now = this.clock.now();
     const first = this.state.signedUpAt === null && !this.state.confirmedAt && !this.meta.identifiedAs;
     const again = Boolean(this.state.pendingSince) && now - this.state.pendingSince! >= RESEND_CONFIRMATION_MS;
@@ -477,14 +486,14 @@ export class ReaderObject extends DurableObject<Env> {
     const known = isKnown(state);
     for (const moment of moments) {
       if (!known) continue; // anonymous readers are not people in Customer.io
-      if (moment.kind === 'page' && !this.meta.ctx!.forwardPageViews) continue;
+      if (moment.kind === 'page' && !this.context!.forwardPageViews) continue;
       this.queueMoment(moment);
     }
     this.recomputeTags(event.ts);
   }
 
   private recomputeTags(now: number): void {
-    const tags = evaluateTags(this.meta.ctx!.tagRules, readerFacts(this.state, Math.max(now, this.clock.now())));
+    const tags = evaluateTags(this.context!.tagRules, readerFacts(this.state, Math.max(now, this.clock.now())));
     if (isKnown(this.state)) {
       for (const tag of tags.filter((t) => !this.meta.tags.includes(t))) this.queueMoment({ kind: 'event', name: 'tag_added', ts: now, data: { tag } });
       for (const tag of this.meta.tags.filter((t) => !tags.includes(t))) this.queueMoment({ kind: 'event', name: 'tag_removed', ts: now, data: { tag } });
@@ -494,9 +503,9 @@ export class ReaderObject extends DurableObject<Env> {
   }
 
   private queueMoment(moment: Moment): void {
-    const prefixed = moment.kind === 'page' || moment.name.startsWith(this.meta.ctx!.attributePrefix) || !['signed_up', 'preferences_changed', 'tag_added', 'tag_removed'].includes(moment.name)
+    const prefixed = moment.kind === 'page' || moment.name.startsWith(this.context!.attributePrefix) || !['signed_up', 'preferences_changed', 'tag_added', 'tag_removed'].includes(moment.name)
       ? moment.name
-      : `${this.meta.ctx!.attributePrefix}${moment.name}`;
+      : `${this.context!.attributePrefix}${moment.name}`;
     this.queue({ kind: moment.kind, id: ulid(moment.ts), name: prefixed, ts: moment.ts, data: moment.data });
   }
 
@@ -510,7 +519,7 @@ export class ReaderObject extends DurableObject<Env> {
   }
 
   private persist(): void {
-    this.store.save(this.state, this.meta, this.version);
+    this.store.save(this.state, this.meta, this.context, this.version);
   }
 
   /**
@@ -536,7 +545,7 @@ export class ReaderObject extends DurableObject<Env> {
   }
 
   private async enqueueForSync(quiet = false): Promise<void> {
-    const ctx = this.meta.ctx;
+    const ctx = this.context;
     if (!ctx || this.state.mergedInto || !isKnown(this.state)) return;
     // Queued already: the shard will see the new version when it acks and keep the reader. A
     // change that matters still tells a shard holding the reader for a quiet one (it moves it up).

@@ -1,11 +1,12 @@
 /**
  * The reader object's SQL store: one migration list and a named query for each thing the object
- * does. The reader itself is one row (its state and bookkeeping as JSON); beside it the event ids
+ * does. The reader itself is one row (its state, bookkeeping and the workspace context it was last
+ * called with, each as JSON); beside it the event ids
  * seen (30 days, for dedupe), the readers it absorbed (merge once), its queued Customer.io
  * operations, and the browsers each click grant has linked (bounded per email).
  */
 import type { QueuedOp } from '#edge/sync/snapshot.ts';
-import { type Migration, migrate } from '#edge/platform/sql-store.ts';
+import { type Migration, addColumn, migrate } from '#edge/platform/sql-store.ts';
 
 const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE IF NOT EXISTS reader (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, meta TEXT NOT NULL, version INTEGER NOT NULL);
@@ -13,11 +14,24 @@ const MIGRATIONS: readonly Migration[] = [
    CREATE TABLE IF NOT EXISTS merged_from (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
    CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, op TEXT NOT NULL);`,
   'CREATE TABLE IF NOT EXISTS grant_browsers (grant_id TEXT NOT NULL, browser TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (grant_id, browser))',
+  // The context (with the workspace's tag rules, about 2 KB) apart from the meta: it changes only
+  // when the workspace does, so a commit neither writes nor even serialises it. A row made before
+  // holds it inside its meta (the object moves it here on its next write).
+  addColumn('reader', 'context', 'TEXT'),
 ];
+
+/** The reader row as loaded: `context` is null in a row stored before it had its own column. */
+export interface ReaderRow<S, M, C> { state: S; meta: M; context: C | null; version: number }
 
 export class ReaderStore {
   /** The meta as the row holds it (loaded or last written): an unchanged meta is not written again. */
   private storedMeta: string | null = null;
+  /**
+   * The context the row holds, as the object's own value: the object keeps the same context object
+   * while the workspace's settings stay the same (ReaderObject.remember), so one comparison of
+   * references tells whether it must be written.
+   */
+  private storedContext: unknown = null;
 
   constructor(private readonly sql: SqlStorage) {
     migrate(sql, MIGRATIONS);
@@ -25,22 +39,29 @@ export class ReaderStore {
 
   // ---- the reader row ------------------------------------------------------------------------
 
-  load<S, M>(): { state: S; meta: M; version: number } | null {
-    const row = this.sql.exec<{ state: string; meta: string; version: number }>('SELECT state, meta, version FROM reader').toArray()[0];
+  load<S, M, C>(): ReaderRow<S, M, C> | null {
+    const row = this.sql.exec<{ state: string; meta: string; context: string | null; version: number }>('SELECT state, meta, context, version FROM reader').toArray()[0];
     this.storedMeta = row?.meta ?? null;
-    return row ? { state: JSON.parse(row.state) as S, meta: JSON.parse(row.meta) as M, version: row.version } : null;
+    if (!row) return null;
+    const context = row.context === null ? null : JSON.parse(row.context) as C;
+    this.storedContext = context;
+    return { state: JSON.parse(row.state) as S, meta: JSON.parse(row.meta) as M, context, version: row.version };
   }
 
-  save(state: unknown, meta: unknown, version: number): void {
+  /**
+   * The state always; the meta and the context only when they differ from what the row holds (the
+   * meta by its JSON, the context by identity): most commits (an open, a read) write the state alone.
+   */
+  save(state: unknown, meta: unknown, context: unknown, version: number): void {
     const metaJson = JSON.stringify(meta);
-    // The meta (with the workspace's tag rules in it) rarely changes: most commits (an open, a
-    // read) leave it out and write the state alone.
-    if (metaJson === this.storedMeta) {
+    if (metaJson === this.storedMeta && context === this.storedContext) {
       this.sql.exec('UPDATE reader SET state = ?, version = ? WHERE id = 1', JSON.stringify(state), version);
       return;
     }
-    this.sql.exec('INSERT OR REPLACE INTO reader (id, state, meta, version) VALUES (1, ?, ?, ?)', JSON.stringify(state), metaJson, version);
+    this.sql.exec('INSERT OR REPLACE INTO reader (id, state, meta, context, version) VALUES (1, ?, ?, ?, ?)',
+      JSON.stringify(state), metaJson, context === null ? null : JSON.stringify(context), version);
     this.storedMeta = metaJson;
+    this.storedContext = context;
   }
 
   /**
@@ -58,6 +79,7 @@ export class ReaderStore {
   /** The object's storage was deleted: nothing is stored any more. */
   forgetRow(): void {
     this.storedMeta = null;
+    this.storedContext = null;
   }
 
   // ---- dedupe and merges ---------------------------------------------------------------------
