@@ -9,19 +9,31 @@
 export type Migration = string | ((sql: SqlStorage) => void);
 
 export function migrate(sql: SqlStorage, steps: readonly Migration[]): void {
-  // Looked up before it is created: an object whose storage is up to date starts with reads only.
-  // A CREATE … IF NOT EXISTS counts as a write even when the table is there, so every cold start
-  // (an object evicted after seconds idle, as most pixel hits find a reader) would open and
-  // commit a write transaction of its own before doing any work.
-  const hasSchema = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_schema'").toArray().length > 0;
-  if (!hasSchema) sql.exec('CREATE TABLE IF NOT EXISTS _schema (id INTEGER PRIMARY KEY CHECK (id = 1), applied INTEGER NOT NULL)');
-  const applied = hasSchema ? sql.exec<{ applied: number }>('SELECT applied FROM _schema WHERE id = 1').toArray()[0]?.applied ?? 0 : 0;
+  const counted = appliedSteps(sql);
+  if (counted === null) sql.exec('CREATE TABLE IF NOT EXISTS _schema (id INTEGER PRIMARY KEY CHECK (id = 1), applied INTEGER NOT NULL)');
+  const applied = counted ?? 0;
   for (let i = applied; i < steps.length; i++) {
     const step = steps[i]!;
     if (typeof step === 'string') sql.exec(step);
     else step(sql);
   }
   if (applied < steps.length) sql.exec('INSERT OR REPLACE INTO _schema (id, applied) VALUES (1, ?)', steps.length);
+}
+
+/**
+ * How many steps the storage has applied, in one read; null when it has never counted them (a new
+ * object, or storage from before migrations were counted). Read before anything is created: a
+ * CREATE … IF NOT EXISTS counts as a write even when the table is there, and every cold start (an
+ * object evicted after seconds idle, as most pixel hits find a reader) would otherwise commit a
+ * write transaction of its own, and look the table up first, before doing any work.
+ */
+function appliedSteps(sql: SqlStorage): number | null {
+  try {
+    return sql.exec<{ applied: number }>('SELECT applied FROM _schema WHERE id = 1').toArray()[0]?.applied ?? 0;
+  } catch (error) {
+    if (/no such table/i.test((error as Error).message)) return null;
+    throw error;
+  }
 }
 
 /** A column added after a table shipped; storage that already has it is left alone. */
