@@ -15,6 +15,7 @@
  * Human opens feed the engagement score and tags; machine opens are counted apart by kind.
  */
 import { type Cidr, inCidr, parseCidr, parseIp } from './cidr.ts';
+import { BoundedMap } from '../bounded-map.ts';
 
 export type MachineKind = 'apple_mpp' | 'image_proxy' | 'scanner' | 'prefetch';
 export type OpenKind = 'human' | MachineKind;
@@ -92,15 +93,13 @@ const uaMatches = (rule: MachineRule, userAgent: string): boolean =>
  * hits share a few hundred user agents, and the scanner pattern is long: each is worked out once
  * per isolate. Bounded (the oldest go first); an unusually long user agent is not kept.
  */
-const uaVerdicts = new Map<string, readonly boolean[]>();
-const MAX_UA_VERDICTS = 1_000;
+const uaVerdicts = new BoundedMap<string, readonly boolean[]>(1_000);
 
 function uaAllows(rules: readonly MachineRule[], userAgent: string): readonly boolean[] {
   if (rules !== MACHINE_RULES || userAgent.length > 512) return rules.map((rule) => uaMatches(rule, userAgent));
   let verdicts = uaVerdicts.get(userAgent);
   if (!verdicts) {
     verdicts = rules.map((rule) => uaMatches(rule, userAgent));
-    if (uaVerdicts.size >= MAX_UA_VERDICTS) uaVerdicts.delete(uaVerdicts.keys().next().value!);
     uaVerdicts.set(userAgent, verdicts);
   }
   return verdicts;
