@@ -98,7 +98,7 @@ describe('ReaderStore.saveMeta', () => {
 });
 
 describe('ReaderStore.save', () => {
-  it('writes the state alone when the bookkeeping and the context are what the row holds', () => {
+  it('writes the state alone when the bookkeeping and the context are what the row holds, and never a context it holds', () => {
     const { sql, statements } = nodeSql();
     const store = new ReaderStore(sql);
     const context = { workspace: 'ws', tagRules: [{ tag: 'fan' }] };
@@ -106,7 +106,10 @@ describe('ReaderStore.save', () => {
     statements.length = 0;
     store.save({ opens: 2 }, { queuedShard: null }, context, 2);
     expect(statements.filter((s) => /reader/.test(s))).toEqual(['UPDATE reader SET state = ?, version = ? WHERE id = 1']);
+    // Other bookkeeping, the same context: the context (the bulk of the row) is not written again.
+    statements.length = 0;
     store.save({ opens: 3 }, { queuedShard: 1 }, context, 3);
+    expect(statements.filter((s) => /reader/.test(s))).toEqual(['UPDATE reader SET state = ?, meta = ?, version = ? WHERE id = 1']);
     expect(new ReaderStore(sql).load()).toEqual({ state: { opens: 3 }, meta: { queuedShard: 1 }, context, version: 3 });
   });
 

@@ -54,14 +54,15 @@ export class ReaderStore {
    */
   save(state: unknown, meta: unknown, context: unknown, version: number): void {
     const metaJson = JSON.stringify(meta);
-    if (metaJson === this.storedMeta && context === this.storedContext) {
-      this.sql.exec('UPDATE reader SET state = ?, version = ? WHERE id = 1', JSON.stringify(state), version);
-      return;
+    if (this.storedMeta !== null && context === this.storedContext) {
+      if (metaJson === this.storedMeta) this.sql.exec('UPDATE reader SET state = ?, version = ? WHERE id = 1', JSON.stringify(state), version);
+      else this.sql.exec('UPDATE reader SET state = ?, meta = ?, version = ? WHERE id = 1', JSON.stringify(state), metaJson, version);
+    } else {
+      this.sql.exec('INSERT OR REPLACE INTO reader (id, state, meta, context, version) VALUES (1, ?, ?, ?, ?)',
+        JSON.stringify(state), metaJson, context === null ? null : JSON.stringify(context), version);
+      this.storedContext = context;
     }
-    this.sql.exec('INSERT OR REPLACE INTO reader (id, state, meta, context, version) VALUES (1, ?, ?, ?, ?)',
-      JSON.stringify(state), metaJson, context === null ? null : JSON.stringify(context), version);
     this.storedMeta = metaJson;
-    this.storedContext = context;
   }
 
   /**
