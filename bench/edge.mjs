@@ -5,7 +5,7 @@
 // sync made of it: Customer.io calls per 1,000 events and the peak rate the fake Customer.io saw
 // against the workspace's limit. Figures only (2 shared cores: read the ratios).
 import { createFakeCustomerIo } from '../test/fake-customerio/server.ts';
-import { ADMIN_SECRET, fmt, load, ratio, startWorkers } from './harness.mjs';
+import { ADMIN_SECRET, fmt, load, ratio, startWorkers, storageLabel } from './harness.mjs';
 import { PROFILE, startProfile } from './profile.mjs';
 
 const READERS = Number(process.env.BENCH_READERS ?? 1000);
@@ -77,7 +77,7 @@ try {
     worker: name, 'requests/s': fmt(r.perSecond), 'events/s': fmt(r.perSecond * eventsPerRequest), 'p50 ms': fmt(r.p50, 1), 'p99 ms': fmt(r.p99, 1),
     '÷ floor': floor ? ratio(r.perSecond, floor.perSecond) : '', '÷ empty': empty ? ratio(r.perSecond, empty.perSecond) : '', errors: r.errors,
   });
-  console.log(`\nIngest: ${READERS} requests per row, ${CONCURRENCY} in flight, one workerd (Miniflare), same machine`);
+  console.log(`\nIngest: ${READERS} requests per row, ${CONCURRENCY} in flight, one workerd (Miniflare), same machine, ${storageLabel()}`);
   console.log('"÷ floor": requests/s over the floor of the same kind in this run (1.00× = what the runtime allows a Worker that stores data); "÷ empty": over the empty Hono Worker.');
   console.table([
     row(`empty Hono Worker, ${EVENTS_PER_READER}-event bodies`, baseline, EVENTS_PER_READER),

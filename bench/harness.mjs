@@ -3,7 +3,7 @@
 // an empty Hono Worker, served side by side by ONE workerd (Miniflare), each on its own socket —
 // so the figures meet the same machine, runtime and noise, and the ratios are what counts.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { build } from 'esbuild';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
@@ -33,6 +33,8 @@ async function bundleBaseline() {
 /** `inspectorPort`: opens workerd's V8 inspector there (bench:scale reads the heap through it). */
 export async function startWorkers({ customerIoUrl, inspectorPort }) {
   mkdirSync(OUT, { recursive: true });
+  // Miniflare keeps object storage under the OS temp directory, read when it starts.
+  if (process.env.BENCH_STORAGE === 'memory') process.env.TMPDIR = memoryDir();
   const [edgePath, floorPath, baselinePath] = [bundleEdge(), bundleFloor(), await bundleBaseline()];
   const sqliteObjects = (config) => Object.fromEntries(Object.entries(durableObjectBindings(config)).map(([binding, className]) => [binding, { className, useSQLite: true }]));
   const common = { modules: true, compatibilityDate: '2026-10-20', compatibilityFlags: ['nodejs_compat'], unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] };
@@ -62,6 +64,17 @@ export async function startWorkers({ customerIoUrl, inspectorPort }) {
   const baselineUrl = (await mf.unsafeGetDirectURL('baseline')).origin;
   const floorUrl = (await mf.unsafeGetDirectURL('floor')).origin;
   return { mf, edgeUrl, baselineUrl, floorUrl };
+}
+
+/** Which storage the run's objects had, for the figures' heading. */
+export const storageLabel = () => (process.env.BENCH_STORAGE === 'memory' ? 'object storage in memory (/dev/shm)' : 'object storage on disk (temp directory)');
+
+/** Where `BENCH_STORAGE=memory` puts workerd's storage: a RAM-backed filesystem, or a clear error. */
+function memoryDir() {
+  if (!existsSync('/dev/shm')) throw new Error('BENCH_STORAGE=memory needs /dev/shm (a RAM-backed filesystem)');
+  const dir = '/dev/shm/sharpsend-bench';
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 /** The Durable Object bindings a wrangler.toml declares (all SQLite-backed). */

@@ -9,7 +9,7 @@
 // people in (fake) Customer.io, the signature backfill, tokens read back from their attributes.
 // Figures only, no assertions (2 local cores: compare the ratio, not the absolute numbers).
 import { createFakeCustomerIo } from '../test/fake-customerio/server.ts';
-import { ADMIN_SECRET, fmt, load, ratio, startWorkers } from './harness.mjs';
+import { ADMIN_SECRET, fmt, load, ratio, startWorkers, storageLabel } from './harness.mjs';
 import { PROFILE, startProfile } from './profile.mjs';
 
 const READERS = Number(process.env.BENCH_READERS ?? 1000);
@@ -93,7 +93,7 @@ try {
     'req/s ÷ floor': floor ? ratio(r.perSecond, floor.perSecond) : '', 'req/s ÷ empty': empty ? ratio(r.perSecond, empty.perSecond) : '',
     'p99 ÷ empty p99': empty ? ratio(r.p99, empty.p99) : '', 'p99 ÷ floor p99': floor ? ratio(r.p99, floor.p99) : '', 'workerd CPU ms/hit': r.cpuMsPerRequest === null ? '' : fmt(r.cpuMsPerRequest, 2), errors: r.errors,
   });
-  console.log(`\nPixel benchmark: ${fmt(HITS)} hits per run over ${fmt(READERS)} readers (objects exist), ${CONCURRENCY} in flight, one workerd (Miniflare), direct sockets`);
+  console.log(`\nPixel benchmark: ${fmt(HITS)} hits per run over ${fmt(READERS)} readers (objects exist), ${CONCURRENCY} in flight, one workerd (Miniflare), direct sockets, ${storageLabel()}`);
   console.log('The floor answers the GIF and stores one row in waitUntil (the pixel\'s contract); "÷ floor" is over the floor run just before, "÷ empty" over the empty Hono Worker run just before.\n');
   const [a, b] = runs;
   console.table([

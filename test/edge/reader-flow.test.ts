@@ -73,6 +73,16 @@ describe('reads, picks and a sign-up', () => {
     expect(after.counters).toEqual(reader.counters);
   });
 
+  it('counts each event of a batch once: an id twice in one batch, and a batch sent again', async () => {
+    const ws = await createWorkspace();
+    const anon = 'anon-batch-twice-01';
+    const [a, b, c] = [page(anon), page(anon), page(anon)];
+    expect(await (await postEvents({ workspace: ws.id, events: [a, b, a] })).json()).toEqual({ accepted: 2, duplicates: 1 });
+    expect(await (await postEvents({ workspace: ws.id, events: [b, c, a] })).json()).toEqual({ accepted: 1, duplicates: 2 });
+    const reader = (await (await serverApi(ws.secretKey, `/reader?anonymousId=${anon}`)).json()) as { counters: Record<string, number> };
+    expect(reader.counters.reads).toBe(3);
+  });
+
   it('removes a tag that stops holding, in Customer.io too', async () => {
     await resetFake();
     const ws = await createWorkspace(QUICK_SYNC);

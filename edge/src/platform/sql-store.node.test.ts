@@ -75,6 +75,20 @@ describe('ReaderStore.markSeen', () => {
   });
 });
 
+describe('ReaderStore.markSeenAll', () => {
+  it('marks a batch in one statement and returns only the ids not seen before, an id twice once', () => {
+    const { sql, statements } = nodeSql();
+    const store = new ReaderStore(sql);
+    expect(store.markSeen('01HA', 1)).toBe(true);
+    statements.length = 0;
+    const fresh = store.markSeenAll([{ id: '01HA', ts: 2 }, { id: '01HB', ts: 3 }, { id: '01HB', ts: 3 }, { id: '01HC', ts: 4 }]);
+    expect([...fresh].sort()).toEqual(['01HB', '01HC']);
+    expect(statements).toHaveLength(1);
+    expect(store.seen('01HB') && store.seen('01HC')).toBe(true);
+    expect(store.markSeenAll([{ id: '01HB', ts: 5 }, { id: '01HC', ts: 5 }]).size).toBe(0);
+  });
+});
+
 describe('ReaderStore.saveMeta', () => {
   it('writes the bookkeeping only when it differs from what the row holds, loaded or written', () => {
     const { sql, statements, db } = nodeSql();

@@ -122,12 +122,19 @@ export class ReaderObject extends DurableObject<Env> {
     const opsBefore = this.opsQueued;
     let changed = false;
     let quiet = true;
+    const isFresh = (event: AnyReaderEvent) => 'fresh' in event && event.fresh === true;
+    // A batch applied here whole (a widget's page reads, say) has its ids checked and marked in one
+    // statement; otherwise each event is, as it comes.
+    const checked = events.filter((e) => !isFresh(e));
+    const whole = !this.state.mergedInto && !(ctx.key.startsWith('a:') && events.some((e) => e.type === 'signup'));
+    const marked = whole && checked.length > 1 ? this.store.markSeenAll(checked) : null;
     for (const event of events) {
       // The common case (applied here) checks and marks the id in one statement; an event that goes
       // on to another reader (a sign-up's merge, a forward pointer) is only checked: the other marks it.
       const elsewhere = (event.type === 'signup' && ctx.key.startsWith('a:')) || Boolean(this.state.mergedInto);
-      const fresh = 'fresh' in event && event.fresh === true;
-      if (!fresh && (elsewhere ? this.seen(event.id) : !this.markSeen(event.id, event.ts))) {
+      const fresh = isFresh(event);
+      const duplicate = marked ? !fresh && !marked.delete(event.id) : !fresh && (elsewhere ? this.seen(event.id) : !this.markSeen(event.id, event.ts));
+      if (duplicate) {
         result.duplicates++;
         continue;
       }
