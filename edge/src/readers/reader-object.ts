@@ -122,6 +122,7 @@ export class ReaderObject extends DurableObject<Env> {
     const opsBefore = this.opsQueued;
     let changed = false;
     let quiet = true;
+    let lastTs = 0;
     const isFresh = (event: AnyReaderEvent) => 'fresh' in event && event.fresh === true;
     // A batch applied here whole (a widget's page reads, say) has its ids checked and marked in one
     // statement; otherwise each event is, as it comes.
@@ -153,9 +154,14 @@ export class ReaderObject extends DurableObject<Env> {
       this.apply(event);
       result.accepted++;
       changed = true;
+      lastTs = Math.max(lastTs, event.ts);
       quiet &&= quietEvent(event);
     }
     if (changed) {
+      // Tags once for the batch, as it leaves the reader (a widget sends a page's reads together):
+      // a tag that came and went within one batch was never the reader's. A reader merged away
+      // meanwhile had its tags worked out where its history went.
+      if (!this.state.mergedInto) this.recomputeTags(lastTs);
       await this.commit(quiet && this.opsQueued === opsBefore);
       await this.armForget();
     }
@@ -496,7 +502,6 @@ export class ReaderObject extends DurableObject<Env> {
       if (moment.kind === 'page' && !this.context!.forwardPageViews) continue;
       this.queueMoment(moment);
     }
-    this.recomputeTags(event.ts);
   }
 
   private recomputeTags(now: number): void {
