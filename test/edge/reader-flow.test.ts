@@ -73,6 +73,27 @@ describe('reads, picks and a sign-up', () => {
     expect(after.counters).toEqual(reader.counters);
   });
 
+  it('sends a known reader\'s reads to Customer.io as page views only in a workspace that forwards them', async () => {
+    await resetFake();
+    for (const forward of [true, false]) {
+      const ws = await createWorkspace({ sync: { ...QUICK_SYNC.sync, forwardPageViews: forward } } as never);
+      const anon = `anon-pages-${forward}`;
+      const email = `pages.${forward}@example.com`;
+      const signup = { id: eventId(), type: 'signup', anonymousId: anon, ts: Date.now(), email, topics: [], consent: true };
+      expect((await postEvents({ workspace: ws.id, events: [signup] })).status).toBe(202);
+      // After the sign-up, this browser's reads are the known reader's.
+      expect((await postEvents({ workspace: ws.id, events: [page(anon, { url: 'https://news.example.com/markets/today?utm=x' })] })).status).toBe(202);
+      const person = await eventually(async () => {
+        const people = (await fake('/people?workspace=demo')).people as any[];
+        const p = people.find((x) => x.email === email);
+        return p && p.attributes.sharpsend_reads === 1 ? p : undefined;
+      }, 20_000, `${email} synced with its read`);
+      const ops = ((await fake('/requests?workspace=demo&api=track')).requests as any[])
+        .flatMap((r) => r.body?.batch ?? []).filter((op: any) => op.action === 'page' && op.identifiers?.email === person.email);
+      expect(ops.map((op: any) => op.name)).toEqual(forward ? ['/markets/today'] : []);
+    }
+  });
+
   it('counts each event of a batch once: an id twice in one batch, and a batch sent again', async () => {
     const ws = await createWorkspace();
     const anon = 'anon-batch-twice-01';

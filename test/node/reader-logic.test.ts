@@ -23,6 +23,15 @@ describe('how events change a reader', () => {
     expect(facts.engaged_minutes).toBe(4);
   });
 
+  it('makes a read a page-view moment only when asked to, counting it alike either way', () => {
+    const read = page(T0, 'crypto');
+    const asked = applyEvent(emptyReader('e:a@b.co'), read);
+    const left = applyEvent(emptyReader('e:a@b.co'), read, { pageViews: false });
+    expect(asked.moments).toEqual([expect.objectContaining({ kind: 'page', name: `/crypto/${T0}` })]);
+    expect(left.moments).toEqual([]);
+    expect(left.state).toEqual(asked.state);
+  });
+
   it('records picks, a sign-up once, and the moments worth sending', () => {
     let r = emptyReader('e:a@b.co');
     const pick = applyEvent(r, { type: 'preferences', id: 'pick-0001', anonymousId: 'anon-00001', ts: T0, topics: ['options', 'crypto', 'crypto'] });

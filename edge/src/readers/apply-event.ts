@@ -75,7 +75,11 @@ export function pageViewName(url: string): string {
   return cut;
 }
 
-export function applyEvent(prev: ReaderState, event: AnyReaderEvent): { state: ReaderState; moments: Moment[] } {
+/**
+ * `pageViews: false`: page reads make no moment, as the caller would drop it (an anonymous reader,
+ * or a workspace that does not forward page views, the default): its name is not worked out.
+ */
+export function applyEvent(prev: ReaderState, event: AnyReaderEvent, { pageViews = true } = {}): { state: ReaderState; moments: Moment[] } {
   const r: ReaderState = structuredClone(prev);
   const moments: Moment[] = [];
   if (event.type !== 'email') touch(r, event.ts); // being sent an email is not being seen
@@ -95,7 +99,7 @@ export function applyEvent(prev: ReaderState, event: AnyReaderEvent): { state: R
       const points = readPoints(event.engagedMs, event.scrollDepth);
       r.activity = addPoints(r.activity, continued ? points - readPoints(0, event.scrollDepth) : points, event.ts);
       markActiveDay(r, event.ts);
-      moments.push({
+      if (pageViews) moments.push({
         kind: 'page', name: pageViewName(event.url), ts: event.ts,
         data: { url: event.url, category: event.category ?? null, engaged_ms: event.engagedMs, scroll_depth: event.scrollDepth, title: event.title ?? null },
       });

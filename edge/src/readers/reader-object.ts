@@ -490,7 +490,8 @@ export class ReaderObject extends DurableObject<Env> {
     const first = this.state.signedUpAt === null && !this.state.confirmedAt && !this.meta.identifiedAs;
     const again = Boolean(this.state.pendingSince) && now - this.state.pendingSince! >= RESEND_CONFIRMATION_MS;
     const pending = event.type === 'signup' && optIn && (first || again);
-    const { state, moments } = applyEvent(this.state, event);
+    // A read is a page view in Customer.io only for a known reader, and only when the workspace forwards them.
+    const { state, moments } = applyEvent(this.state, event, { pageViews: isKnown(this.state) && this.context!.forwardPageViews });
     this.state = state;
     if (pending) {
       this.state.pendingSince = now;
@@ -499,7 +500,6 @@ export class ReaderObject extends DurableObject<Env> {
     const known = isKnown(state);
     for (const moment of moments) {
       if (!known) continue; // anonymous readers are not people in Customer.io
-      if (moment.kind === 'page' && !this.context!.forwardPageViews) continue;
       this.queueMoment(moment);
     }
   }
