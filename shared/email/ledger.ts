@@ -46,23 +46,41 @@ export interface Credit {
   firstHumanOpenOfCampaign: boolean;
 }
 
-function findTally(ledger: EmailLedger, delivery: string | null, campaign: string | null): DeliveryTally | undefined {
+/** Where the entry this delivery (or campaign) is counted under sits in the ledger; -1: none yet. */
+function tallyIndex(ledger: EmailLedger, delivery: string | null, campaign: string | null): number {
+  const deliveries = ledger.deliveries;
   if (delivery) {
-    const exact = ledger.deliveries.find((d) => d.delivery === delivery);
-    if (exact) return exact;
-    // A pixel without a delivery id met this campaign first: the delivery id joins it now.
-    const loose = campaign ? ledger.deliveries.find((d) => d.delivery === null && d.campaign === campaign) : undefined;
-    if (loose) loose.delivery = delivery;
-    return loose;
+    const exact = deliveries.findIndex((d) => d.delivery === delivery);
+    if (exact >= 0 || !campaign) return exact;
+    // A pixel without a delivery id met this campaign first: the delivery id joins that entry.
+    return deliveries.findIndex((d) => d.delivery === null && d.campaign === campaign);
   }
-  if (!campaign) return undefined;
-  return ledger.deliveries.filter((d) => d.campaign === campaign).sort((a, b) => b.at - a.at)[0];
+  if (!campaign) return -1;
+  let latest = -1;
+  deliveries.forEach((d, i) => { if (d.campaign === campaign && (latest < 0 || d.at > deliveries[latest]!.at)) latest = i; });
+  return latest;
 }
 
-/** Records one open or click in place and says what it adds to the reader's counters. */
+/**
+ * A ledger `credit` may change without changing `ledger`: its lists are copied, their entries not
+ * (credit replaces an entry it changes with a copy). A reader's ledger holds up to 200 deliveries,
+ * so copying what an open touches is far cheaper than copying the ledger whole.
+ */
+export const ledgerToChange = (ledger: EmailLedger): EmailLedger => ({ ...ledger, deliveries: [...ledger.deliveries], campaigns: { ...ledger.campaigns } });
+
+/**
+ * Counts a hit once per delivery, whichever of the pixel/link (`edge`) and the webhook saw it.
+ * Changes `ledger` (its lists), never one of its entries in place: a touched entry is replaced by
+ * a changed copy, so a `ledgerToChange` copy can be credited and the original stays as it was.
+ */
 export function credit(ledger: EmailLedger, metric: EmailMetric, via: Via, at: number, delivery: string | null, campaign: string | null): Credit {
-  let tally = findTally(ledger, delivery, campaign);
-  if (!tally && (delivery || campaign)) {
+  const found = tallyIndex(ledger, delivery, campaign);
+  let tally: DeliveryTally | undefined;
+  if (found >= 0) {
+    const before = ledger.deliveries[found]!;
+    tally = { ...before, delivery: before.delivery ?? delivery, edge: { ...before.edge }, webhook: { ...before.webhook } };
+    ledger.deliveries[found] = tally;
+  } else if (delivery || campaign) {
     tally = { delivery, campaign, at, edge: zero(), webhook: zero() };
     ledger.deliveries.push(tally);
   }
@@ -77,7 +95,8 @@ export function credit(ledger: EmailLedger, metric: EmailMetric, via: Via, at: n
   const name = tally?.campaign ?? campaign;
   let firstHumanOpenOfCampaign = false;
   if (name && delta > 0) {
-    const c = (ledger.campaigns[name] ??= { ...zero(), first: at, last: at });
+    const c = { ...(ledger.campaigns[name] ?? { ...zero(), first: at, last: at }) };
+    ledger.campaigns[name] = c;
     firstHumanOpenOfCampaign = metric === 'opens' && c.opens === 0;
     c[metric] += delta;
     c.first = Math.min(c.first, at);

@@ -23,6 +23,33 @@ describe('how events change a reader', () => {
     expect(facts.engaged_minutes).toBe(4);
   });
 
+  it('never changes the reader it is given, down to its email ledger (each event copies only what it changes)', () => {
+    let r = emptyReader('e:a@b.co');
+    const open = (id: string, delivery: string | undefined, campaign: string, human = true) => ({ type: 'open', id, ts: T0 + 5, human, delivery, campaign }) as const;
+    for (const e of [page(T0, 'crypto'), open('o1', 'd1', 'c1'), open('o2', undefined, 'c2'), open('o3', 'd3', 'c3', false)]) r = applyEvent(r, e).state;
+    const deepFreeze = (o: unknown): void => { if (o && typeof o === 'object' && !Object.isFrozen(o)) { Object.freeze(o); Object.values(o).forEach(deepFreeze); } };
+    const before = JSON.parse(JSON.stringify(r));
+    deepFreeze(r);
+    const events = [
+      page(T0 + 1000, 'crypto'), page(T0 + DAY_MS, 'stocks'),
+      { type: 'preferences', id: 'pick-f', anonymousId: 'anon-00001', ts: T0 + 6, topics: ['stocks'] },
+      { type: 'signup', id: 'sign-f', anonymousId: 'anon-00001', ts: T0 + 7, email: 'a@b.co', topics: ['options'], consent: true },
+      open('o1-again', 'd1', 'c1'), open('o2-delivery', 'd2', 'c2'), open('o4', 'd4', 'c4'),
+      { type: 'click', id: 'k1', ts: T0 + 8, human: true, category: 'crypto', delivery: 'd1', campaign: 'c1' },
+      { type: 'email', id: 'b1', ts: T0 + 9, metric: 'bounced' }, { type: 'email', id: 's1', ts: T0 + 9, metric: 'sent', delivery: 'd5', campaign: 'c5' },
+    ] as const;
+    for (const e of events) {
+      const after = applyEvent(r, e).state;
+      expect(after).not.toEqual(before);
+    }
+    expect(r).toEqual(before);
+    // The copies still count as the ledger says: the webhook's report of an open the pixel saw adds nothing.
+    const reported = applyEvent(r, { ...open('o1-webhook', 'd1', 'c1'), via: 'webhook' }).state;
+    expect(reported.counters.opens).toBe(r.counters.opens);
+    expect(reported.emailLedger!.deliveries.find((d) => d.delivery === 'd1')!.webhook.opens).toBe(1);
+    expect(applyEvent(r, open('o2-delivery', 'd2', 'c2')).state.emailLedger!.deliveries.filter((d) => d.campaign === 'c2')).toHaveLength(1);
+  });
+
   it('makes a read a page-view moment only when asked to, counting it alike either way', () => {
     const read = page(T0, 'crypto');
     const asked = applyEvent(emptyReader('e:a@b.co'), read);

@@ -6,7 +6,7 @@ import type { ReaderEvent } from '#shared/protocol.ts';
 import { normalizeEmail } from '#shared/email-address.ts';
 import { type ReaderState, DAY_MS } from '#shared/reader.ts';
 import { POINTS, addPoints, combine, readPoints } from '#shared/engagement.ts';
-import { type EmailMetric, credit, emptyLedger, mergeLedgers } from '#shared/email/ledger.ts';
+import { type EmailMetric, credit, emptyLedger, ledgerToChange, mergeLedgers } from '#shared/email/ledger.ts';
 import type { EmailStatusMetric } from '#shared/email/webhook.ts';
 
 /** A Customer.io event worth sending ("meaningful moments"); page reads only when asked for. */
@@ -80,7 +80,10 @@ export function pageViewName(url: string): string {
  * or a workspace that does not forward page views, the default): its name is not worked out.
  */
 export function applyEvent(prev: ReaderState, event: AnyReaderEvent, { pageViews = true } = {}): { state: ReaderState; moments: Moment[] } {
-  const r: ReaderState = structuredClone(prev);
+  // A copy of what events change, not of the whole reader: a reader's email ledger alone holds up
+  // to 200 deliveries (tens of KB), which a deep copy per event would walk. Every nested value an
+  // event changes is replaced here or below, never changed in place (a node test freezes `prev`).
+  const r: ReaderState = { ...prev, counters: { ...prev.counters } };
   const moments: Moment[] = [];
   if (event.type !== 'email') touch(r, event.ts); // being sent an email is not being seen
   switch (event.type) {
@@ -134,7 +137,7 @@ export function applyEvent(prev: ReaderState, event: AnyReaderEvent, { pageViews
     case 'click': {
       // Counted once per delivery whether the pixel/link or the webhook saw it (shared/email/ledger.ts).
       const metric: EmailMetric = `${event.type === 'open' ? 'opens' : 'clicks'}${event.human ? '' : '_machine'}`;
-      r.emailLedger ??= emptyLedger();
+      r.emailLedger = r.emailLedger ? ledgerToChange(r.emailLedger) : emptyLedger();
       const { delta, firstHumanOpenOfCampaign } = credit(r.emailLedger, metric, event.via ?? 'edge', event.ts, event.delivery ?? null, event.campaign ?? null);
       if (delta <= 0) break;
       bump(r.counters, metric, delta);
@@ -145,7 +148,7 @@ export function applyEvent(prev: ReaderState, event: AnyReaderEvent, { pageViews
       break;
     }
     case 'email': {
-      r.emailLedger ??= emptyLedger();
+      r.emailLedger = r.emailLedger ? ledgerToChange(r.emailLedger) : emptyLedger();
       const counter = { sent: 'emails_sent', delivered: 'emails_delivered', bounced: 'bounces', failed: 'email_failures', unsubscribed: 'unsubscribes', spammed: 'spam_reports' }[event.metric];
       bump(r.counters, counter);
       if (event.metric === 'bounced') r.emailLedger.bouncedAt = event.ts;
