@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_EVENT_NAME_BYTES, absorbReader, applyEvent, pageViewName } from '#edge/readers/apply-event.ts';
+import { type AnyReaderEvent, MAX_EVENT_NAME_BYTES, absorbReader, applyEvent, pageViewName } from '#edge/readers/apply-event.ts';
 import { emptyReader, preferredContent, readerFacts, DAY_MS } from '#shared/reader.ts';
 import { ATTRIBUTE_CAPS, ATTRIBUTE_LIMIT, personIdentifiers, readerAttributes } from '#edge/customerio/attributes.ts';
 import { shardOf } from '#edge/readers/names.ts';
@@ -37,7 +37,7 @@ describe('how events change a reader', () => {
       open('o1-again', 'd1', 'c1'), open('o2-delivery', 'd2', 'c2'), open('o4', 'd4', 'c4'),
       { type: 'click', id: 'k1', ts: T0 + 8, human: true, category: 'crypto', delivery: 'd1', campaign: 'c1' },
       { type: 'email', id: 'b1', ts: T0 + 9, metric: 'bounced' }, { type: 'email', id: 's1', ts: T0 + 9, metric: 'sent', delivery: 'd5', campaign: 'c5' },
-    ] as const;
+    ] satisfies AnyReaderEvent[];
     for (const e of events) {
       const after = applyEvent(r, e).state;
       expect(after).not.toEqual(before);
