@@ -133,8 +133,7 @@ export class ReaderObject extends DurableObject<Env> {
       // The common case (applied here) checks and marks the id in one statement; an event that goes
       // on to another reader (a sign-up's merge, a forward pointer) is only checked: the other marks it.
       const elsewhere = (event.type === 'signup' && ctx.key.startsWith('a:')) || Boolean(this.state.mergedInto);
-      const fresh = isFresh(event);
-      const duplicate = marked ? !fresh && !marked.delete(event.id) : !fresh && (elsewhere ? this.seen(event.id) : !this.markSeen(event.id, event.ts));
+      const duplicate = !isFresh(event) && (marked ? !marked.delete(event.id) : elsewhere ? this.seen(event.id) : !this.markSeen(event.id, event.ts));
       if (duplicate) {
         result.duplicates++;
         continue;
