@@ -1,9 +1,9 @@
 /**
  * The reader object's SQL store: one migration list and a named query for each thing the object
  * does. The reader itself is one row (its state, bookkeeping and the workspace context it was last
- * called with, each as JSON); beside it the event ids
- * seen (30 days, for dedupe), the readers it absorbed (merge once), its queued Customer.io
- * operations, and the browsers each click grant has linked (bounded per email).
+ * called with, each as JSON); beside it the event ids seen (30 days, for dedupe), the readers it
+ * absorbed (merge once), its queued Customer.io operations, and the browsers each click grant has
+ * linked (bounded per email).
  */
 import type { QueuedOp } from '#edge/sync/snapshot.ts';
 import { type Migration, addColumn, migrate } from '#edge/platform/sql-store.ts';
