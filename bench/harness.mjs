@@ -10,6 +10,8 @@ import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { INSPECTOR_PORT, PROFILE } from './profile.mjs';
 
 const OUT = 'bench/out';
+/** `BENCH_STORAGE=memory`: workerd's object storage on a RAM-backed filesystem (README "Benchmarks: the floor and the ratios"). */
+const IN_MEMORY = process.env.BENCH_STORAGE === 'memory';
 export const ADMIN_SECRET = 'bench-admin-secret';
 const ENCRYPTION_KEY = 'YmVuY2gtb25seS1lbmNyeXB0aW9uLWtleS0zMi1ieXQ=';
 
@@ -34,7 +36,7 @@ async function bundleBaseline() {
 export async function startWorkers({ customerIoUrl, inspectorPort }) {
   mkdirSync(OUT, { recursive: true });
   // Miniflare keeps object storage under the OS temp directory, read when it starts.
-  if (process.env.BENCH_STORAGE === 'memory') process.env.TMPDIR = memoryDir();
+  if (IN_MEMORY) process.env.TMPDIR = memoryDir();
   const [edgePath, floorPath, baselinePath] = [bundleEdge(), bundleFloor(), await bundleBaseline()];
   const sqliteObjects = (config) => Object.fromEntries(Object.entries(durableObjectBindings(config)).map(([binding, className]) => [binding, { className, useSQLite: true }]));
   const common = { modules: true, compatibilityDate: '2026-10-20', compatibilityFlags: ['nodejs_compat'], unsafeDirectSockets: [{ host: '127.0.0.1', port: 0 }] };
@@ -67,7 +69,7 @@ export async function startWorkers({ customerIoUrl, inspectorPort }) {
 }
 
 /** Which storage the run's objects had, for the figures' heading. */
-export const storageLabel = () => (process.env.BENCH_STORAGE === 'memory' ? 'object storage in memory (/dev/shm)' : 'object storage on disk (temp directory)');
+export const storageLabel = () => (IN_MEMORY ? 'object storage in memory (/dev/shm)' : 'object storage on disk (temp directory)');
 
 /** Where `BENCH_STORAGE=memory` puts workerd's storage: a RAM-backed filesystem, or a clear error. */
 function memoryDir() {
