@@ -4,8 +4,7 @@
 // object exists) and an empty Hono Worker, all in the same workerd and the same run; then what the
 // sync made of it: Customer.io calls per 1,000 events and the peak rate the fake Customer.io saw
 // against the workspace's limit. Figures only (2 shared cores: read the ratios).
-import { createFakeCustomerIo } from '../test/fake-customerio/server.ts';
-import { ADMIN_SECRET, fmt, load, ratio, startWorkers, storageLabel } from './harness.mjs';
+import { ADMIN_SECRET, fmt, load, ratio, startFakeCustomerIo, startWorkers, storageLabel } from './harness.mjs';
 import { PROFILE, startProfile } from './profile.mjs';
 
 const READERS = Number(process.env.BENCH_READERS ?? 1000);
@@ -14,7 +13,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const LIMIT = 100; // Track calls a second: the figure publishers are quoted
 const ORIGIN = 'https://bench.example';
 
-const fake = await createFakeCustomerIo({ port: 0, trackPerSecond: LIMIT });
+const fake = await startFakeCustomerIo({ trackPerSecond: LIMIT });
 const { mf, edgeUrl, baselineUrl, floorUrl } = await startWorkers({ customerIoUrl: fake.url });
 try {
   const admin = { authorization: `Bearer ${ADMIN_SECRET}` };

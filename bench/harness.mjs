@@ -2,7 +2,7 @@
 // floor Worker (bench/floor: parse, one call to a per-reader SQLite object storing one row) and
 // an empty Hono Worker, served side by side by ONE workerd (Miniflare), each on its own socket —
 // so the figures meet the same machine, runtime and noise, and the ratios are what counts.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -66,6 +66,35 @@ export async function startWorkers({ customerIoUrl, inspectorPort }) {
   const baselineUrl = (await mf.unsafeGetDirectURL('baseline')).origin;
   const floorUrl = (await mf.unsafeGetDirectURL('floor')).origin;
   return { mf, edgeUrl, baselineUrl, floorUrl };
+}
+
+/**
+ * The fake Customer.io in a process of its own, as the real one is elsewhere: in the bench's own
+ * process its work on each batch (parsing, validating) would stall the load generator, and the
+ * edge would be charged for it. `options` go to `createFakeCustomerIo` (port 0: any free port).
+ */
+export async function startFakeCustomerIo(options = {}) {
+  const script = "import { createFakeCustomerIo } from './test/fake-customerio/server.ts';" +
+    'const fake = await createFakeCustomerIo(JSON.parse(process.argv[1])); console.log(fake.url);' +
+    "process.on('SIGTERM', () => fake.close().then(() => process.exit(0)));";
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify({ port: 0, ...options })], {
+    stdio: ['ignore', 'pipe', 'inherit'], detached: true,
+  });
+  const url = await new Promise((resolveUrl, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const line = out.split('\n').find((l) => l.startsWith('http'));
+      if (line) resolveUrl(line.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`the fake Customer.io exited (${code}) before it listened`)));
+  });
+  const close = () => new Promise((done) => {
+    if (child.exitCode !== null) return done();
+    child.once('exit', () => done());
+    process.kill(-child.pid, 'SIGTERM');
+  });
+  return { url, close };
 }
 
 /** Which storage the run's objects had, for the figures' heading. */

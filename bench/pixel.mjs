@@ -8,16 +8,17 @@
 // starts a sync cycle of its own. Readers get their tokens the way production does:
 // people in (fake) Customer.io, the signature backfill, tokens read back from their attributes.
 // Figures only, no assertions (2 local cores: compare the ratio, not the absolute numbers).
-import { createFakeCustomerIo } from '../test/fake-customerio/server.ts';
-import { ADMIN_SECRET, fmt, load, ratio, startWorkers, storageLabel } from './harness.mjs';
+import { ADMIN_SECRET, fmt, load, ratio, startFakeCustomerIo, startWorkers, storageLabel } from './harness.mjs';
 import { PROFILE, startProfile } from './profile.mjs';
 
 const READERS = Number(process.env.BENCH_READERS ?? 1000);
 const HITS = Number(process.env.BENCH_HITS ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+// Which measured round BENCH_PROFILE profiles: round 1 is where the readers' quiet syncs fall.
+const PROFILE_ROUND = Number(process.env.BENCH_PROFILE_ROUND ?? 0);
 const UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148';
 
-const fake = await createFakeCustomerIo({ port: 0 });
+const fake = await startFakeCustomerIo();
 const { mf, edgeUrl, baselineUrl, floorUrl } = await startWorkers({ customerIoUrl: fake.url });
 const admin = { authorization: `Bearer ${ADMIN_SECRET}`, 'content-type': 'application/json' };
 try {
@@ -62,10 +63,10 @@ try {
   const runs = [];
   for (let round = 0; round < 2; round++) {
     const baseline = await load(hits(baselineUrl), CONCURRENCY);
-    const stopFloor = PROFILE && round === 0 ? await startProfile('floor', 'floor-pixel') : null;
+    const stopFloor = PROFILE && round === PROFILE_ROUND ? await startProfile('floor', 'floor-pixel') : null;
     const floor = await load(hits(floorUrl), CONCURRENCY);
     await stopFloor?.();
-    const stop = PROFILE && round === 0 ? await startProfile('edge', 'pixel') : null;
+    const stop = PROFILE && round === PROFILE_ROUND ? await startProfile('edge', 'pixel') : null;
     const pixel = await load(hits(edgeUrl), CONCURRENCY);
     await stop?.();
     runs.push({ baseline, floor, pixel });

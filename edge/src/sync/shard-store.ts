@@ -35,6 +35,19 @@ export interface PendingRow extends Record<string, SqlStorageValue> {
   enqueued_at: number;
 }
 
+/** One reader's ack as the shard writes it (`settle`). */
+export interface SettledReader {
+  key: string;
+  generation: number;
+  /** The row is a reader's (not ready-made operations): its sync time and omissions are kept. */
+  ownRow: boolean;
+  omitted: OmittedAttributes | null;
+  /** The last seq of the operations the reader was acked for (0: none): merges up to it are behind us. */
+  lastSeq: number;
+  /** When the row is due again (more to send), or null: done. */
+  againAt: number | null;
+}
+
 export interface DeadLetter { id: number; key: string; ops: V2Operation[]; error: string; status: number | null; failedAt: number; attempts: number }
 
 export class ShardStore {
@@ -47,22 +60,21 @@ export class ShardStore {
 
   // ---- pending -------------------------------------------------------------------------------
 
-  lastSyncedAt(key: string): number | undefined {
-    return this.sql.exec<{ at: number }>('SELECT synced_at AS at FROM recent WHERE key = ?', key).toArray()[0]?.at;
-  }
-
   /**
    * A reader is dirty: one row whatever the number of changes; a new generation tells an ack in
-   * flight. A row already waiting keeps the earlier of its two times (a change that matters moves
-   * a quiet one up), unless it is backing off after a failure.
+   * flight. It is due `waitMs` after its last sync (at once if it synced not lately). A row already
+   * waiting keeps the earlier of its two times (a change that matters moves a quiet one up),
+   * unless it is backing off after a failure. One statement: this runs once per reader per dirty
+   * cycle. Returns when the row is due.
    */
-  markDirty(key: string, now: number, notBefore: number): void {
-    this.sql.exec(
-      `INSERT INTO pending (key, enqueued_at, next_at) VALUES (?, ?, ?)
+  markDirty(key: string, now: number, waitMs: number): number {
+    return this.sql.exec<{ next_at: number }>(
+      `INSERT INTO pending (key, enqueued_at, next_at) VALUES (?1, ?2, COALESCE((SELECT synced_at FROM recent WHERE key = ?1) + ?3, 0))
        ON CONFLICT (key) DO UPDATE SET generation = generation + 1,
-         next_at = CASE WHEN attempts = 0 THEN MIN(next_at, excluded.next_at) ELSE next_at END`,
-      key, now, notBefore,
-    );
+         next_at = CASE WHEN attempts = 0 THEN MIN(next_at, excluded.next_at) ELSE next_at END
+       RETURNING next_at`,
+      key, now, waitMs,
+    ).one().next_at;
   }
 
   insertOps(key: string, ops: V2Operation[], now: number): void {
@@ -92,6 +104,35 @@ export class ShardStore {
     this.sql.exec('DELETE FROM pending WHERE key = ? AND generation = ?', row.key, row.generation);
   }
 
+  /**
+   * A batch's acks, written together (a few statements for the batch, not a few per reader): each
+   * reader synced now, its omissions noted or cleared, its merges up to `lastSeq` forgotten, and
+   * its row done (unless a newer generation came meanwhile) or due again at its `againAt`.
+   */
+  settle(readers: readonly SettledReader[], now: number): void {
+    const own = readers.filter((r) => r.ownRow);
+    if (own.length) {
+      const keys = JSON.stringify(own.map((r) => r.key));
+      this.sql.exec('INSERT OR REPLACE INTO recent (key, synced_at) SELECT value, ?2 FROM json_each(?1)', keys, now);
+      this.sql.exec('DELETE FROM omitted WHERE key IN (SELECT value FROM json_each(?))', JSON.stringify(own.filter((r) => !r.omitted).map((r) => r.key)));
+    }
+    for (const r of own) if (r.omitted) this.noteOmitted(r.key, r.omitted, now);
+    const acked = own.filter((r) => r.lastSeq > 0);
+    if (acked.length) {
+      this.sql.exec(`DELETE FROM sent_merges WHERE rowid IN (SELECT m.rowid FROM json_each(?) j
+        JOIN sent_merges m ON m.key = j.value ->> 0 AND m.seq <= j.value ->> 1)`, JSON.stringify(acked.map((r) => [r.key, r.lastSeq])));
+    }
+    const done = readers.filter((r) => r.againAt === null);
+    if (done.length) {
+      this.sql.exec('DELETE FROM pending WHERE (key, generation) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))',
+        JSON.stringify(done.map((r) => [r.key, r.generation])));
+    }
+    for (const at of new Set(readers.flatMap((r) => (r.againAt === null ? [] : [r.againAt])))) {
+      this.sql.exec('UPDATE pending SET attempts = 0, next_at = ?1 WHERE key IN (SELECT value FROM json_each(?2))',
+        at, JSON.stringify(readers.filter((r) => r.againAt === at).map((r) => r.key)));
+    }
+  }
+
   retryLater(key: string, attempts: number, at: number, error: string): void {
     this.sql.exec('UPDATE pending SET attempts = ?, next_at = ?, last_error = ? WHERE key = ?', attempts, at, error, key);
   }
@@ -102,10 +143,6 @@ export class ShardStore {
   }
 
   // ---- recent syncs, merges, omissions --------------------------------------------------------
-
-  noteSynced(key: string, at: number): void {
-    this.sql.exec('INSERT OR REPLACE INTO recent (key, synced_at) VALUES (?, ?)', key, at);
-  }
 
   forgetSyncedBefore(at: number): void {
     this.sql.exec('DELETE FROM recent WHERE synced_at < ?', at);
@@ -119,18 +156,9 @@ export class ShardStore {
     this.sql.exec('INSERT OR IGNORE INTO sent_merges (key, seq) VALUES (?, ?)', key, seq);
   }
 
-  /** The reader's outbox was acknowledged up to `lastSeq`: its merges are behind us. */
-  forgetMerges(key: string, lastSeq: number): void {
-    this.sql.exec('DELETE FROM sent_merges WHERE key = ? AND seq <= ?', key, lastSeq);
-  }
-
-  noteOmitted(key: string, omitted: OmittedAttributes | null | undefined, now: number): void {
-    if (omitted) {
-      this.sql.exec('INSERT OR REPLACE INTO omitted (key, categories, tag_flags, traits, at) VALUES (?, ?, ?, ?, ?)',
-        key, omitted.categories, omitted.tagFlags, omitted.traits, now);
-    } else {
-      this.sql.exec('DELETE FROM omitted WHERE key = ?', key);
-    }
+  private noteOmitted(key: string, omitted: OmittedAttributes, now: number): void {
+    this.sql.exec('INSERT OR REPLACE INTO omitted (key, categories, tag_flags, traits, at) VALUES (?, ?, ?, ?, ?)',
+      key, omitted.categories, omitted.tagFlags, omitted.traits, now);
   }
 
   omitted(limit: number): { readers: number; examples: Array<{ key: string } & OmittedAttributes> } {

@@ -14,7 +14,7 @@ import { callIntervalMs } from '#edge/customerio/budget.ts';
 import { type PackedReader, type V2Operation, mergeOperationsFor, packBatch } from '#edge/customerio/batch.ts';
 import { backoffMs, sleep } from './pacing.ts';
 import type { AckNews, SyncSnapshot } from './snapshot.ts';
-import { type DeadLetter, type PendingRow, ShardStore } from './shard-store.ts';
+import { type DeadLetter, type PendingRow, type SettledReader, ShardStore } from './shard-store.ts';
 import { type Clock, systemClock } from '#edge/platform/clock.ts';
 import type { OmittedAttributes } from '#edge/customerio/attributes.ts';
 import { ulid } from '#edge/platform/ulid.ts';
@@ -38,6 +38,11 @@ const CONFIG_TTL_MS = 30_000;
 export class SyncShard extends DurableObject<Env> {
   private readonly store: ShardStore;
   private config: { at: number; workspace: EdgeWorkspace; cio: CustomerIo; signingKey?: { kid: string; key: string } } | null = null;
+  /**
+   * The alarm this instance set (null: none; undefined: not known yet, read from storage). Every
+   * reader's enqueue asks when the shard wakes next: this answers without a storage read.
+   */
+  private alarmAt: number | null | undefined;
   /** The time (a test replaces it to step through backoff and the resync interval). */
   clock: Clock = systemClock;
 
@@ -56,10 +61,8 @@ export class SyncShard extends DurableObject<Env> {
     this.setMeta('workspace', workspace);
     // A reader synced moments ago (opening the same email again, reading on) waits out the resync
     // interval: one identify then carries all of it, instead of one per change.
-    const last = this.store.lastSyncedAt(key);
-    const notBefore = last === undefined ? 0 : last + (quiet ? this.quietResyncMs() : this.resyncMs());
-    this.store.markDirty(key, this.clock.now(), notBefore);
-    await this.wake(notBefore);
+    const due = this.store.markDirty(key, this.clock.now(), quiet ? this.quietResyncMs() : this.resyncMs());
+    await this.wake(due);
   }
 
   /** Operations that belong to no reader any more (delete, suppress) or replayed dead letters. */
@@ -106,6 +109,8 @@ export class SyncShard extends DurableObject<Env> {
   // ---- draining ----------------------------------------------------------------------------
 
   override async alarm(): Promise<void> {
+    // The alarm that woke us is spent; one set from here on is the next.
+    this.alarmAt = null;
     const workspaceId = this.getMeta('workspace');
     if (!workspaceId) return;
     const config = await this.loadConfig(workspaceId);
@@ -197,14 +202,16 @@ export class SyncShard extends DurableObject<Env> {
       // rather than one per reader as each ack comes back.
       const acks = await Promise.allSettled(batch.map((reader) => this.ackReader(workspaceId, reader.snapshot, rowOf.get(reader.snapshot.key)!)));
       const now = this.clock.now();
+      const settled: SettledReader[] = [];
       acks.forEach((ack, i) => {
         if (ack.status === 'rejected') return;
         const reader = batch[i]!;
         const row = rowOf.get(reader.snapshot.key)!;
         const error = failed.get(reader);
         if (error) this.noteDeadLetter(workspaceId, reader, row, error, 207);
-        this.settle(reader.snapshot, row, ack.value, now);
+        settled.push(this.settled(reader.snapshot, row, ack.value, now));
       });
+      this.store.settle(settled, now);
       const refused = acks.find((ack): ack is PromiseRejectedResult => ack.status === 'rejected');
       if (refused) throw refused.reason;
       await this.feedDirectory(workspaceId, batch.filter((r) => !failed.has(r)));
@@ -286,11 +293,6 @@ export class SyncShard extends DurableObject<Env> {
     for (const reader of readers) this.store.again(rowOf.get(reader.snapshot.key)!.key, this.clock.now());
   }
 
-  /** Readers whose last identify left attributes out (the 300 limit): what the sync stats show. */
-  private noteOmitted(key: string, snapshot: SyncSnapshot, now: number): void {
-    this.store.noteOmitted(key, snapshot.omitted, now);
-  }
-
   private mergeSent(key: string, seq: number): boolean {
     return this.store.mergeSent(key, seq);
   }
@@ -316,7 +318,8 @@ export class SyncShard extends DurableObject<Env> {
 
   private async acknowledge(workspaceId: string, snapshot: SyncSnapshot, row: PendingRow): Promise<void> {
     const news = await this.ackReader(workspaceId, snapshot, row);
-    this.settle(snapshot, row, news, this.clock.now());
+    const now = this.clock.now();
+    this.store.settle([this.settled(snapshot, row, news, now)], now);
   }
 
   /** Tells the reader what landed; returns what it has left to send. Ready-made operations have no reader. */
@@ -326,15 +329,13 @@ export class SyncShard extends DurableObject<Env> {
     return this.reader(workspaceId, row.key).syncAck(snapshot.version, lastSeq, snapshot.identifiers);
   }
 
-  /** The shard's side of an ack: synchronous, so a batch's acks are written together. */
-  private settle(snapshot: SyncSnapshot, row: PendingRow, news: AckNews, now: number): void {
-    if (row.ops === null) {
-      this.store.forgetMerges(row.key, snapshot.ops.reduce((max, op) => Math.max(max, op.seq), 0));
-      this.store.noteSynced(row.key, now);
-      this.noteOmitted(row.key, snapshot, now);
-    }
-    if (news === 'none') this.store.done(row);
-    else this.store.again(row.key, now + (news === 'quiet' ? this.quietResyncMs() : this.resyncMs()));
+  /** The shard's side of an ack (the store writes a batch's together): what `settle` records. */
+  private settled(snapshot: SyncSnapshot, row: PendingRow, news: AckNews, now: number): SettledReader {
+    return {
+      key: row.key, generation: row.generation, ownRow: row.ops === null, omitted: snapshot.omitted ?? null,
+      lastSeq: snapshot.ops.reduce((max, op) => Math.max(max, op.seq), 0),
+      againAt: news === 'none' ? null : now + (news === 'quiet' ? this.quietResyncMs() : this.resyncMs()),
+    };
   }
 
   private resyncMs(): number {
@@ -376,12 +377,13 @@ export class SyncShard extends DurableObject<Env> {
    */
   private async wake(due = 0): Promise<void> {
     const at = Math.max(this.clock.now(), due, Number(this.getMeta('next_send_at') ?? 0), Number(this.getMeta('backoff_until') ?? 0));
-    const current = await this.ctx.storage.getAlarm();
+    const current = this.alarmAt === undefined ? await this.ctx.storage.getAlarm() : this.alarmAt;
     if (current === null || current > at) await this.scheduleAt(at);
   }
 
   private async scheduleAt(at: number): Promise<void> {
     await this.ctx.storage.setAlarm(at);
+    this.alarmAt = at;
   }
 
   private getMeta(k: string): string | null {
