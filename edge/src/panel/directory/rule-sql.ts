@@ -147,7 +147,7 @@ function drivingTag(rule: Condition): string | null {
  * One index lookup: a SELECT of reader keys (column `k`) that holds every reader a condition
  * matches, maybe more (the compiled `where` decides each one). Read from reader_tags, the score
  * index, or reader_facts (one row per top-level fact and per array element, typed; see
- * FACT_ROWS in directory-store.ts).
+ * `factRowsOf`).
  */
 export interface Lookup { sql: string; params: SqlParam[]; source: 'tags' | 'score' | 'facts' | 'none' }
 
@@ -160,9 +160,15 @@ export const factType = (type: string) => `CASE ${type} WHEN 'integer' THEN 'n' 
   WHEN 'false' THEN 'f' WHEN 'null' THEN 'z' WHEN 'array' THEN 'a' ELSE 'o' END`;
 export const factValue = (row: string) => `CASE WHEN ${row}.type IN ('integer', 'real', 'text') THEN ${row}.value ELSE 0 END`;
 
-/** The rows of reader_facts (name, t, v) for one reader's facts, bound as `?2` (JSON): top-level facts, then array elements. */
-export const FACT_ROWS = `SELECT f.key AS name, ${factType('f.type')} AS t, ${factValue('f')} AS v FROM json_each(?2) f
-  UNION ALL SELECT f.key, 'e' || ${factType('e.type')}, ${factValue('e')} FROM json_each(?2) f, json_each(f.value) e WHERE f.type = 'array'`;
+/**
+ * The rows of reader_facts (reader_key, name, t, v) of the readers in `from` (a FROM clause) whose
+ * key is `key` and facts (JSON or JSONB) `json`, `where` they match: top-level facts, then array
+ * elements. One home for the rows every write and backfill of the table makes.
+ */
+export const factRowsOf = (from: string, key: string, json: string, where = '1') =>
+  `SELECT ${key} AS reader_key, f.key AS name, ${factType('f.type')} AS t, ${factValue('f')} AS v FROM ${from}, json_each(${json}) f WHERE ${where}
+  UNION ALL SELECT ${key}, f.key, 'e' || ${factType('e.type')}, ${factValue('e')} FROM ${from}, json_each(${json}) f, json_each(f.value) e
+  WHERE f.type = 'array' AND ${where}`;
 
 const NONE: Lookup = { sql: 'SELECT NULL AS k WHERE 0', params: [], source: 'none' };
 const facts = (where: string, params: SqlParam[]): Lookup =>
