@@ -24,4 +24,5 @@ export function afterResponse(ctx: WaitUntil | undefined, work: () => Promise<un
   if (ctx) ctx.waitUntil(run);
 }
 
-const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+// The runtime's own timer: nodejs_compat's setTimeout builds a Node Timeout object on every hit.
+const nextTurn = () => scheduler.wait(0);

@@ -32,6 +32,12 @@ export class ReaderStore {
    * references tells whether it must be written.
    */
   private storedContext: unknown = null;
+  /**
+   * How many operations the outbox holds (null: not counted since the object started). Most sync
+   * snapshots and acks find it empty (an open, a read): known here, they touch no storage at all,
+   * and the first statement of an invocation is its dearest.
+   */
+  private outboxCount: number | null = null;
 
   constructor(private readonly sql: SqlStorage) {
     migrate(sql, MIGRATIONS);
@@ -81,6 +87,7 @@ export class ReaderStore {
   forgetRow(): void {
     this.storedMeta = null;
     this.storedContext = null;
+    this.outboxCount = 0;
   }
 
   // ---- dedupe and merges ---------------------------------------------------------------------
@@ -122,20 +129,27 @@ export class ReaderStore {
 
   queue(op: QueuedOp): void {
     this.sql.exec('INSERT INTO outbox (op) VALUES (?)', JSON.stringify(op));
+    if (this.outboxCount !== null) this.outboxCount++;
   }
 
   queued(limit: number): Array<QueuedOp & { seq: number }> {
-    return this.sql.exec<{ seq: number; op: string }>('SELECT seq, op FROM outbox ORDER BY seq LIMIT ?', limit).toArray()
-      .map((row) => ({ seq: row.seq, ...(JSON.parse(row.op) as QueuedOp) }));
+    if (this.outboxCount === 0) return [];
+    const rows = this.sql.exec<{ seq: number; op: string }>('SELECT seq, op FROM outbox ORDER BY seq LIMIT ?', limit).toArray();
+    if (rows.length < limit) this.outboxCount = rows.length;
+    return rows.map((row) => ({ seq: row.seq, ...(JSON.parse(row.op) as QueuedOp) }));
   }
 
   /** Customer.io took everything up to `lastSeq`; with no argument, the whole outbox goes. */
   clearQueued(lastSeq = Number.MAX_SAFE_INTEGER): void {
+    if (this.outboxCount === 0) return;
     this.sql.exec('DELETE FROM outbox WHERE seq <= ?', lastSeq);
+    // What is left is counted when next asked (an ack asks at once), unless nothing is.
+    this.outboxCount = lastSeq === Number.MAX_SAFE_INTEGER ? 0 : null;
   }
 
   queuedCount(): number {
-    return this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox').one().n;
+    this.outboxCount ??= this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox').one().n;
+    return this.outboxCount;
   }
 
   // ---- click grants --------------------------------------------------------------------------
