@@ -78,8 +78,11 @@ export async function startFakeCustomerIo(options = {}) {
     'const fake = await createFakeCustomerIo(JSON.parse(process.argv[1])); console.log(fake.url);' +
     "process.on('SIGTERM', () => fake.close().then(() => process.exit(0)));";
   const child = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify({ port: 0, ...options })], {
-    stdio: ['ignore', 'pipe', 'inherit'], detached: true,
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // However the bench ends (an error, Ctrl-C reaches the child too), the fake does not outlive it.
+  const stop = () => child.exitCode === null && child.kill('SIGTERM');
+  process.once('exit', stop);
   const url = await new Promise((resolveUrl, reject) => {
     let out = '';
     child.stdout.on('data', (chunk) => {
@@ -90,9 +93,10 @@ export async function startFakeCustomerIo(options = {}) {
     child.once('exit', (code) => reject(new Error(`the fake Customer.io exited (${code}) before it listened`)));
   });
   const close = () => new Promise((done) => {
+    process.off('exit', stop);
     if (child.exitCode !== null) return done();
     child.once('exit', () => done());
-    process.kill(-child.pid, 'SIGTERM');
+    stop();
   });
   return { url, close };
 }

@@ -72,4 +72,25 @@ describe('tag rules in reader calls', () => {
     expect(JSON.parse(row.meta)).not.toHaveProperty('ctx');
     expect(JSON.parse(row.context)).toMatchObject({ rulesVersion: 'v3' });
   });
+  it('holds one copy of a workspace\'s rules for all its readers in the isolate, across a restart, and writes no extra row for it', async () => {
+    const ws = await createWorkspace({ tagRules: [rule('shared_rules', 1)] } as never);
+    const anons = ['anon-rules-000004', 'anon-rules-000005'];
+    for (const anon of anons) expect((await postEvents({ workspace: ws.id, events: [page(anon)] })).status).toBe(202);
+    const heldRules = (anon: string) => runInDurableObject(readerStub(env, ws.id, anonymousKey(anon)),
+      (obj) => (obj as unknown as { context: { tagRules: unknown } }).context.tagRules);
+    const first = await heldRules(anons[0]!);
+    expect(first).toEqual([rule('shared_rules', 1)]);
+    expect(await heldRules(anons[1]!)).toBe(first);
+    await abortAllDurableObjects();
+    expect(await heldRules(anons[0]!)).toBe(first);
+    // The restarted object's store knows its context as the row's (a save compares by identity),
+    // so the next event writes the state alone.
+    const same = await runInDurableObject(readerStub(env, ws.id, anonymousKey(anons[0]!)), (obj) => {
+      const o = obj as unknown as { context: unknown; store: { storedContext: unknown } };
+      return o.store.storedContext === o.context;
+    });
+    expect(same).toBe(true);
+    expect((await postEvents({ workspace: ws.id, events: [page(anons[0]!)] })).status).toBe(202);
+    expect(await tagsOf(ws.secretKey, anons[0]!)).toEqual(['shared_rules']);
+  });
 });

@@ -7,6 +7,8 @@ import { fnv1a } from '#shared/crypto.ts';
 import type { ReaderView } from '#shared/reader.ts';
 import type { ReaderKey } from './names.ts';
 import { readerStub } from '#edge/platform/stubs.ts';
+import { BoundedMap } from '#shared/bounded-map.ts';
+import type { TagRule } from '#shared/tag-rules.ts';
 
 /** `edgeOrigin`: where the request came in (a double opt-in sign-up's confirm link points there). */
 export function readerContext(workspace: EdgeWorkspace, key: ReaderKey, edgeOrigin = ''): ReaderContext {
@@ -21,6 +23,22 @@ export function readerContext(workspace: EdgeWorkspace, key: ReaderKey, edgeOrig
     forwardPageViews: workspace.sync.forwardPageViews,
     doubleOptIn: optIn?.enabled ? { forgetAfterDays: optIn.forgetAfterDays, origin: edgeOrigin } : null,
   };
+}
+
+/** Each workspace's tag rules, one copy per version per isolate (`sharingRules`). */
+const rulesHeld = new BoundedMap<string, TagRule[]>(256);
+
+/**
+ * The context with the isolate's one copy of its tag rules. Every reader object keeps its
+ * context, and the thousand readers of a workspace that one isolate holds at once would
+ * otherwise keep a thousand copies of the same rules, for the garbage collector to walk and, as
+ * objects are evicted, to collect. The copy is never changed: rules change by a new version.
+ */
+export function sharingRules(ctx: ReaderContext): ReaderContext {
+  const key = `${ctx.workspace}\n${ctx.rulesVersion}`;
+  const held = rulesHeld.get(key);
+  if (!held) rulesHeld.set(key, ctx.tagRules);
+  return held && held !== ctx.tagRules ? { ...ctx, tagRules: held } : ctx;
 }
 
 /**

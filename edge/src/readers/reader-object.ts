@@ -16,7 +16,7 @@ import { type PersonIdentifiers, personIdentifiers, readerAttributes } from '#ed
 import { ulid } from '#edge/platform/ulid.ts';
 import { type Clock, systemClock } from '#edge/platform/clock.ts';
 import { ReaderStore } from './reader-store.ts';
-import { sameContext } from './access.ts';
+import { sameContext, sharingRules } from './access.ts';
 import type { AckNews, SyncSnapshot, QueuedOp } from '#edge/sync/snapshot.ts';
 import { readerSummary } from '#edge/panel/summary.ts';
 import { directoryStub, readerStub, shardStub } from '#edge/platform/stubs.ts';
@@ -97,13 +97,13 @@ export class ReaderObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new ReaderStore(ctx.storage.sql);
-    const row = this.store.load<ReaderState, Meta & { ctx?: ReaderContext | null }, ReaderContext>();
+    const row = this.store.load<ReaderState, Meta & { ctx?: ReaderContext | null }, ReaderContext>(sharingRules);
     if (row) {
       // A row stored before the context had a column of its own holds it in the meta.
       const { ctx: before, ...meta } = row.meta;
       this.state = row.state;
       this.meta = meta;
-      this.context = row.context ?? before ?? null;
+      this.context = row.context ?? (before ? sharingRules(before) : null);
       this.version = row.version;
     } else {
       this.state = emptyReader('');
@@ -440,7 +440,7 @@ export class ReaderObject extends DurableObject<Env> {
 
   private remember(ctx: ReaderContext): void {
     // The same settings keep the object held: the store writes the context only when it is another.
-    if (!this.context || !sameContext(this.context, ctx)) this.context = ctx;
+    if (!this.context || !sameContext(this.context, ctx)) this.context = sharingRules(ctx);
     if (!this.state.key) {
       this.state.key = ctx.key;
       if (ctx.key.startsWith('a:')) this.state.anonymousIds = [ctx.key.slice(2)];

@@ -45,11 +45,12 @@ export class ReaderStore {
 
   // ---- the reader row ------------------------------------------------------------------------
 
-  load<S, M, C>(): ReaderRow<S, M, C> | null {
+  /** `adopt`: the object's own value for the stored context (the store then knows it as the row's). */
+  load<S, M, C>(adopt: (context: C) => C = (context) => context): ReaderRow<S, M, C> | null {
     const row = this.sql.exec<{ state: string; meta: string; context: string | null; version: number }>('SELECT state, meta, context, version FROM reader').toArray()[0];
     this.storedMeta = row?.meta ?? null;
     if (!row) return null;
-    const context = row.context === null ? null : JSON.parse(row.context) as C;
+    const context = row.context === null ? null : adopt(JSON.parse(row.context) as C);
     this.storedContext = context;
     return { state: JSON.parse(row.state) as S, meta: JSON.parse(row.meta) as M, context, version: row.version };
   }
