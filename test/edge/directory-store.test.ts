@@ -1,5 +1,5 @@
-// The directory's batch write inside workerd: one sync call's readers in a few statements, each
-// reader's row, its pending sign-up and its facts rows exactly as its latest summary says.
+// The directory's write of a synced reader inside workerd: its row, its pending sign-up and its
+// facts rows exactly as its latest summary says, whatever it held before.
 import { env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { DirectoryStore } from '#edge/panel/directory/directory-store.ts';
@@ -12,14 +12,14 @@ const summary = (key: string, over: Partial<ReaderSummary> = {}): ReaderSummary 
 });
 
 describe('directory store', () => {
-  it('writes a batch of readers, then rewrites only what changed: facts rows, pending sign-ups and the row keep up', async () => {
+  it('writes readers, then rewrites what changed: facts rows, pending sign-ups and the row keep up', async () => {
     await runInDurableObject(directoryStub(env, 'store-write'), (_dir, state) => {
       const sql = state.storage.sql;
       const store = new DirectoryStore(sql);
       const facts = () => sql.exec<{ reader_key: string; name: string; t: string; v: SqlStorageValue }>(
         'SELECT reader_key, name, t, v FROM reader_facts ORDER BY reader_key, name, t, v').toArray().map((r) => `${r.reader_key} ${r.name} ${r.t} ${r.v}`);
       const pending = () => sql.exec<{ reader_key: string; since: number }>('SELECT reader_key, since FROM pending_signups ORDER BY reader_key').toArray();
-      store.writeReaders([summary('e:a'), summary('e:b', { pendingSince: 100, score: 0.5, userId: 'u-b' })]);
+      for (const r of [summary('e:a'), summary('e:b', { pendingSince: 100, score: 0.5, userId: 'u-b' })]) store.writeReader(r);
       expect(facts()).toEqual([
         'e:a known t 0', 'e:a opens n 1', 'e:a topics a 0', 'e:a topics es crypto', 'e:a topics es stocks',
         'e:b known t 0', 'e:b opens n 1', 'e:b topics a 0', 'e:b topics es crypto', 'e:b topics es stocks',
@@ -27,7 +27,7 @@ describe('directory store', () => {
       expect(pending()).toEqual([{ reader_key: 'e:b', since: 100 }]);
       const rowid = sql.exec<{ r: number }>("SELECT rowid AS r FROM readers WHERE key = 'e:a'").one().r;
 
-      store.writeReaders([summary('e:a', { facts: { opens: 2, topics: ['stocks'], known: true }, tags: ['x'], score: 0.75, email: null }), summary('e:b')]);
+      for (const r of [summary('e:a', { facts: { opens: 2, topics: ['stocks'], known: true }, tags: ['x'], score: 0.75, email: null }), summary('e:b')]) store.writeReader(r);
       expect(facts()).toEqual([
         'e:a known t 0', 'e:a opens n 2', 'e:a topics a 0', 'e:a topics es stocks',
         'e:b known t 0', 'e:b opens n 1', 'e:b topics a 0', 'e:b topics es crypto', 'e:b topics es stocks',

@@ -122,9 +122,9 @@ export class ReaderDirectory extends DurableObject<Env> {
       // A row from before the counted tables (backfill pending) is not in them yet: count it as new.
       const before = old?.counted ? old : null;
       addChange(delta, before, r);
+      this.store.writeReader(r);
       this.store.retag(r.key, before?.tags ?? [], r.tags);
     }
-    this.store.writeReaders(batch);
     this.store.addOverview(delta);
     let queued = false;
     const manual = this.store.manualFor(keys);

@@ -4,7 +4,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { type Condition, matches } from '#shared/tag-rules.ts';
 import { segmentFacts } from '#shared/panel.ts';
-import { MAX_PARAMS, factRowsOf, compileRule, lookupUnion, onlyScore, planLookups } from './rule-sql.ts';
+import { MAX_PARAMS, READER_FACT_ROWS, compileRule, lookupUnion, onlyScore, planLookups } from './rule-sql.ts';
 import { randomReader, randomRule, rng } from './random-readers.ts';
 
 function database(readers: ReturnType<typeof randomReader>[]) {
@@ -15,7 +15,7 @@ function database(readers: ReturnType<typeof randomReader>[]) {
     CREATE INDEX reader_tags_tag ON reader_tags (tag, reader_key);
     CREATE TABLE reader_facts (reader_key TEXT NOT NULL, name TEXT NOT NULL, t TEXT NOT NULL, v NOT NULL, PRIMARY KEY (reader_key, name, t, v)) WITHOUT ROWID;
     CREATE INDEX reader_facts_value ON reader_facts (name, t, v);`);
-  const fact = db.prepare(`INSERT OR IGNORE INTO reader_facts (reader_key, name, t, v) ${factRowsOf('(SELECT ?1 AS k)', 'k', '?2')}`);
+  const fact = db.prepare(`INSERT OR IGNORE INTO reader_facts (reader_key, name, t, v) ${READER_FACT_ROWS}`);
   // The directory writes facts as JSONB; rows from before hold JSON text. Half of each.
   const insert = [db.prepare('INSERT INTO readers (key, facts, score) VALUES (?, jsonb(?), ?)'), db.prepare('INSERT INTO readers (key, facts, score) VALUES (?, ?, ?)')];
   const tag = db.prepare('INSERT OR IGNORE INTO reader_tags (reader_key, tag) VALUES (?, ?)');

@@ -170,6 +170,9 @@ export const factRowsOf = (from: string, key: string, json: string, where = '1')
   UNION ALL SELECT ${key}, f.key, 'e' || ${factType('e.type')}, ${factValue('e')} FROM ${from}, json_each(${json}) f, json_each(f.value) e
   WHERE f.type = 'array' AND ${where}`;
 
+/** The facts rows of one reader: its key bound as `?1`, its facts (JSON) as `?2`. */
+export const READER_FACT_ROWS = factRowsOf('(SELECT ?1 AS k)', 'k', '?2');
+
 const NONE: Lookup = { sql: 'SELECT NULL AS k WHERE 0', params: [], source: 'none' };
 const facts = (where: string, params: SqlParam[]): Lookup =>
   ({ sql: `SELECT reader_key AS k FROM reader_facts WHERE name = ? AND ${where}`, params, source: 'facts' });
