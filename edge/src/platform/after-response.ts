@@ -24,5 +24,8 @@ export function afterResponse(ctx: WaitUntil | undefined, work: () => Promise<un
   if (ctx) ctx.waitUntil(run);
 }
 
-// The runtime's own timer: nodejs_compat's setTimeout builds a Node Timeout object on every hit.
-const nextTurn = () => scheduler.wait(0);
+// The runtime's own timer where there is one (workerd): nodejs_compat's setTimeout builds a Node
+// Timeout object on every hit. Node, where this module's unit test runs, has only setTimeout.
+const nextTurn = (): Promise<void> => (typeof scheduler === 'undefined'
+  ? new Promise<void>((resolve) => setTimeout(resolve, 0))
+  : scheduler.wait(0));
