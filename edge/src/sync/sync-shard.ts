@@ -382,8 +382,14 @@ export class SyncShard extends DurableObject<Env> {
   }
 
   private async scheduleAt(at: number): Promise<void> {
-    await this.ctx.storage.setAlarm(at);
+    // Known before the write is: an enqueue while it is under way compares with this one.
     this.alarmAt = at;
+    try {
+      await this.ctx.storage.setAlarm(at);
+    } catch (error) {
+      this.alarmAt = undefined;
+      throw error;
+    }
   }
 
   private getMeta(k: string): string | null {
