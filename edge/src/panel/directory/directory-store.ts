@@ -30,7 +30,7 @@ import type { OverviewDelta } from './overview-counts.ts';
 import type { SegmentChanges } from './membership.ts';
 import type { Ident, QueueEntry } from './mirror-batches.ts';
 import { queueEntry } from './mirror-batches.ts';
-import { type CompiledRule, type Lookup, READER_FACT_ROWS, type SqlParam, factRowsOf } from './rule-sql.ts';
+import { type CompiledRule, type Lookup, READER_FACT_ROWS, type SqlParam, factRowsOf, factsChange } from './rule-sql.ts';
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -111,7 +111,11 @@ export interface SegmentRow {
 export type RuleReader = Pick<ReaderSummary, 'key' | 'email' | 'userId' | 'tags' | 'score' | 'facts'>;
 
 /** What an upsert compares against: the stored reader's counted parts and identifier. */
-export interface StoredCore { tags: string[]; activeDays: number[]; score: number; counted: boolean; email: string | null; userId: string | null }
+export interface StoredCore {
+  tags: string[]; activeDays: number[]; score: number; counted: boolean; email: string | null; userId: string | null;
+  /** The facts the row holds, its facts rows alike (`readerCores` with `withFacts`; else empty). */
+  facts: ReaderSummary['facts'];
+}
 
 export function chunks<T>(items: readonly T[], size = KEYS_PER_QUERY): T[][] {
   const out: T[][] = [];
@@ -137,13 +141,15 @@ export class DirectoryStore {
 
   // ---- readers -------------------------------------------------------------------------------
 
-  readerCores(keys: readonly string[]): Map<string, StoredCore> {
+  /** `withFacts`: with the facts the rows hold (a sync's write changes only those that changed); else `facts` is empty. */
+  readerCores(keys: readonly string[], withFacts = false): Map<string, StoredCore> {
     const out = new Map<string, StoredCore>();
     for (const part of chunks(keys)) {
-      for (const row of this.sql.exec<Row>(`SELECT key, email, user_id, tags, score, active_days, counted FROM readers WHERE key IN (${marks(part.length)})`, ...part)) {
+      for (const row of this.sql.exec<Row>(`SELECT key, email, user_id, tags, score, active_days, counted${withFacts ? ', json(facts) AS facts' : ''} FROM readers WHERE key IN (${marks(part.length)})`, ...part)) {
         out.set(row.key as string, {
           tags: JSON.parse(row.tags as string), activeDays: JSON.parse(row.active_days as string), score: row.score as number,
           counted: row.counted === 1, email: (row.email as string | null) ?? null, userId: (row.user_id as string | null) ?? null,
+          facts: withFacts ? JSON.parse(row.facts as string) as ReaderSummary['facts'] : {},
         });
       }
     }
@@ -153,10 +159,11 @@ export class DirectoryStore {
   /**
    * An upsert, not INSERT OR REPLACE: the row keeps its rowid, so rowids stay dense and a random
    * rowid is a uniform draw over readers (the preview's estimate samples that way). Its facts rows
-   * follow (only the difference is written). One reader at a time: statements over a whole batch
-   * as JSON (json_each) plan worse, the facts' difference above all (measured: 3× slower).
+   * follow: with `factsBefore` (what the row held), only the rows of facts that changed; without,
+   * every row the facts do not hold goes. One reader at a time: statements over a whole batch as
+   * JSON (json_each) plan worse, the facts' difference above all (measured: 3× slower).
    */
-  writeReader(r: ReaderSummary): void {
+  writeReader(r: ReaderSummary, factsBefore?: ReaderSummary['facts']): void {
     const facts = JSON.stringify(r.facts);
     this.sql.exec(
       `INSERT INTO readers (key, email, user_id, tags, score, counters, traits, facts, active_days, last_seen, signed_up_at, updated_at, counted, pending_since)
@@ -170,8 +177,14 @@ export class DirectoryStore {
     );
     this.sql.exec('DELETE FROM pending_signups WHERE reader_key = ?', r.key);
     if (r.pendingSince) this.sql.exec('INSERT INTO pending_signups (since, reader_key) VALUES (?, ?)', r.pendingSince, r.key);
-    this.sql.exec(`DELETE FROM reader_facts WHERE reader_key = ?1 AND (reader_key, name, t, v) NOT IN (${READER_FACT_ROWS})`, r.key, facts);
-    this.sql.exec(`INSERT OR IGNORE INTO reader_facts (reader_key, name, t, v) ${READER_FACT_ROWS}`, r.key, facts);
+    if (!factsBefore) {
+      this.sql.exec(`DELETE FROM reader_facts WHERE reader_key = ?1 AND (reader_key, name, t, v) NOT IN (${READER_FACT_ROWS})`, r.key, facts);
+      this.sql.exec(`INSERT OR IGNORE INTO reader_facts (reader_key, name, t, v) ${READER_FACT_ROWS}`, r.key, facts);
+      return;
+    }
+    const { drop, write } = factsChange(factsBefore, r.facts);
+    if (drop.length) this.sql.exec('DELETE FROM reader_facts WHERE reader_key = ?1 AND name IN (SELECT value FROM json_each(?2))', r.key, JSON.stringify(drop));
+    if (Object.keys(write).length) this.sql.exec(`INSERT OR IGNORE INTO reader_facts (reader_key, name, t, v) ${READER_FACT_ROWS}`, r.key, JSON.stringify(write));
   }
 
   /**

@@ -115,14 +115,14 @@ export class ReaderDirectory extends DurableObject<Env> {
     this.store.meta.set('workspace', workspace);
     const batch = [...new Map(readers.map((r) => [r.key, r])).values()];
     const keys = batch.map((r) => r.key);
-    const stored = this.store.readerCores(keys);
+    const stored = this.store.readerCores(keys, true);
     const delta = emptyDelta();
     for (const r of batch) {
       const old = stored.get(r.key);
       // A row from before the counted tables (backfill pending) is not in them yet: count it as new.
       const before = old?.counted ? old : null;
       addChange(delta, before, r);
-      this.store.writeReader(r);
+      this.store.writeReader(r, old?.facts);
       this.store.retag(r.key, before?.tags ?? [], r.tags);
     }
     this.store.addOverview(delta);

@@ -4,7 +4,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { type Condition, matches } from '#shared/tag-rules.ts';
 import { segmentFacts } from '#shared/panel.ts';
-import { MAX_PARAMS, READER_FACT_ROWS, compileRule, lookupUnion, onlyScore, planLookups } from './rule-sql.ts';
+import { MAX_PARAMS, READER_FACT_ROWS, compileRule, factsChange, lookupUnion, onlyScore, planLookups } from './rule-sql.ts';
 import { randomReader, randomRule, rng } from './random-readers.ts';
 
 function database(readers: ReturnType<typeof randomReader>[]) {
@@ -170,5 +170,27 @@ describe('rule-sql', () => {
     const wide: Condition = { any: Array.from({ length: MAX_PARAMS + 1 }, (_, i) => ({ fact: 'reads', op: 'eq' as const, value: i })) };
     expect(compileRule(wide)).toBeNull();
     expect(compileRule({ all: [{ fact: 'tags', op: 'contains', value: 'x' }, { fact: 'score', op: 'gte', value: 0.2 }] })?.tag).toBe('x');
+  });
+  it('keeps the facts rows of random readers equal to a full rewrite when only the changed facts are written', () => {
+    const db = database([]);
+    const rowsOf = (key: string) => db.prepare('SELECT name, t, v FROM reader_facts WHERE reader_key = ? ORDER BY name, t, v').all(key);
+    const write = db.prepare(`INSERT OR IGNORE INTO reader_facts (reader_key, name, t, v) ${READER_FACT_ROWS}`);
+    const drop = db.prepare('DELETE FROM reader_facts WHERE reader_key = ?1 AND name IN (SELECT value FROM json_each(?2))');
+    const random = rng(1201);
+    // Through JSON, as the directory reads a row's facts back.
+    const factsOf = (i: number) => JSON.parse(JSON.stringify(randomReader(random, i).facts)) as ReturnType<typeof randomReader>['facts'];
+    for (let i = 0; i < 300; i++) {
+      const before = factsOf(i);
+      const after = i % 5 === 0 ? before : factsOf(i);
+      write.run('a', JSON.stringify(before));
+      const change = factsChange(before, after);
+      drop.run('a', JSON.stringify(change.drop));
+      write.run('a', JSON.stringify(change.write));
+      write.run('b', JSON.stringify(after));
+      expect(rowsOf('a')).toEqual(rowsOf('b'));
+      if (after === before) expect(change).toEqual({ drop: [], write: {} });
+      db.exec('DELETE FROM reader_facts');
+    }
+    expect(factsChange({ opens: 1, topics: ['a'], gone: true }, { opens: 2, topics: ['a'], added: 's' })).toEqual({ drop: ['opens', 'gone'], write: { opens: 2, added: 's' } });
   });
 });

@@ -170,6 +170,18 @@ export const factRowsOf = (from: string, key: string, json: string, where = '1')
   UNION ALL SELECT ${key}, f.key, 'e' || ${factType('e.type')}, ${factValue('e')} FROM ${from}, json_each(${json}) f, json_each(f.value) e
   WHERE f.type = 'array' AND ${where}`;
 
+/**
+ * What a reader's facts rows need when its facts go from `before` to `after`: the names whose rows
+ * go (changed or gone) and the facts whose rows are written (changed or new). An open changes two
+ * or three facts of twenty; the rest stay as they are.
+ */
+export function factsChange(before: Record<string, FactValue>, after: Record<string, FactValue>): { drop: string[]; write: Record<string, FactValue> } {
+  const same = (a: FactValue | undefined, b: FactValue) => a === b || (typeof a === 'object' && a !== null && JSON.stringify(a) === JSON.stringify(b));
+  const drop = Object.keys(before).filter((name) => !(name in after) || !same(before[name], after[name]!));
+  const write = Object.fromEntries(Object.entries(after).filter(([name, value]) => !same(before[name], value)));
+  return { drop, write };
+}
+
 /** The facts rows of one reader: its key bound as `?1`, its facts (JSON) as `?2`. */
 export const READER_FACT_ROWS = factRowsOf('(SELECT ?1 AS k)', 'k', '?2');
 
