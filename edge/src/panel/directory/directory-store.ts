@@ -113,8 +113,8 @@ export type RuleReader = Pick<ReaderSummary, 'key' | 'email' | 'userId' | 'tags'
 /** What an upsert compares against: the stored reader's counted parts and identifier. */
 export interface StoredCore {
   tags: string[]; activeDays: number[]; score: number; counted: boolean; email: string | null; userId: string | null;
-  /** The facts the row holds, its facts rows alike (`readerCores` with `withFacts`; else empty). */
-  facts: ReaderSummary['facts'];
+  /** The facts the row holds, its facts rows alike: read only when asked for (`readerCores` with `withFacts`). */
+  facts?: ReaderSummary['facts'];
 }
 
 export function chunks<T>(items: readonly T[], size = KEYS_PER_QUERY): T[][] {
@@ -141,7 +141,7 @@ export class DirectoryStore {
 
   // ---- readers -------------------------------------------------------------------------------
 
-  /** `withFacts`: with the facts the rows hold (a sync's write changes only those that changed); else `facts` is empty. */
+  /** `withFacts`: with the facts the rows hold (a sync's write changes only those that changed). */
   readerCores(keys: readonly string[], withFacts = false): Map<string, StoredCore> {
     const out = new Map<string, StoredCore>();
     for (const part of chunks(keys)) {
@@ -149,7 +149,7 @@ export class DirectoryStore {
         out.set(row.key as string, {
           tags: JSON.parse(row.tags as string), activeDays: JSON.parse(row.active_days as string), score: row.score as number,
           counted: row.counted === 1, email: (row.email as string | null) ?? null, userId: (row.user_id as string | null) ?? null,
-          facts: withFacts ? JSON.parse(row.facts as string) as ReaderSummary['facts'] : {},
+          ...(withFacts ? { facts: JSON.parse(row.facts as string) as ReaderSummary['facts'] } : {}),
         });
       }
     }
