@@ -28,3 +28,6 @@ export interface SyncSnapshot {
   /** Ready-made operations that belong to no reader any more (a deletion, a replayed dead letter). */
   raw?: V2Operation[];
 }
+
+/** The last operation a snapshot carries (0: none): what an ack clears the reader's outbox up to. */
+export const lastSeqOf = (snapshot: Pick<SyncSnapshot, 'ops'>): number => snapshot.ops.reduce((max, op) => Math.max(max, op.seq), 0);

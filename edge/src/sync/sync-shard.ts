@@ -13,7 +13,7 @@ import { type CustomerIo, type Failure, customerIo, describeFailure } from '#edg
 import { callIntervalMs } from '#edge/customerio/budget.ts';
 import { type PackedReader, type V2Operation, mergeOperationsFor, packBatch } from '#edge/customerio/batch.ts';
 import { backoffMs, sleep } from './pacing.ts';
-import type { AckNews, SyncSnapshot } from './snapshot.ts';
+import { type AckNews, type SyncSnapshot, lastSeqOf } from './snapshot.ts';
 import { type DeadLetter, type PendingRow, type SettledReader, ShardStore } from './shard-store.ts';
 import { type Clock, systemClock } from '#edge/platform/clock.ts';
 import type { OmittedAttributes } from '#edge/customerio/attributes.ts';
@@ -325,15 +325,14 @@ export class SyncShard extends DurableObject<Env> {
   /** Tells the reader what landed; returns what it has left to send. Ready-made operations have no reader. */
   private async ackReader(workspaceId: string, snapshot: SyncSnapshot, row: PendingRow): Promise<AckNews> {
     if (row.ops !== null) return 'none';
-    const lastSeq = snapshot.ops.reduce((max, op) => Math.max(max, op.seq), 0);
-    return this.reader(workspaceId, row.key).syncAck(snapshot.version, lastSeq, snapshot.identifiers);
+    return this.reader(workspaceId, row.key).syncAck(snapshot.version, lastSeqOf(snapshot), snapshot.identifiers);
   }
 
   /** The shard's side of an ack (the store writes a batch's together): what `settle` records. */
   private settled(snapshot: SyncSnapshot, row: PendingRow, news: AckNews, now: number): SettledReader {
     return {
       key: row.key, generation: row.generation, ownRow: row.ops === null, omitted: snapshot.omitted ?? null,
-      lastSeq: snapshot.ops.reduce((max, op) => Math.max(max, op.seq), 0),
+      lastSeq: lastSeqOf(snapshot),
       againAt: news === 'none' ? null : now + (news === 'quiet' ? this.quietResyncMs() : this.resyncMs()),
     };
   }
