@@ -74,6 +74,32 @@ describe('quiet changes', () => {
   }, 60_000);
 });
 
+describe('a part-full batch', () => {
+  it('waits lingerMs from when its first reader came due, so readers whose waits end apart go together', async () => {
+    await resetFake();
+    const ws = await createWorkspace({ sync: { shards: 1, minResyncMs: 200, quietResyncMs: 120_000, lingerMs: 1_500 } as never });
+    const [a, b] = ['linger-a@example.com', 'linger-b@example.com'];
+    const tokens = [await syncedToken(ws.secretKey, a), await syncedToken(ws.secretKey, b)];
+    // Both queued long before they come due: an open each waits the quiet interval...
+    await open(ws.id, tokens[0]!, 'd1');
+    await open(ws.id, tokens[1]!, 'd1');
+    await eventually(async () => (await opensHere(ws.secretKey, b)) === 1, 10_000, 'the opens recorded here');
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    // ...until a change that matters brings each up, half a second apart.
+    expect((await serverApi(ws.secretKey, '/identify', { body: { userId: `user-${a}`, traits: { email: a, plan: 'gold' } } })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await serverApi(ws.secretKey, '/identify', { body: { userId: `user-${b}`, traits: { email: b, plan: 'gold' } } })).status).toBe(200);
+    const calls = await eventually(async () => {
+      const requests = (await fake('/requests?workspace=demo&api=track')).requests as any[];
+      const callOf = (email: string) => requests.findIndex((r) => r.status === 200 && (r.body?.batch ?? [])
+        .some((op: any) => op.action === 'identify' && (op.identifiers?.email === email || op.identifiers?.id === `user-${email}`) && op.attributes?.plan === 'gold'));
+      const both = [callOf(a), callOf(b)];
+      return both.every((i) => i >= 0) ? both : null;
+    }, 15_000, 'both identifies in Customer.io');
+    expect(calls[0]).toBe(calls[1]);
+  }, 40_000);
+});
+
 describe('a reader\'s ack', () => {
   it('tells the shard whether what changed during the sync was quiet, mattered, or nothing', async () => {
     // A workspace the edge does not hold: its shard never syncs this reader, so the test plays the shard.

@@ -18,7 +18,7 @@ const reader = (key: string, over: Partial<SettledReader> = {}): SettledReader =
 describe('shard store', () => {
   it('a reader is due at once when it did not sync lately, and its wait after its last sync when it did', async () => {
     await withStore('due', (store, sql) => {
-      expect(store.markDirty('e:a', 1_000, 60_000)).toBe(0);
+      expect(store.markDirty('e:a', 1_000, 60_000)).toBe(1_000);
       store.settle([reader('e:a')], 2_000);
       expect(pending(sql)).toEqual({});
       expect(store.markDirty('e:a', 3_000, 60_000)).toBe(62_000);
@@ -26,6 +26,9 @@ describe('shard store', () => {
       expect(store.markDirty('e:a', 4_000, 5_000)).toBe(7_000);
       expect(store.markDirty('e:a', 5_000, 60_000)).toBe(7_000);
       expect(pending(sql)['e:a']).toEqual({ generation: 2, next: 7_000, attempts: 0 });
+      // Synced longer ago than its wait: due now, the time it came due, not back when its wait ran out.
+      store.settle([reader('e:a', { generation: 2 })], 8_000);
+      expect(store.markDirty('e:a', 100_000, 5_000)).toBe(100_000);
     });
   });
 

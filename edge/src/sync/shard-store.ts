@@ -33,6 +33,8 @@ export interface PendingRow extends Record<string, SqlStorageValue> {
   attempts: number;
   ops: string | null;
   enqueued_at: number;
+  /** When it came (or comes) due: its resync wait, or its backoff, over. */
+  next_at: number;
 }
 
 /** One reader's ack as the shard writes it (`settle`). */
@@ -62,14 +64,15 @@ export class ShardStore {
 
   /**
    * A reader is dirty: one row whatever the number of changes; a new generation tells an ack in
-   * flight. It is due `waitMs` after its last sync (at once if it synced not lately). A row already
+   * flight. It is due `waitMs` after its last sync (now if it synced not lately, or longer ago than
+   * that: `next_at` is when it came due, which a part-full batch's linger counts from). A row already
    * waiting keeps the earlier of its two times (a change that matters moves a quiet one up),
    * unless it is backing off after a failure. One statement: this runs once per reader per dirty
    * cycle. Returns when the row is due.
    */
   markDirty(key: string, now: number, waitMs: number): number {
     return this.sql.exec<{ next_at: number }>(
-      `INSERT INTO pending (key, enqueued_at, next_at) VALUES (?1, ?2, COALESCE((SELECT synced_at FROM recent WHERE key = ?1) + ?3, 0))
+      `INSERT INTO pending (key, enqueued_at, next_at) VALUES (?1, ?2, MAX(?2, COALESCE((SELECT synced_at FROM recent WHERE key = ?1) + ?3, 0)))
        ON CONFLICT (key) DO UPDATE SET generation = generation + 1,
          next_at = CASE WHEN attempts = 0 THEN MIN(next_at, excluded.next_at) ELSE next_at END
        RETURNING next_at`,
@@ -91,7 +94,7 @@ export class ShardStore {
 
   due(now: number, limit: number): PendingRow[] {
     return this.sql.exec<PendingRow>(
-      'SELECT key, generation, attempts, ops, enqueued_at FROM pending WHERE next_at <= ? ORDER BY next_at, enqueued_at LIMIT ?', now, limit,
+      'SELECT key, generation, attempts, ops, enqueued_at, next_at FROM pending WHERE next_at <= ? ORDER BY next_at, enqueued_at LIMIT ?', now, limit,
     ).toArray();
   }
 
@@ -137,9 +140,9 @@ export class ShardStore {
     this.sql.exec('UPDATE pending SET attempts = ?, next_at = ?, last_error = ? WHERE key = ?', attempts, at, error, key);
   }
 
-  /** Again at `at`, with no attempt counted (there is more to send, or the request was at fault). */
-  again(key: string, at: number): void {
-    this.sql.exec('UPDATE pending SET attempts = 0, next_at = ? WHERE key = ?', at, key);
+  /** Due again at once, with no attempt counted (the request was at fault, not the reader): it keeps the time it came due. */
+  again(key: string): void {
+    this.sql.exec('UPDATE pending SET attempts = 0 WHERE key = ?', key);
   }
 
   // ---- recent syncs, merges, omissions --------------------------------------------------------

@@ -137,7 +137,10 @@ export class SyncShard extends DurableObject<Env> {
       if (rows.length === 0) break;
       // A part-full batch waits a moment for company: during a burst that turns many small calls
       // into few full ones (fewer calls against the limit), and costs a reader at most `lingerMs`.
-      const readyAt = Math.min(...rows.map((r) => r.enqueued_at)) + (workspace.sync.lingerMs ?? DEFAULT_SYNC_OPTIONS.lingerMs);
+      // The moment counts from when a row came due, not from its enqueue: readers waiting out their
+      // resync interval come due one by one, and counted from their enqueue (long past) each would
+      // go in a call of its own.
+      const readyAt = Math.min(...rows.map((r) => Math.max(r.enqueued_at, r.next_at))) + (workspace.sync.lingerMs ?? DEFAULT_SYNC_OPTIONS.lingerMs);
       if (rows.length < workspace.sync.batchSize && readyAt > now) {
         await sleep(readyAt - now);
         continue;
@@ -290,7 +293,7 @@ export class SyncShard extends DurableObject<Env> {
       if (ws) await forgetWorkspaceEverywhere(this.env, workspaceId, ws.sync.shards);
     }
     this.setMeta('last_error', 'Customer.io does not take email as an identifier in this workspace: email-only readers now go as id "email:<address>"');
-    for (const reader of readers) this.store.again(rowOf.get(reader.snapshot.key)!.key, this.clock.now());
+    for (const reader of readers) this.store.again(rowOf.get(reader.snapshot.key)!.key);
   }
 
   private mergeSent(key: string, seq: number): boolean {
