@@ -32,7 +32,7 @@ describe('directory store', () => {
       const held = store.readerCores(['e:a', 'e:b'], true);
       expect(held.get('e:a')!.facts).toEqual(summary('e:a').facts);
       for (const r of [summary('e:a', { facts: { opens: 2, topics: ['stocks'], known: true }, tags: ['x'], score: 0.75, email: null }), summary('e:b')]) {
-        store.writeReader(r, held.get(r.key)!.facts);
+        store.writeReader(r, held.get(r.key));
       }
       expect(facts()).toEqual([
         'e:a known t 0', 'e:a opens n 2', 'e:a topics a 0', 'e:a topics es stocks',
@@ -44,6 +44,20 @@ describe('directory store', () => {
       expect(store.reader('e:b')!.userId).toBeNull();
       // An upsert keeps the row's rowid (the preview's random sample draws rowids).
       expect(sql.exec<{ r: number }>("SELECT rowid AS r FROM readers WHERE key = 'e:a'").one().r).toBe(rowid);
+
+      // Syncs that leave who the reader is alone update the row in place; a pending sign-up's row
+      // stays while it waits, and goes when it ends.
+      const write = (r: ReaderSummary) => store.writeReader(r, store.readerCores([r.key], true).get(r.key));
+      write(summary('e:b', { pendingSince: 200, score: 0.9 }));
+      expect(pending()).toEqual([{ reader_key: 'e:b', since: 200 }]);
+      write(summary('e:b', { pendingSince: 200, score: 0.3, lastSeen: 9, facts: { opens: 3, known: true } }));
+      expect(pending()).toEqual([{ reader_key: 'e:b', since: 200 }]);
+      const b = store.reader('e:b')!;
+      expect([b.score, b.lastSeen, b.email, b.userId, b.pendingSince, b.facts]).toEqual([0.3, 9, 'b@example.com', null, 200, { opens: 3, known: true }]);
+      expect(facts().filter((f) => f.startsWith('e:b'))).toEqual(['e:b known t 0', 'e:b opens n 3']);
+      write(summary('e:b', { score: 0.3, signedUpAt: 50 }));
+      expect(pending()).toEqual([]);
+      expect(sql.exec<{ key: string }>("SELECT key FROM readers WHERE email = 'b@example.com' AND signed_up_at = 50").toArray()).toEqual([{ key: 'e:b' }]);
     });
   });
 });

@@ -113,6 +113,7 @@ export type RuleReader = Pick<ReaderSummary, 'key' | 'email' | 'userId' | 'tags'
 /** What an upsert compares against: the stored reader's counted parts and identifier. */
 export interface StoredCore {
   tags: string[]; activeDays: number[]; score: number; counted: boolean; email: string | null; userId: string | null;
+  signedUpAt: number | null; pendingSince: number | null;
   /** The facts the row holds, its facts rows alike: read only when asked for (`readerCores` with `withFacts`). */
   facts?: ReaderSummary['facts'];
 }
@@ -145,10 +146,12 @@ export class DirectoryStore {
   readerCores(keys: readonly string[], withFacts = false): Map<string, StoredCore> {
     const out = new Map<string, StoredCore>();
     for (const part of chunks(keys)) {
-      for (const row of this.sql.exec<Row>(`SELECT key, email, user_id, tags, score, active_days, counted${withFacts ? ', json(facts) AS facts' : ''} FROM readers WHERE key IN (${marks(part.length)})`, ...part)) {
+      for (const row of this.sql.exec<Row>(`SELECT key, email, user_id, tags, score, active_days, counted, signed_up_at, pending_since${withFacts ? ', json(facts) AS facts' : ''}
+          FROM readers WHERE key IN (${marks(part.length)})`, ...part)) {
         out.set(row.key as string, {
           tags: JSON.parse(row.tags as string), activeDays: JSON.parse(row.active_days as string), score: row.score as number,
           counted: row.counted === 1, email: (row.email as string | null) ?? null, userId: (row.user_id as string | null) ?? null,
+          signedUpAt: (row.signed_up_at as number | null) ?? null, pendingSince: (row.pending_since as number | null) ?? null,
           ...(withFacts ? { facts: JSON.parse(row.facts as string) as ReaderSummary['facts'] } : {}),
         });
       }
@@ -158,31 +161,46 @@ export class DirectoryStore {
 
   /**
    * An upsert, not INSERT OR REPLACE: the row keeps its rowid, so rowids stay dense and a random
-   * rowid is a uniform draw over readers (the preview's estimate samples that way). Its facts rows
-   * follow: with `factsBefore` (what the row held), only the rows of facts that changed; without,
-   * every row the facts do not hold goes. One reader at a time: statements over a whole batch as
-   * JSON (json_each) plan worse, the facts' difference above all (measured: 3× slower).
+   * rowid is a uniform draw over readers (the preview's estimate samples that way). `before` is
+   * what the row held (`readerCores`), when the caller read it:
+   * - a reader whose email, user id and sign-up time stay (every sync but the one that names it)
+   *   has its row updated without them, so their indexes are not rewritten;
+   * - its pending sign-up row changes only when its pending time does;
+   * - its facts rows, when `before` carries the facts, change only for the facts that changed;
+   *   otherwise every row the facts do not hold goes.
+   * One reader at a time: statements over a whole batch as JSON (json_each) plan worse, the facts'
+   * difference above all (measured: 3× slower).
    */
-  writeReader(r: ReaderSummary, factsBefore?: ReaderSummary['facts']): void {
+  writeReader(r: ReaderSummary, before?: StoredCore): void {
     const facts = JSON.stringify(r.facts);
-    this.sql.exec(
-      `INSERT INTO readers (key, email, user_id, tags, score, counters, traits, facts, active_days, last_seen, signed_up_at, updated_at, counted, pending_since)
-       VALUES (?, ?, ?, ?, ?, ?, ?, jsonb(?), ?, ?, ?, ?, 1, ?)
-       ON CONFLICT (key) DO UPDATE SET email = excluded.email, user_id = excluded.user_id, tags = excluded.tags, score = excluded.score,
-         counters = excluded.counters, traits = excluded.traits, facts = excluded.facts, active_days = excluded.active_days,
-         last_seen = excluded.last_seen, signed_up_at = excluded.signed_up_at, updated_at = excluded.updated_at, counted = 1,
-         pending_since = excluded.pending_since`,
-      r.key, r.email, r.userId, JSON.stringify(r.tags), r.score, JSON.stringify(r.counters), JSON.stringify(r.traits),
-      facts, JSON.stringify(r.activeDays), r.lastSeen, r.signedUpAt ?? null, r.updatedAt, r.pendingSince ?? null,
-    );
-    this.sql.exec('DELETE FROM pending_signups WHERE reader_key = ?', r.key);
-    if (r.pendingSince) this.sql.exec('INSERT INTO pending_signups (since, reader_key) VALUES (?, ?)', r.pendingSince, r.key);
-    if (!factsBefore) {
+    const [tags, counters, traits, activeDays, pendingSince] = [JSON.stringify(r.tags), JSON.stringify(r.counters), JSON.stringify(r.traits), JSON.stringify(r.activeDays), r.pendingSince ?? null];
+    if (before && before.email === r.email && before.userId === r.userId && before.signedUpAt === (r.signedUpAt ?? null)) {
+      this.sql.exec(
+        `UPDATE readers SET tags = ?, score = ?, counters = ?, traits = ?, facts = jsonb(?), active_days = ?, last_seen = ?, updated_at = ?, counted = 1,
+           pending_since = ? WHERE key = ?`,
+        tags, r.score, counters, traits, facts, activeDays, r.lastSeen, r.updatedAt, pendingSince, r.key,
+      );
+    } else {
+      this.sql.exec(
+        `INSERT INTO readers (key, email, user_id, tags, score, counters, traits, facts, active_days, last_seen, signed_up_at, updated_at, counted, pending_since)
+         VALUES (?, ?, ?, ?, ?, ?, ?, jsonb(?), ?, ?, ?, ?, 1, ?)
+         ON CONFLICT (key) DO UPDATE SET email = excluded.email, user_id = excluded.user_id, tags = excluded.tags, score = excluded.score,
+           counters = excluded.counters, traits = excluded.traits, facts = excluded.facts, active_days = excluded.active_days,
+           last_seen = excluded.last_seen, signed_up_at = excluded.signed_up_at, updated_at = excluded.updated_at, counted = 1,
+           pending_since = excluded.pending_since`,
+        r.key, r.email, r.userId, tags, r.score, counters, traits, facts, activeDays, r.lastSeen, r.signedUpAt ?? null, r.updatedAt, pendingSince,
+      );
+    }
+    if (!before || before.pendingSince !== pendingSince) {
+      if (!before || before.pendingSince !== null) this.sql.exec('DELETE FROM pending_signups WHERE reader_key = ?', r.key);
+      if (pendingSince) this.sql.exec('INSERT INTO pending_signups (since, reader_key) VALUES (?, ?)', pendingSince, r.key);
+    }
+    if (!before?.facts) {
       this.sql.exec(`DELETE FROM reader_facts WHERE reader_key = ?1 AND (reader_key, name, t, v) NOT IN (${READER_FACT_ROWS})`, r.key, facts);
       this.sql.exec(`INSERT OR IGNORE INTO reader_facts (reader_key, name, t, v) ${READER_FACT_ROWS}`, r.key, facts);
       return;
     }
-    const { drop, write } = factsChange(factsBefore, r.facts);
+    const { drop, write } = factsChange(before.facts, r.facts);
     if (drop.length) this.sql.exec('DELETE FROM reader_facts WHERE reader_key = ?1 AND name IN (SELECT value FROM json_each(?2))', r.key, JSON.stringify(drop));
     if (Object.keys(write).length) this.sql.exec(`INSERT OR IGNORE INTO reader_facts (reader_key, name, t, v) ${READER_FACT_ROWS}`, r.key, JSON.stringify(write));
   }

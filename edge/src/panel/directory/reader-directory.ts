@@ -122,7 +122,7 @@ export class ReaderDirectory extends DurableObject<Env> {
       // A row from before the counted tables (backfill pending) is not in them yet: count it as new.
       const before = old?.counted ? old : null;
       addChange(delta, before, r);
-      this.store.writeReader(r, old?.facts);
+      this.store.writeReader(r, old);
       this.store.retag(r.key, before?.tags ?? [], r.tags);
     }
     this.store.addOverview(delta);
