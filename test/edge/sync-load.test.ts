@@ -1,7 +1,8 @@
 // The sync under load and under failure: never over the limit, nothing lost, nothing doubled.
-import { SELF } from 'cloudflare:test';
+import { SELF, env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { ADMIN, createWorkspace, eventId, eventually, fake, page, postEvents, resetFake } from './helpers.ts';
+import { directoryStub } from '#edge/platform/stubs.ts';
 
 async function syncStats(ws: string) {
   return (await (await SELF.fetch(`https://edge.test/v1/admin/workspaces/${ws}/sync`, { headers: ADMIN })).json()) as any;
@@ -62,6 +63,20 @@ describe('a burst of 10,000 events across 1,000 readers', () => {
     expect(stats.calls).toBeGreaterThanOrEqual(40);
     expect(stats.calls).toBeLessThan(120);
   }, 180_000);
+});
+
+describe('the reader directory', () => {
+  it('learns every reader of a full batch, which it takes in parts (one call holds the thread while it writes)', async () => {
+    await resetFake();
+    const ws = await createWorkspace({ sync: { batchSize: 100, shards: 1, lingerMs: 2_000 } as never });
+    const events = Array.from({ length: 60 }, (_, n) => readerEvents(7000 + n, 1)).flat();
+    expect(await sendAll(ws.id, events)).toBe(120);
+    await eventually(async () => ((await fake('/people?workspace=demo')).people as any[]).filter((p) => /^load7\d{3}@/.test(p.email)).length === 60, 30_000, 'all 60 readers synced');
+    const calls = ((await fake('/requests?workspace=demo&api=track')).requests as any[]).filter((r) => r.status === 200 && r.path === '/api/v2/batch');
+    // Most went in one call: more than one directory call's worth.
+    expect(Math.max(...calls.map((r) => r.body.batch.filter((op: any) => op.type === 'person' && op.action === 'identify').length))).toBeGreaterThan(25);
+    await eventually(async () => (await directoryStub(env, ws.id).usage()).readers === 60, 10_000, 'all 60 readers in the directory');
+  }, 60_000);
 });
 
 describe('a Customer.io outage', () => {
