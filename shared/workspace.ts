@@ -32,7 +32,7 @@ export const syncOptionsSchema = z.object({
   shards: z.optional(int(1, 64)),
   /** Attempts before a change goes to the dead-letter list. */
   maxAttempts: z._default(int(1, 1000), 30),
-  /** How long a part-full batch waits for more people before it is sent anyway. */
+  /** How long a part-full batch waits for more people before it is sent anyway, from when its first reader came due. */
   lingerMs: z._default(int(0, 10_000), 1_000),
   /** A reader synced less than this ago waits before its next identify (its changes add up meanwhile). */
   minResyncMs: z._default(int(0, 600_000), 5_000),
