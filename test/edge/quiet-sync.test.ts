@@ -1,10 +1,10 @@
 // Quiet changes: a synced reader's opens (engagement counters only) wait `quietResyncMs` and then
 // go in one identify, with nothing lost; a change that matters (the backend's identify) and a new
 // reader in the same shard do not wait behind them.
-import { SELF, env } from 'cloudflare:test';
+import { SELF, env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { createWorkspace, eventually, fake, resetFake, serverApi } from './helpers.ts';
-import { readerStub } from '#edge/platform/stubs.ts';
+import { ADMIN, createWorkspace, eventually, fake, resetFake, serverApi } from './helpers.ts';
+import { readerStub, shardStub } from '#edge/platform/stubs.ts';
 import { emailKey } from '#edge/readers/names.ts';
 import type { SyncSnapshot } from '#edge/sync/snapshot.ts';
 
@@ -74,6 +74,24 @@ describe('quiet changes', () => {
   }, 60_000);
 });
 
+describe('a counter-only change', () => {
+  it('is handed over with its snapshot (no ack) and the reader\'s next change tells the shard again, so every open reaches Customer.io', async () => {
+    await resetFake();
+    const ws = await createWorkspace({ sync: { shards: 1, minResyncMs: 100, quietResyncMs: 300, lingerMs: 0 } as never });
+    const email = 'handed-over@example.com';
+    const token = await syncedToken(ws.secretKey, email);
+    for (const [n, delivery] of [[1, 'd1'], [2, 'd2'], [3, 'd3']] as const) {
+      await open(ws.id, token, delivery);
+      await eventually(async () => (await fake(`/people/demo/${encodeURIComponent(email)}`)).attributes.sharpsend_opens === n, 15_000, `open ${n} in Customer.io`);
+    }
+    const pending = await eventually(async () => {
+      const stats = (await (await SELF.fetch(`https://edge.test/v1/admin/workspaces/${ws.id}/sync`, { headers: ADMIN })).json()) as { pending: number };
+      return stats.pending === 0 ? stats : null;
+    }, 10_000, 'the outbox empty');
+    expect(pending.pending).toBe(0);
+  }, 60_000);
+});
+
 describe('a part-full batch', () => {
   it('waits lingerMs from when its first reader came due, so readers whose waits end apart go together', async () => {
     await resetFake();
@@ -125,5 +143,41 @@ describe('a reader\'s ack', () => {
     await stub.ingest(ctx, [anOpen()]);
     expect(await ack(inFlight)).toBe('more');
     expect(await ack(await snapshot())).toBe('none');
+  });
+
+  it('is not needed for a snapshot that queued nothing and names the reader as Customer.io knows it: the reader hands it over', async () => {
+    const ws = { id: 'ws-handover-unheld' };
+    const key = emailKey('handover@example.com');
+    const stub = readerStub(env, ws.id, key);
+    const ctx = { workspace: ws.id, key, tagRules: [], rulesVersion: 'none', attributePrefix: 'sharpsend_', shards: 1, forwardPageViews: false, doubleOptIn: null };
+    const anOpen = (n: number) => ({ type: 'open' as const, id: `open-${n}`, ts: Date.now(), human: true, campaign: '7', delivery: `d${n}`, via: 'edge' as const, fresh: true as const });
+    const generation = () => runInDurableObject(shardStub(env, ws.id, 0), (_shard, state) =>
+      state.storage.sql.exec<{ generation: number }>('SELECT generation FROM pending WHERE key = ?', key).toArray()[0]?.generation ?? null);
+    // The stub's type of a snapshot does not survive RPC typing (its ops are unions): named here.
+    const snapshotOf = async () => (await stub.syncSnapshot()) as unknown as SyncSnapshot;
+    const storedMeta = () => runInDurableObject(stub, (_reader, state) => JSON.parse(state.storage.sql.exec<{ meta: string }>('SELECT meta FROM reader').one().meta));
+
+    await stub.identify(ctx, { email: 'handover@example.com', traits: {} });
+    const first = await snapshotOf();
+    // Customer.io does not know the reader yet: the ack must tell it how it does.
+    expect(first.handedOver).toBeUndefined();
+    expect(await stub.syncAck(first.version, 0, first.identifiers)).toBe('none');
+
+    await stub.ingest(ctx, [anOpen(1)]);
+    const queuedAt = await generation();
+    await stub.ingest(ctx, [anOpen(2)]); // queued already: the shard is not told again
+    expect(await generation()).toBe(queuedAt);
+    const quiet = await snapshotOf();
+    expect(quiet).toMatchObject({ handedOver: true, ops: [] });
+    // Written with the snapshot, so a restart does not leave the reader thinking it is queued.
+    expect((await storedMeta()).queuedShard).toBeNull();
+    await stub.ingest(ctx, [anOpen(3)]);
+    expect(await generation()).toBe(queuedAt! + 1);
+
+    // An operation queued (a company joined): the ack must clear it, so no hand-over.
+    await stub.group(ctx, { objectTypeId: '1', groupId: 'acme', traits: {}, remove: false });
+    const loud = await snapshotOf();
+    expect(loud.handedOver).toBeUndefined();
+    expect(loud.ops).toHaveLength(1);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type AnyReaderEvent, MAX_EVENT_NAME_BYTES, absorbReader, applyEvent, pageViewName } from '#edge/readers/apply-event.ts';
 import { emptyReader, preferredContent, readerFacts, DAY_MS } from '#shared/reader.ts';
-import { ATTRIBUTE_CAPS, ATTRIBUTE_LIMIT, personIdentifiers, readerAttributes } from '#edge/customerio/attributes.ts';
+import { ATTRIBUTE_CAPS, ATTRIBUTE_LIMIT, personIdentifiers, readerAttributes, sameIdentifiers } from '#edge/customerio/attributes.ts';
 import { shardOf } from '#edge/readers/names.ts';
 
 const T0 = Date.UTC(2026, 10, 20, 12);
@@ -110,6 +110,16 @@ describe('what Customer.io receives for a reader', () => {
     expect(personIdentifiers({ email: 'a@b.co', userId: null })).toEqual({ email: 'a@b.co' });
     expect(personIdentifiers({ email: 'a@b.co', userId: 'u-1' })).toEqual({ id: 'u-1' });
     expect(personIdentifiers({ email: null, userId: null })).toBeNull();
+  });
+
+  it('tells the same person by the same kind of identifier and value only (a sync hands over without an ack only then)', () => {
+    expect(sameIdentifiers({ id: 'u-1' }, { id: 'u-1' })).toBe(true);
+    expect(sameIdentifiers({ email: 'a@b.co' }, { email: 'a@b.co' })).toBe(true);
+    expect(sameIdentifiers({ id: 'u-1' }, { id: 'u-2' })).toBe(false);
+    expect(sameIdentifiers({ id: 'a@b.co' }, { email: 'a@b.co' })).toBe(false);
+    expect(sameIdentifiers({ email: 'a@b.co' }, { id: 'email:a@b.co' })).toBe(false);
+    expect(sameIdentifiers({ id: 'u-1' }, null)).toBe(false);
+    expect(sameIdentifiers(null, null)).toBe(false);
   });
 
   it('writes prefixed tags, lost tags as false, counters, Unix-second times and traits', () => {

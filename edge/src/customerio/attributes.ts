@@ -14,6 +14,10 @@ import { type IdentifierMode, cioIdentifier, identifiersOf } from '#shared/ident
 
 export type PersonIdentifiers = { id: string } | { email: string };
 
+/** The same person to Customer.io (null is no one). */
+export const sameIdentifiers = (a: PersonIdentifiers | null, b: PersonIdentifiers | null): boolean =>
+  a !== null && b !== null && ('id' in a ? 'id' in b && a.id === b.id : 'email' in b && a.email === b.email);
+
 export function personIdentifiers(r: Pick<ReaderState, 'email' | 'userId'>, mode: IdentifierMode = 'email_or_id'): PersonIdentifiers | null {
   const identifier = cioIdentifier(r, mode);
   return identifier ? identifiersOf(identifier) : null;

@@ -12,7 +12,7 @@ import { type AnyReaderEvent, type Moment, absorbReader, applyEvent } from './ap
 import { type ReaderKey, anonymousKey, emailKey, shardOf } from './names.ts';
 import { normalizeEmail } from '#shared/email-address.ts';
 import type { IdentifierMode } from '#shared/identity.ts';
-import { type PersonIdentifiers, personIdentifiers, readerAttributes } from '#edge/customerio/attributes.ts';
+import { type PersonIdentifiers, personIdentifiers, readerAttributes, sameIdentifiers } from '#edge/customerio/attributes.ts';
 import { ulid } from '#edge/platform/ulid.ts';
 import { type Clock, systemClock } from '#edge/platform/clock.ts';
 import { ReaderStore } from './reader-store.ts';
@@ -401,6 +401,14 @@ export class ReaderObject extends DurableObject<Env> {
     const now = this.clock.now();
     const ops = this.store.queued(maxOps);
     const { attributes, omitted } = readerAttributes(this.state, this.meta.tags, this.meta.everTags, ctx.attributePrefix, now);
+    // Nothing here for an ack to clear or learn: the change is handed over now, which spares the
+    // reader a call per sync cycle. Written at once: a restart must not leave it thinking it is queued.
+    const handedOver = ops.length === 0 && sameIdentifiers(identifiers, this.meta.identifiedAs);
+    if (handedOver) {
+      this.meta.queuedShard = null;
+      this.meta.queuedQuiet = false;
+      this.persistMeta();
+    }
     return {
       key: ctx.key,
       version: this.version,
@@ -409,6 +417,7 @@ export class ReaderObject extends DurableObject<Env> {
       omitted,
       ops,
       summary: readerSummary(this.state, this.meta.tags, now),
+      ...(handedOver ? { handedOver: true as const } : {}),
     };
   }
 

@@ -48,6 +48,12 @@ export interface SettledReader {
   lastSeq: number;
   /** When the row is due again (more to send), or null: done. */
   againAt: number | null;
+  /**
+   * A reader that handed its change over (no ack, so no news of what changed during the sync): if
+   * its row changed meanwhile (a newer generation), it is due no sooner than this. Null: its ack's
+   * news (`againAt`) says it.
+   */
+  changedAgainAt: number | null;
 }
 
 export interface DeadLetter { id: number; key: string; ops: V2Operation[]; error: string; status: number | null; failedAt: number; attempts: number }
@@ -110,7 +116,8 @@ export class ShardStore {
   /**
    * A batch's acks, written together (a few statements for the batch, not a few per reader): each
    * reader synced now, its omissions noted or cleared, its merges up to `lastSeq` forgotten, and
-   * its row done (unless a newer generation came meanwhile) or due again at its `againAt`.
+   * its row done (unless a newer generation came meanwhile: then due no sooner than its
+   * `changedAgainAt`, if it has one) or due again at its `againAt`.
    */
   settle(readers: readonly SettledReader[], now: number): void {
     const own = readers.filter((r) => r.ownRow);
@@ -133,6 +140,11 @@ export class ShardStore {
     for (const at of new Set(readers.flatMap((r) => (r.againAt === null ? [] : [r.againAt])))) {
       this.sql.exec('UPDATE pending SET attempts = 0, next_at = ?1 WHERE key IN (SELECT value FROM json_each(?2))',
         at, JSON.stringify(readers.filter((r) => r.againAt === at).map((r) => r.key)));
+    }
+    // Only the rows that changed in flight are left of these (the others went as done above).
+    for (const at of new Set(readers.flatMap((r) => (r.changedAgainAt === null ? [] : [r.changedAgainAt])))) {
+      this.sql.exec('UPDATE pending SET attempts = 0, next_at = MAX(next_at, ?1) WHERE key IN (SELECT value FROM json_each(?2))',
+        at, JSON.stringify(readers.filter((r) => r.changedAgainAt === at).map((r) => r.key)));
     }
   }
 

@@ -27,6 +27,13 @@ export interface SyncSnapshot {
   summary?: ReaderSummary;
   /** Ready-made operations that belong to no reader any more (a deletion, a replayed dead letter). */
   raw?: V2Operation[];
+  /**
+   * The reader handed its change over with this snapshot and needs no ack: it queued nothing and
+   * Customer.io already knows it by these identifiers (a counter-only change, most opens). It counts
+   * itself out of the shard from now on, so its next change tells the shard again; the shard keeps
+   * the row until Customer.io takes it.
+   */
+  handedOver?: true;
 }
 
 /** The last operation a snapshot carries (0: none): what an ack clears the reader's outbox up to. */

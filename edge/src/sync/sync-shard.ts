@@ -333,9 +333,12 @@ export class SyncShard extends DurableObject<Env> {
     this.store.settle([this.settled(snapshot, row, news, now)], now);
   }
 
-  /** Tells the reader what landed; returns what it has left to send. Ready-made operations have no reader. */
+  /**
+   * Tells the reader what landed; returns what it has left to send. Ready-made operations have no
+   * reader, and a reader that handed its change over needs no telling.
+   */
   private async ackReader(workspaceId: string, snapshot: SyncSnapshot, row: PendingRow): Promise<AckNews> {
-    if (row.ops !== null) return 'none';
+    if (row.ops !== null || snapshot.handedOver) return 'none';
     return this.reader(workspaceId, row.key).syncAck(snapshot.version, lastSeqOf(snapshot), snapshot.identifiers);
   }
 
@@ -345,6 +348,8 @@ export class SyncShard extends DurableObject<Env> {
       key: row.key, generation: row.generation, ownRow: row.ops === null, omitted: snapshot.omitted ?? null,
       lastSeq: lastSeqOf(snapshot),
       againAt: news === 'none' ? null : now + (news === 'quiet' ? this.quietResyncMs() : this.resyncMs()),
+      // Whether a change in flight was quiet is not known here: it waits the shorter interval.
+      changedAgainAt: snapshot.handedOver ? now + this.resyncMs() : null,
     };
   }
 
