@@ -17,6 +17,7 @@ import type { AnyReaderEvent } from '#edge/readers/apply-event.ts';
 import type { ReaderKey } from '#edge/readers/names.ts';
 import { type PlannedCall, planBatch } from '#edge/ingest/batch-plan.ts';
 import { identifyReader, trackEvent, trackEvents, trackTarget } from '#edge/ingest/server-calls.ts';
+import { settleBounded } from '#edge/platform/bounded.ts';
 
 /** People processed side by side: each is a chain of RPCs, so this bounds subrequests in flight. */
 export const BATCH_CONCURRENCY = 16;
@@ -24,15 +25,6 @@ export const BATCH_CONCURRENCY = 16;
 export interface BatchOutcome extends BatchResult {
   /** Indexes of calls whose reader could not be reached: the batch should be sent again. */
   failed: number[];
-}
-
-/** Runs `fn` over `items` with at most `limit` running at once (the pool lives in this request only). */
-async function runBounded<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** One person's calls, in batch order; consecutive track calls to the same reader go in one RPC. */
@@ -71,7 +63,7 @@ export async function serverBatch(env: Env, ws: EdgeWorkspace, request: Request)
   }
   const plan = planBatch(body.batch, Date.now());
   const outcome: BatchOutcome = { accepted: 0, duplicates: plan.duplicates, rejected: plan.rejected, failed: [] };
-  await runBounded(plan.groups, BATCH_CONCURRENCY, async (group) => {
+  await settleBounded(plan.groups, BATCH_CONCURRENCY, async (group) => {
     try {
       const result = await runGroup(env, ws, group);
       outcome.accepted += result.accepted;

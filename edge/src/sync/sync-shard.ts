@@ -22,6 +22,7 @@ import { EMAIL_IDENTIFIER_REFUSED } from '#shared/identity.ts';
 import { forgetWorkspaceEverywhere } from '#edge/workspaces/forget-everywhere.ts';
 import { addReaderTokens } from '#edge/email/token-attribute.ts';
 import { directoryStub, readerStub, workspaceStub } from '#edge/platform/stubs.ts';
+import { settleBounded } from '#edge/platform/bounded.ts';
 
 export type { DeadLetter } from './shard-store.ts';
 export interface ShardStats {
@@ -35,6 +36,8 @@ const DRAIN_BUDGET_MS = 20_000;
 const CONFIG_TTL_MS = 30_000;
 /** Readers per call to the reader directory (see feedDirectory). */
 const DIRECTORY_CALL_READERS = 25;
+/** A batch's snapshot and ack calls in flight at once (platform/bounded.ts says why not all). */
+const READER_CALLS_IN_FLIGHT = 10;
 
 
 export class SyncShard extends DurableObject<Env> {
@@ -163,7 +166,10 @@ export class SyncShard extends DurableObject<Env> {
   }
 
   private async sendOnce(workspaceId: string, rows: PendingRow[], cio: CustomerIo, workspace: EdgeWorkspace, interval: number): Promise<void> {
-    const readers = await Promise.all(rows.map(async (row) => ({ row, snapshot: await this.snapshotOf(workspaceId, row) })));
+    const snapshots = await settleBounded(rows, READER_CALLS_IN_FLIGHT, (row) => this.snapshotOf(workspaceId, row));
+    const unreachable = snapshots.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (unreachable) throw unreachable.reason;
+    const readers = rows.map((row, i) => ({ row, snapshot: (snapshots[i] as PromiseFulfilledResult<SyncSnapshot | null>).value }));
     for (const { row, snapshot } of readers) {
       if (!snapshot) this.store.done(row);
     }
@@ -202,10 +208,10 @@ export class SyncShard extends DurableObject<Env> {
         await this.emailIsNoIdentifier(workspaceId, [...failed.entries()].filter(([, e]) => EMAIL_IDENTIFIER_REFUSED.test(e)).map(([r]) => r), rowOf);
         for (const [reader, e] of [...failed]) if (EMAIL_IDENTIFIER_REFUSED.test(e)) { failed.delete(reader); batch.splice(batch.indexOf(reader), 1); }
       }
-      // Acks go to different reader objects: in parallel. The shard's own bookkeeping for the whole
-      // batch is written afterwards in one synchronous block, so it is one storage transaction
-      // rather than one per reader as each ack comes back.
-      const acks = await Promise.allSettled(batch.map((reader) => this.ackReader(workspaceId, reader.snapshot, rowOf.get(reader.snapshot.key)!)));
+      // Acks go to different reader objects: side by side (a few at a time). The shard's own
+      // bookkeeping for the whole batch is written afterwards in one synchronous block, so it is
+      // one storage transaction rather than one per reader as each ack comes back.
+      const acks = await settleBounded(batch, READER_CALLS_IN_FLIGHT, (reader) => this.ackReader(workspaceId, reader.snapshot, rowOf.get(reader.snapshot.key)!));
       const now = this.clock.now();
       const settled: SettledReader[] = [];
       acks.forEach((ack, i) => {
