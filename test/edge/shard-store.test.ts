@@ -13,7 +13,7 @@ const pending = (sql: SqlStorage) => Object.fromEntries(sql.exec<{ key: string; 
   'SELECT key, generation, next_at, attempts FROM pending ORDER BY key').toArray().map((r) => [r.key, { generation: r.generation, next: r.next_at, attempts: r.attempts }]));
 
 const reader = (key: string, over: Partial<SettledReader> = {}): SettledReader =>
-  ({ key, generation: 0, ownRow: true, omitted: null, lastSeq: 0, againAt: null, changedAgainAt: null, ...over });
+  ({ key, generation: 0, ownRow: true, omitted: null, lastSeq: 0, againAt: null, changedAgain: null, ...over });
 
 describe('shard store', () => {
   it('a reader is due at once when it did not sync lately, and its wait after its last sync when it did', async () => {
@@ -48,16 +48,18 @@ describe('shard store', () => {
     });
   });
 
-  it('a reader that handed its change over is done, or, when it changed in flight, due no sooner than its changedAgainAt', async () => {
+  it('a reader that handed its change over is done, or, when it changed in flight, due as its changes call for', async () => {
     await withStore('handed', (store, sql) => {
-      for (const key of ['e:a', 'e:b', 'e:c']) store.markDirty(key, 0, 0);
-      store.markDirty('e:b', 10, 0); // changed again after its snapshot: generation 1, due at 0 still
-      store.markDirty('e:c', 10, 0);
-      store.retryLater('e:c', 3, 90_000, 'boom'); // ...and one whose row waits later than that already
-      store.settle(['e:a', 'e:b', 'e:c'].map((key) => reader(key, { changedAgainAt: 5_100 })), 100);
+      for (const key of ['e:a', 'e:b', 'e:c', 'e:d']) store.markDirty(key, 0, 0, true);
+      store.markDirty('e:b', 10, 0, true); // an open after its snapshot: generation 1, due at 0 still
+      store.markDirty('e:c', 10, 0, false); // a change that matters after its snapshot
+      store.markDirty('e:d', 10, 0, true);
+      store.retryLater('e:d', 3, 90_000, 'boom'); // ...and one whose row waits later than that already
+      store.settle(['e:a', 'e:b', 'e:c', 'e:d'].map((key) => reader(key, { changedAgain: { quiet: 60_100, loud: 5_100 } })), 100);
       expect(pending(sql)).toEqual({
-        'e:b': { generation: 1, next: 5_100, attempts: 0 },
-        'e:c': { generation: 1, next: 90_000, attempts: 0 },
+        'e:b': { generation: 1, next: 60_100, attempts: 0 },
+        'e:c': { generation: 1, next: 5_100, attempts: 0 },
+        'e:d': { generation: 1, next: 90_000, attempts: 0 },
       });
     });
   });

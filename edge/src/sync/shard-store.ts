@@ -8,7 +8,7 @@
  */
 import type { OmittedAttributes } from '#edge/customerio/attributes.ts';
 import type { V2Operation } from '#edge/customerio/batch.ts';
-import { META_TABLE, Meta, type Migration, migrate } from '#edge/platform/sql-store.ts';
+import { META_TABLE, Meta, type Migration, addColumn, migrate } from '#edge/platform/sql-store.ts';
 
 const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE IF NOT EXISTS pending (key TEXT PRIMARY KEY, generation INTEGER NOT NULL DEFAULT 0, enqueued_at INTEGER NOT NULL,
@@ -25,6 +25,9 @@ const MIGRATIONS: readonly Migration[] = [
   // so building the indexes at the upgrade reads little.
   `CREATE INDEX IF NOT EXISTS pending_due ON pending (next_at, enqueued_at);
    CREATE INDEX IF NOT EXISTS recent_synced_at ON recent (synced_at);`,
+  // Whether any change that queued the row mattered (1) or all only moved counters (0): a row that
+  // changed while its reader's handed-over change was out waits the interval its changes call for.
+  addColumn('pending', 'loud', 'INTEGER NOT NULL DEFAULT 1'),
 ];
 
 export interface PendingRow extends Record<string, SqlStorageValue> {
@@ -50,10 +53,10 @@ export interface SettledReader {
   againAt: number | null;
   /**
    * A reader that handed its change over (no ack, so no news of what changed during the sync): if
-   * its row changed meanwhile (a newer generation), it is due no sooner than this. Null: its ack's
-   * news (`againAt`) says it.
+   * its row changed meanwhile (a newer generation), it is due no sooner than `quiet` when those
+   * changes only moved counters, else `loud`. Null: its ack's news (`againAt`) says it.
    */
-  changedAgainAt: number | null;
+  changedAgain: { quiet: number; loud: number } | null;
 }
 
 export interface DeadLetter { id: number; key: string; ops: V2Operation[]; error: string; status: number | null; failedAt: number; attempts: number }
@@ -74,15 +77,15 @@ export class ShardStore {
    * that: `next_at` is when it came due, which a part-full batch's linger counts from). A row already
    * waiting keeps the earlier of its two times (a change that matters moves a quiet one up),
    * unless it is backing off after a failure. One statement: this runs once per reader per dirty
-   * cycle. Returns when the row is due.
+   * cycle. Returns when the row is due. `quiet`: the change only moved counters.
    */
-  markDirty(key: string, now: number, waitMs: number): number {
+  markDirty(key: string, now: number, waitMs: number, quiet = false): number {
     return this.sql.exec<{ next_at: number }>(
-      `INSERT INTO pending (key, enqueued_at, next_at) VALUES (?1, ?2, MAX(?2, COALESCE((SELECT synced_at FROM recent WHERE key = ?1) + ?3, 0)))
-       ON CONFLICT (key) DO UPDATE SET generation = generation + 1,
+      `INSERT INTO pending (key, enqueued_at, next_at, loud) VALUES (?1, ?2, MAX(?2, COALESCE((SELECT synced_at FROM recent WHERE key = ?1) + ?3, 0)), ?4)
+       ON CONFLICT (key) DO UPDATE SET generation = generation + 1, loud = MAX(loud, excluded.loud),
          next_at = CASE WHEN attempts = 0 THEN MIN(next_at, excluded.next_at) ELSE next_at END
        RETURNING next_at`,
-      key, now, waitMs,
+      key, now, waitMs, quiet ? 0 : 1,
     ).one().next_at;
   }
 
@@ -117,7 +120,7 @@ export class ShardStore {
    * A batch's acks, written together (a few statements for the batch, not a few per reader): each
    * reader synced now, its omissions noted or cleared, its merges up to `lastSeq` forgotten, and
    * its row done (unless a newer generation came meanwhile: then due no sooner than its
-   * `changedAgainAt`, if it has one) or due again at its `againAt`.
+   * `changedAgain` says, if it has one) or due again at its `againAt`.
    */
   settle(readers: readonly SettledReader[], now: number): void {
     const own = readers.filter((r) => r.ownRow);
@@ -142,9 +145,11 @@ export class ShardStore {
         at, JSON.stringify(readers.filter((r) => r.againAt === at).map((r) => r.key)));
     }
     // Only the rows that changed in flight are left of these (the others went as done above).
-    for (const at of new Set(readers.flatMap((r) => (r.changedAgainAt === null ? [] : [r.changedAgainAt])))) {
-      this.sql.exec('UPDATE pending SET attempts = 0, next_at = MAX(next_at, ?1) WHERE key IN (SELECT value FROM json_each(?2))',
-        at, JSON.stringify(readers.filter((r) => r.changedAgainAt === at).map((r) => r.key)));
+    const changed = readers.filter((r) => r.changedAgain !== null);
+    for (const at of new Set(changed.map((r) => `${r.changedAgain!.quiet}:${r.changedAgain!.loud}`))) {
+      const [quiet, loud] = at.split(':').map(Number);
+      this.sql.exec('UPDATE pending SET attempts = 0, next_at = MAX(next_at, CASE WHEN loud = 1 THEN ?1 ELSE ?2 END) WHERE key IN (SELECT value FROM json_each(?3))',
+        loud, quiet, JSON.stringify(changed.filter((r) => `${r.changedAgain!.quiet}:${r.changedAgain!.loud}` === at).map((r) => r.key)));
     }
   }
 

@@ -66,7 +66,7 @@ export class SyncShard extends DurableObject<Env> {
     this.setMeta('workspace', workspace);
     // A reader synced moments ago (opening the same email again, reading on) waits out the resync
     // interval: one identify then carries all of it, instead of one per change.
-    const due = this.store.markDirty(key, this.clock.now(), quiet ? this.quietResyncMs() : this.resyncMs());
+    const due = this.store.markDirty(key, this.clock.now(), quiet ? this.quietResyncMs() : this.resyncMs(), quiet);
     await this.wake(due);
   }
 
@@ -354,8 +354,8 @@ export class SyncShard extends DurableObject<Env> {
       key: row.key, generation: row.generation, ownRow: row.ops === null, omitted: snapshot.omitted ?? null,
       lastSeq: lastSeqOf(snapshot),
       againAt: news === 'none' ? null : now + (news === 'quiet' ? this.quietResyncMs() : this.resyncMs()),
-      // Whether a change in flight was quiet is not known here: it waits the shorter interval.
-      changedAgainAt: snapshot.handedOver ? now + this.resyncMs() : null,
+      // A change while it was out waits as its enqueue said (the row knows whether any mattered).
+      changedAgain: snapshot.handedOver ? { quiet: now + this.quietResyncMs(), loud: now + this.resyncMs() } : null,
     };
   }
 
