@@ -224,7 +224,7 @@ export class ReaderObject extends DurableObject<Env> {
           this.queue({ kind: 'object', action: 'identify', objectTypeId: g.objectTypeId, objectId: g.groupId, attributes: g.traits });
         }
       }
-      if (fromIdentifiedAs && this.meta.identifiedAs && JSON.stringify(fromIdentifiedAs) !== JSON.stringify(this.meta.identifiedAs)) {
+      if (fromIdentifiedAs && this.meta.identifiedAs && !sameIdentifiers(fromIdentifiedAs, this.meta.identifiedAs)) {
         // Two people in Customer.io turned out to be one: merge them, ours as primary.
         this.queue({ kind: 'merge', primary: this.meta.identifiedAs, secondary: fromIdentifiedAs });
       }
