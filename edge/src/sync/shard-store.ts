@@ -145,11 +145,16 @@ export class ShardStore {
         at, JSON.stringify(readers.filter((r) => r.againAt === at).map((r) => r.key)));
     }
     // Only the rows that changed in flight are left of these (the others went as done above).
-    const changed = readers.filter((r) => r.changedAgain !== null);
-    for (const at of new Set(changed.map((r) => `${r.changedAgain!.quiet}:${r.changedAgain!.loud}`))) {
-      const [quiet, loud] = at.split(':').map(Number);
+    const changed = new Map<string, { quiet: number; loud: number; keys: string[] }>();
+    for (const { key, changedAgain: at } of readers) {
+      if (!at) continue;
+      const group = changed.get(`${at.quiet}:${at.loud}`) ?? { ...at, keys: [] };
+      changed.set(`${at.quiet}:${at.loud}`, group);
+      group.keys.push(key);
+    }
+    for (const { quiet, loud, keys } of changed.values()) {
       this.sql.exec('UPDATE pending SET attempts = 0, next_at = MAX(next_at, CASE WHEN loud = 1 THEN ?1 ELSE ?2 END) WHERE key IN (SELECT value FROM json_each(?3))',
-        loud, quiet, JSON.stringify(changed.filter((r) => `${r.changedAgain!.quiet}:${r.changedAgain!.loud}` === at).map((r) => r.key)));
+        loud, quiet, JSON.stringify(keys));
     }
   }
 
