@@ -16,6 +16,11 @@ const HITS = Number(process.env.BENCH_HITS ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 // Which measured round BENCH_PROFILE profiles: round 1 is where the readers' quiet syncs fall.
 const PROFILE_ROUND = Number(process.env.BENCH_PROFILE_ROUND ?? 0);
+// Long-time subscribers: a publisher's readers have opened many earlier newsletters (a reader keeps
+// what each of its last 200 deliveries saw, shared/email/ledger.ts), which the measured rounds'
+// readers, with one delivery each, do not show. This many of them are given that many deliveries.
+const LONG_READERS = Number(process.env.BENCH_LONG_READERS ?? 200);
+const LONG_DELIVERIES = Number(process.env.BENCH_LONG_DELIVERIES ?? 150);
 const UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148';
 
 const fake = await startFakeCustomerIo();
@@ -73,6 +78,15 @@ try {
   }
   const floorAwait = await load(hits(floorUrl, HITS, 'o-await'), CONCURRENCY);
 
+  // Long-time subscribers (the last LONG_READERS readers; the sample reader is not one): each opens
+  // LONG_DELIVERIES newsletters of 120 campaigns first, then the same repeat opens as above.
+  const longTokens = tokens.slice(-LONG_READERS);
+  const longHit = (origin, n) => () => [`${origin}/o/bench/${longTokens[n % LONG_READERS]}/101/now${n % LONG_READERS}.gif`, { headers: { 'user-agent': UA } }];
+  await load(Array.from({ length: LONG_READERS * LONG_DELIVERIES }, (_, n) => () => [
+    `${edgeUrl}/o/bench/${longTokens[n % LONG_READERS]}/c${Math.floor(n / LONG_READERS) % 120}/past${Math.floor(n / LONG_READERS)}.gif`, { headers: { 'user-agent': UA } }]), 64);
+  const floorLong = await load(Array.from({ length: HITS }, (_, n) => longHit(floorUrl, n)), CONCURRENCY);
+  const long = await load(Array.from({ length: HITS }, (_, n) => longHit(edgeUrl, n)), CONCURRENCY);
+
   // The same hits with every open starting a sync cycle of its own (no quiet or resync wait): what
   // a burst of first opens costs, each reader's identify going to Customer.io at once.
   const patched = await fetch(`${edgeUrl}/v1/admin/workspaces/bench`, { method: 'PATCH', headers: admin, body: JSON.stringify({ sync: { quietResyncMs: 0, minResyncMs: 0 } }) });
@@ -106,6 +120,8 @@ try {
     row('pixel (again)', b.pixel, b.floor, b.baseline),
     row(`floor: new reader (object created), ${fmt(READERS)} hits`, floorNew, null, b.baseline),
     row('floor: returning reader, answer after the store', floorAwait, null, b.baseline),
+    row(`floor: returning reader, ${fmt(LONG_READERS)} readers`, floorLong, null, b.baseline),
+    row(`pixel, ${fmt(LONG_READERS)} long-time subscribers (${fmt(LONG_DELIVERIES)} deliveries each)`, long, floorLong, b.baseline),
     row('floor: returning reader (before the next)', floorEager, null, b.baseline),
     row('pixel, every open synced at once (quiet and resync waits 0)', eager, floorEager, b.baseline),
   ]);
