@@ -105,6 +105,12 @@ export class ReaderObject extends DurableObject<Env> {
       this.meta = meta;
       this.context = row.context ?? (before ? sharingRules(before) : null);
       this.version = row.version;
+      // A row stored before the email ledger's lists had rows of their own holds them in its state.
+      const ledger = this.state.emailLedger;
+      if (ledger && (ledger.deliveries.length || Object.keys(ledger.campaigns).length)) {
+        this.state.emailLedger = this.store.replaceLedger(ledger);
+        this.persist();
+      }
     } else {
       this.state = emptyReader('');
       this.meta = emptyMeta();
@@ -194,7 +200,7 @@ export class ReaderObject extends DurableObject<Env> {
         await this.commit();
         return events.length ? this.target(targetKey).ingest(targetCtx, events) : { accepted: 0, duplicates: 0 };
       }
-      const moved = this.state;
+      const moved = this.withWholeLedger();
       const result = await this.target(targetKey).absorb(targetCtx, ctx.key, moved, this.meta.identifiedAs, events);
       // A known reader merged into another is no longer one of the panel's readers.
       if (isKnown(moved)) await directoryStub(this.env, ctx.workspace).removeReaders([ctx.key]);
@@ -202,6 +208,7 @@ export class ReaderObject extends DurableObject<Env> {
       left.anonymousIds = moved.anonymousIds;
       left.mergedInto = targetKey;
       this.state = left;
+      this.store.replaceLedger(undefined);
       this.store.clearQueued();
       await this.commit();
       return result;
@@ -216,7 +223,8 @@ export class ReaderObject extends DurableObject<Env> {
     const absorbing = !this.store.absorbed(fromKey);
     if (absorbing) {
       this.store.markAbsorbed(fromKey, this.clock.now());
-      this.state = absorbReader(this.state, from);
+      const merged = absorbReader(this.withWholeLedger(), from);
+      this.state = { ...merged, emailLedger: this.store.replaceLedger(merged.emailLedger) };
       // Companies the absorbed reader joined before it was ever a person in Customer.io: their
       // relations go from this person now (a person who was synced carries them through the merge).
       if (!fromIdentifiedAs && isKnown(this.state)) {
@@ -364,6 +372,7 @@ export class ReaderObject extends DurableObject<Env> {
     const fresh = emptyReader(this.state.key);
     fresh.anonymousIds = this.state.anonymousIds;
     this.state = fresh;
+    this.store.replaceLedger(undefined);
     this.version++;
     this.persist();
   }
@@ -372,7 +381,7 @@ export class ReaderObject extends DurableObject<Env> {
     if (!this.context) return null;
     const facts = readerFacts(this.state, now);
     return {
-      ...this.state,
+      ...this.withWholeLedger(),
       known: isKnown(this.state),
       score: engagementScore(this.state.activity, now),
       tags: evaluateTags(this.context.tagRules, facts),
@@ -498,8 +507,12 @@ export class ReaderObject extends DurableObject<Env> {
     const first = this.state.signedUpAt === null && !this.state.confirmedAt && !this.meta.identifiedAs;
     const again = Boolean(this.state.pendingSince) && now - this.state.pendingSince! >= RESEND_CONFIRMATION_MS;
     const pending = event.type === 'signup' && optIn && (first || again);
+    // An open or a click is counted against the ledger's entries for its delivery, read for it alone.
+    const credited = event.type === 'open' || event.type === 'click';
+    const before = credited ? { ...this.state, emailLedger: this.store.ledgerFor(this.state.emailLedger, event.delivery ?? null, event.campaign ?? null) } : this.state;
     // A read is a page view in Customer.io only for a known reader, and only when the workspace forwards them.
-    const { state, moments } = applyEvent(this.state, event, { pageViews: isKnown(this.state) && this.context!.forwardPageViews });
+    const { state, moments } = applyEvent(before, event, { pageViews: isKnown(this.state) && this.context!.forwardPageViews });
+    if (credited && state.emailLedger) state.emailLedger = this.store.keepLedger(state.emailLedger);
     this.state = state;
     if (pending) {
       this.state.pendingSince = now;
@@ -532,6 +545,11 @@ export class ReaderObject extends DurableObject<Env> {
   private queue(op: QueuedOp): void {
     this.store.queue(op);
     this.opsQueued++;
+  }
+
+  /** The state with its email ledger whole (the state keeps its flags, its lists are rows: ReaderStore). */
+  private withWholeLedger(): ReaderState {
+    return { ...this.state, emailLedger: this.store.wholeLedger(this.state.emailLedger) };
   }
 
   private outboxSize(): number {

@@ -2,10 +2,11 @@
  * The reader object's SQL store: one migration list and a named query for each thing the object
  * does. The reader itself is one row (its state, bookkeeping and the workspace context it was last
  * called with, each as JSON); beside it the event ids seen (30 days, for dedupe), the readers it
- * absorbed (merge once), its queued Customer.io operations, and the browsers each click grant has
- * linked (bounded per email).
+ * absorbed (merge once), its queued Customer.io operations, the browsers each click grant has
+ * linked (bounded per email), and its email ledger's deliveries and campaigns, a row each.
  */
 import type { QueuedOp } from '#edge/sync/snapshot.ts';
+import { type CampaignTally, type DeliveryTally, type EmailLedger, MAX_CAMPAIGNS, MAX_DELIVERIES } from '#shared/email/ledger.ts';
 import { type Migration, addColumn, migrate } from '#edge/platform/sql-store.ts';
 
 const MIGRATIONS: readonly Migration[] = [
@@ -18,7 +19,21 @@ const MIGRATIONS: readonly Migration[] = [
   // when the workspace does, so a commit neither writes nor even serialises it. A row made before
   // holds it inside its meta (the object moves it here on its next write).
   addColumn('reader', 'context', 'TEXT'),
+  // The email ledger's lists (shared/email/ledger.ts) apart from the reader's row: a long-time
+  // subscriber's 200 deliveries and 100 campaigns are some 50 KB of JSON, which every open wrote
+  // again and every cold start parsed. A row each, a hit reads and writes the two or three it
+  // touches; the ledger's three flags stay in the state. A row made before holds the lists in its
+  // state (the object moves them here when it loads it).
+  `CREATE TABLE IF NOT EXISTS ledger_deliveries (slot INTEGER PRIMARY KEY, delivery TEXT, campaign TEXT, at INTEGER NOT NULL, seen TEXT NOT NULL);
+   CREATE INDEX IF NOT EXISTS ledger_deliveries_delivery ON ledger_deliveries (delivery);
+   CREATE INDEX IF NOT EXISTS ledger_deliveries_campaign ON ledger_deliveries (campaign);
+   CREATE TABLE IF NOT EXISTS ledger_campaigns (name TEXT PRIMARY KEY, last INTEGER NOT NULL, tally TEXT NOT NULL);`,
 ];
+
+type DeliveryRow = { slot: number; delivery: string | null; campaign: string | null; at: number; seen: string };
+
+/** A ledger as the reader's row keeps it: the flags, its lists in rows of their own. */
+export const ledgerFlags = (ledger: EmailLedger): EmailLedger => ({ ...ledger, deliveries: [], campaigns: {} });
 
 /** The reader row as loaded: `context` is null in a row stored before it had its own column. */
 export interface ReaderRow<S, M, C> { state: S; meta: M; context: C | null; version: number }
@@ -38,6 +53,13 @@ export class ReaderStore {
    * and the first statement of an invocation is its dearest.
    */
   private outboxCount: number | null = null;
+  /**
+   * The ledger rows the last `ledgerFor` read, as it handed them out: `credit` replaces an entry it
+   * changes with a copy and appends a new one, so what is not the same object is what to write.
+   */
+  private ledgerRead: { deliveries: DeliveryTally[]; slots: number[]; campaigns: Record<string, CampaignTally> } = { deliveries: [], slots: [], campaigns: {} };
+  /** How many delivery and campaign rows there are (null: not counted since the object started). */
+  private ledgerCounts: { deliveries: number; campaigns: number } | null = null;
 
   constructor(private readonly sql: SqlStorage) {
     migrate(sql, MIGRATIONS);
@@ -89,6 +111,7 @@ export class ReaderStore {
     this.storedMeta = null;
     this.storedContext = null;
     this.outboxCount = 0;
+    this.ledgerCounts = { deliveries: 0, campaigns: 0 };
   }
 
   // ---- dedupe and merges ---------------------------------------------------------------------
@@ -153,6 +176,108 @@ export class ReaderStore {
     return this.outboxCount;
   }
 
+  // ---- the email ledger ----------------------------------------------------------------------
+
+  /**
+   * The ledger with the entries a hit of this delivery and campaign may touch (`credit` finds the
+   * one it counts under the same way among them): the delivery's, a campaign entry still without a
+   * delivery id, or with no delivery id the campaign's latest; and their campaigns. `flags`: the
+   * ledger as the state holds it (undefined: the reader never had one, so no rows either).
+   */
+  ledgerFor(flags: EmailLedger | undefined, delivery: string | null, campaign: string | null): EmailLedger | undefined {
+    this.ledgerRead = { deliveries: [], slots: [], campaigns: {} };
+    if (!flags) return undefined;
+    const rows = delivery
+      ? this.sql.exec<DeliveryRow>('SELECT slot, delivery, campaign, at, seen FROM ledger_deliveries WHERE delivery = ? OR (delivery IS NULL AND campaign = ?) ORDER BY slot', delivery, campaign).toArray()
+      : campaign
+        ? this.sql.exec<DeliveryRow>('SELECT slot, delivery, campaign, at, seen FROM ledger_deliveries WHERE campaign = ? ORDER BY at DESC, slot LIMIT 1', campaign).toArray()
+        : [];
+    const names = [...new Set([campaign, ...rows.map((r) => r.campaign)].filter((n): n is string => Boolean(n)))];
+    const campaigns = names.length === 0 ? [] : this.sql.exec<{ name: string; tally: string }>(
+      names.length === 1 ? 'SELECT name, tally FROM ledger_campaigns WHERE name = ?' : 'SELECT name, tally FROM ledger_campaigns WHERE name IN (SELECT value FROM json_each(?))',
+      names.length === 1 ? names[0] : JSON.stringify(names),
+    ).toArray();
+    const read = {
+      deliveries: rows.map(deliveryOf),
+      slots: rows.map((r) => r.slot),
+      campaigns: Object.fromEntries(campaigns.map((c) => [c.name, JSON.parse(c.tally) as CampaignTally])),
+    };
+    this.ledgerRead = read;
+    return { ...flags, deliveries: [...read.deliveries], campaigns: { ...read.campaigns } };
+  }
+
+  /**
+   * Writes what a hit changed in the ledger `ledgerFor` handed out, keeps the newest 200 deliveries
+   * and 100 campaigns as `credit` does (shared/email/ledger.ts), and returns the ledger as the
+   * state keeps it.
+   */
+  keepLedger(ledger: EmailLedger): EmailLedger {
+    const read = this.ledgerRead;
+    let added = 0;
+    ledger.deliveries.forEach((entry, i) => {
+      if (entry === read.deliveries[i]) return;
+      const seen = JSON.stringify({ edge: entry.edge, webhook: entry.webhook });
+      if (i < read.slots.length) {
+        this.sql.exec('UPDATE ledger_deliveries SET delivery = ?, campaign = ?, at = ?, seen = ? WHERE slot = ?', entry.delivery, entry.campaign, entry.at, seen, read.slots[i]!);
+      } else {
+        this.sql.exec('INSERT INTO ledger_deliveries (delivery, campaign, at, seen) VALUES (?, ?, ?, ?)', entry.delivery, entry.campaign, entry.at, seen);
+        added++;
+      }
+    });
+    let addedCampaigns = 0;
+    for (const [name, tally] of Object.entries(ledger.campaigns)) {
+      if (tally === read.campaigns[name]) continue;
+      this.sql.exec('INSERT INTO ledger_campaigns (name, last, tally) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET last = excluded.last, tally = excluded.tally', name, tally.last, JSON.stringify(tally));
+      if (!(name in read.campaigns)) addedCampaigns++;
+    }
+    this.ledgerRead = { deliveries: [], slots: [], campaigns: {} };
+    if (added || addedCampaigns) this.trimLedger(added, addedCampaigns);
+    return ledgerFlags(ledger);
+  }
+
+  /** The whole ledger (a view, a merge); undefined when the reader never had one. */
+  wholeLedger(flags: EmailLedger | undefined): EmailLedger | undefined {
+    if (!flags) return undefined;
+    const deliveries = this.sql.exec<DeliveryRow>('SELECT slot, delivery, campaign, at, seen FROM ledger_deliveries ORDER BY slot').toArray().map(deliveryOf);
+    const campaigns = this.sql.exec<{ name: string; tally: string }>('SELECT name, tally FROM ledger_campaigns').toArray();
+    return { ...flags, deliveries, campaigns: Object.fromEntries(campaigns.map((c) => [c.name, JSON.parse(c.tally) as CampaignTally])) };
+  }
+
+  /** The ledger's rows become `ledger`'s lists (a merge, a row stored before they had rows; undefined: none); returns it as the state keeps it. */
+  replaceLedger(ledger: EmailLedger | undefined): EmailLedger | undefined {
+    this.sql.exec('DELETE FROM ledger_deliveries');
+    this.sql.exec('DELETE FROM ledger_campaigns');
+    this.ledgerRead = { deliveries: [], slots: [], campaigns: {} };
+    this.ledgerCounts = { deliveries: 0, campaigns: 0 };
+    if (!ledger) return undefined;
+    for (const entry of ledger.deliveries) {
+      this.sql.exec('INSERT INTO ledger_deliveries (delivery, campaign, at, seen) VALUES (?, ?, ?, ?)', entry.delivery, entry.campaign, entry.at, JSON.stringify({ edge: entry.edge, webhook: entry.webhook }));
+    }
+    for (const [name, tally] of Object.entries(ledger.campaigns)) {
+      this.sql.exec('INSERT INTO ledger_campaigns (name, last, tally) VALUES (?, ?, ?)', name, tally.last, JSON.stringify(tally));
+    }
+    this.trimLedger(ledger.deliveries.length, Object.keys(ledger.campaigns).length);
+    return ledgerFlags(ledger);
+  }
+
+  /** Rows were added: past the bounds, the oldest go (deliveries by their last activity, campaigns by their last hit). */
+  private trimLedger(deliveries: number, campaigns: number): void {
+    const counts = this.ledgerCounts
+      ? { deliveries: this.ledgerCounts.deliveries + deliveries, campaigns: this.ledgerCounts.campaigns + campaigns }
+      // Counted now, the rows just added are in the count.
+      : this.sql.exec<{ deliveries: number; campaigns: number }>('SELECT (SELECT COUNT(*) FROM ledger_deliveries) AS deliveries, (SELECT COUNT(*) FROM ledger_campaigns) AS campaigns').one();
+    // Of equally old ones the later written goes first, as `credit`'s stable sort drops them.
+    if (counts.deliveries > MAX_DELIVERIES) {
+      this.sql.exec('DELETE FROM ledger_deliveries WHERE slot IN (SELECT slot FROM ledger_deliveries ORDER BY at, slot DESC LIMIT ?)', counts.deliveries - MAX_DELIVERIES);
+      counts.deliveries = MAX_DELIVERIES;
+    }
+    if (counts.campaigns > MAX_CAMPAIGNS) {
+      this.sql.exec('DELETE FROM ledger_campaigns WHERE rowid IN (SELECT rowid FROM ledger_campaigns ORDER BY last, rowid DESC LIMIT ?)', counts.campaigns - MAX_CAMPAIGNS);
+      counts.campaigns = MAX_CAMPAIGNS;
+    }
+    this.ledgerCounts = { deliveries: counts.deliveries, campaigns: counts.campaigns };
+  }
+
   // ---- click grants --------------------------------------------------------------------------
 
   /** The browsers a grant has linked, once expired grants are forgotten (they cannot be redeemed). */
@@ -167,3 +292,5 @@ export class ReaderStore {
     this.sql.exec('INSERT INTO grant_browsers (grant_id, browser, expires_at) VALUES (?, ?, ?)', grantId, browser, expiresAt);
   }
 }
+
+const deliveryOf = (row: DeliveryRow): DeliveryTally => ({ delivery: row.delivery, campaign: row.campaign, at: row.at, ...(JSON.parse(row.seen) as Pick<DeliveryTally, 'edge' | 'webhook'>) });
