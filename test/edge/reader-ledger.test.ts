@@ -1,13 +1,13 @@
-// The reader's email ledger lives in rows of its own (a delivery, a campaign each), read and written
-// a few at a time per hit: what it counts must be what the pure ledger (shared/email/ledger.ts)
-// counts over the same hits, past its bounds too, and a row stored with the ledger in its state
-// must carry on where it left off.
+// A reader's email ledger stays in its state while small and becomes rows of its own (a delivery, a
+// campaign each) once it outgrows it, read and written a few at a time per hit: what it counts must
+// be what the pure ledger (shared/email/ledger.ts) counts over the same hits, past its bounds too,
+// and a row stored with a large ledger in its state must carry on where it left off.
 import { abortAllDurableObjects, env, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { createWorkspace } from './helpers.ts';
 import { readerStub } from '#edge/platform/stubs.ts';
 import type { ReaderKey } from '#edge/readers/names.ts';
-import { type EdgeEvent, applyEvent } from '#edge/readers/apply-event.ts';
+import { type EdgeEvent, absorbReader, applyEvent } from '#edge/readers/apply-event.ts';
 import { emptyReader } from '#shared/reader.ts';
 import { type EmailLedger, MAX_CAMPAIGNS, MAX_DELIVERIES } from '#shared/email/ledger.ts';
 
@@ -99,7 +99,25 @@ describe('the email ledger in rows', () => {
     expect(sorted(after.emailLedger)).toEqual(sorted(all.emailLedger));
   });
 
-  it('moves the ledger of a row stored before it had rows into them, and counts on from it', async () => {
+  it('keeps a small ledger in the state, with no table for it, and moves it to rows as it outgrows it', async () => {
+    const ws = await createWorkspace();
+    const key = 'e:ledger-small@example.com' as ReaderKey;
+    const stub = readerStub(env, ws.id, key);
+    const events = hits(26); // some 20 deliveries, under the 24 a state keeps
+    await stub.ingest(context(ws.id, key), events);
+    const tables = () => runInDurableObject(stub, (_o, state) => state.storage.sql
+      .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'ledger%'").toArray().map((t) => t.name).sort());
+    const inState = () => runInDurableObject(stub, (_o, state) => (JSON.parse(state.storage.sql.exec<{ state: string }>('SELECT state FROM reader').one().state) as { emailLedger: EmailLedger }).emailLedger);
+    expect(await tables()).toEqual([]);
+    expect(sorted(await inState())).toEqual(sorted(pure(key, events).emailLedger));
+    const more = hits(40);
+    await stub.ingest(context(ws.id, key), more.slice(26));
+    expect(await tables()).toEqual(['ledger_campaigns', 'ledger_deliveries']);
+    expect((await inState()).deliveries).toEqual([]);
+    expect(sorted((await stub.view())!.emailLedger)).toEqual(sorted(pure(key, more).emailLedger));
+  });
+
+  it('moves a large ledger that a row stored before holds in its state into rows, and counts on from it', async () => {
     const ws = await createWorkspace();
     const key = 'e:ledger-old-row@example.com' as ReaderKey;
     let stub = readerStub(env, ws.id, key);
@@ -107,12 +125,15 @@ describe('the email ledger in rows', () => {
     await stub.ingest(context(ws.id, key), first);
     // The row as an object stored it before: the whole ledger inside the state's JSON.
     const whole = (await stub.view())!.emailLedger!;
+    expect(whole.deliveries.length).toBeGreaterThan(30);
     await runInDurableObject(stub, (_o, state) => {
       const sql = state.storage.sql;
-      const row = JSON.parse(sql.exec<{ state: string }>('SELECT state FROM reader').one().state);
-      sql.exec('UPDATE reader SET state = ?', JSON.stringify({ ...row, emailLedger: whole }));
-      sql.exec('DELETE FROM ledger_deliveries');
-      sql.exec('DELETE FROM ledger_campaigns');
+      const row = sql.exec<{ state: string; meta: string }>('SELECT state, meta FROM reader').one();
+      const { ledgerInRows, ...meta } = JSON.parse(row.meta);
+      expect(ledgerInRows).toBe(true);
+      sql.exec('UPDATE reader SET state = ?, meta = ?', JSON.stringify({ ...JSON.parse(row.state), emailLedger: whole }), JSON.stringify(meta));
+      sql.exec('DROP TABLE ledger_deliveries');
+      sql.exec('DROP TABLE ledger_campaigns');
     });
     await abortAllDurableObjects();
     stub = readerStub(env, ws.id, key);
@@ -129,5 +150,26 @@ describe('the email ledger in rows', () => {
     expect(sorted(view.emailLedger)).toEqual(sorted(expected.emailLedger));
     const row = await runInDurableObject(stub, (_o, state) => JSON.parse(state.storage.sql.exec<{ state: string }>('SELECT state FROM reader').one().state));
     expect(row.emailLedger.deliveries).toEqual([]);
+  });
+
+  it('carries a large ledger whole through a merge, and the reader merged away keeps no rows', async () => {
+    const ws = await createWorkspace();
+    const from = 'e:ledger-merged@example.com' as ReaderKey;
+    const into = 'u:ledger-merged-user' as ReaderKey;
+    const fromHits = hits(70);
+    // The other person's own history: other deliveries (their ids and times apart).
+    const intoHits = hits(50).map((e, i) => ({ ...e, id: `into-${i}`, ts: e.ts + 30_000, ...(e.delivery ? { delivery: `u${e.delivery}` } : {}) }) as EdgeEvent);
+    await readerStub(env, ws.id, from).ingest(context(ws.id, from), fromHits);
+    await readerStub(env, ws.id, into).ingest({ ...context(ws.id, into) }, intoHits);
+    await readerStub(env, ws.id, from).linkTo(context(ws.id, from), into);
+
+    const intoPure = { ...pure(into, intoHits), email: null, userId: 'ledger-merged-user' };
+    const expected = absorbReader(intoPure, pure(from, fromHits));
+    const merged = (await readerStub(env, ws.id, into).view())!;
+    expect(merged.counters).toEqual(expected.counters);
+    expect(merged.emailLedger!.deliveries.length).toBeGreaterThan(60);
+    expect(sorted(merged.emailLedger)).toEqual(sorted(expected.emailLedger));
+    const left = await runInDurableObject(readerStub(env, ws.id, from), (_o, state) => state.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM ledger_deliveries').one().n);
+    expect(left).toBe(0);
   });
 });

@@ -47,6 +47,8 @@ interface Meta {
   loudVersion?: number;
   /** How Customer.io knows this person, once a sync landed (needed to merge two people). */
   identifiedAs: PersonIdentifiers | null;
+  /** The email ledger's lists are rows of their own (it outgrew the state: `LEDGER_IN_STATE`), the state keeps its flags. */
+  ledgerInRows?: boolean;
 }
 
 /**
@@ -67,6 +69,13 @@ export type ConfirmOutcome = 'confirmed' | 'already' | 'unknown';
 const emptyMeta = (): Meta => ({ tags: [], everTags: [], queuedShard: null, identifiedAs: null });
 
 const SEEN_EVENTS_KEPT_MS = 30 * 24 * 3600 * 1000;
+/**
+ * The email ledger (shared/email/ledger.ts) stays in the state up to this many deliveries: one
+ * row write for an open, no statement more. Past it the lists become rows of their own (a
+ * long-time subscriber's 200 deliveries are some 50 KB of JSON, which each open would write again
+ * and each cold start parse), and a hit reads and writes the few it touches.
+ */
+const LEDGER_IN_STATE = 24;
 const RETRY_ENQUEUE_MS = 5_000;
 /** A sign-up again while waiting sends a new confirmation email, at most this often. */
 const RESEND_CONFIRMATION_MS = 3_600_000;
@@ -105,12 +114,6 @@ export class ReaderObject extends DurableObject<Env> {
       this.meta = meta;
       this.context = row.context ?? (before ? sharingRules(before) : null);
       this.version = row.version;
-      // A row stored before the email ledger's lists had rows of their own holds them in its state.
-      const ledger = this.state.emailLedger;
-      if (ledger && (ledger.deliveries.length || Object.keys(ledger.campaigns).length)) {
-        this.state.emailLedger = this.store.replaceLedger(ledger);
-        this.persist();
-      }
     } else {
       this.state = emptyReader('');
       this.meta = emptyMeta();
@@ -208,7 +211,7 @@ export class ReaderObject extends DurableObject<Env> {
       left.anonymousIds = moved.anonymousIds;
       left.mergedInto = targetKey;
       this.state = left;
-      this.store.replaceLedger(undefined);
+      this.dropLedgerRows();
       this.store.clearQueued();
       await this.commit();
       return result;
@@ -223,8 +226,7 @@ export class ReaderObject extends DurableObject<Env> {
     const absorbing = !this.store.absorbed(fromKey);
     if (absorbing) {
       this.store.markAbsorbed(fromKey, this.clock.now());
-      const merged = absorbReader(this.withWholeLedger(), from);
-      this.state = { ...merged, emailLedger: this.store.replaceLedger(merged.emailLedger) };
+      this.state = this.keepingLedger(absorbReader(this.withWholeLedger(), from));
       // Companies the absorbed reader joined before it was ever a person in Customer.io: their
       // relations go from this person now (a person who was synced carries them through the merge).
       if (!fromIdentifiedAs && isKnown(this.state)) {
@@ -372,7 +374,7 @@ export class ReaderObject extends DurableObject<Env> {
     const fresh = emptyReader(this.state.key);
     fresh.anonymousIds = this.state.anonymousIds;
     this.state = fresh;
-    this.store.replaceLedger(undefined);
+    this.dropLedgerRows();
     this.version++;
     this.persist();
   }
@@ -507,13 +509,15 @@ export class ReaderObject extends DurableObject<Env> {
     const first = this.state.signedUpAt === null && !this.state.confirmedAt && !this.meta.identifiedAs;
     const again = Boolean(this.state.pendingSince) && now - this.state.pendingSince! >= RESEND_CONFIRMATION_MS;
     const pending = event.type === 'signup' && optIn && (first || again);
-    // An open or a click is counted against the ledger's entries for its delivery, read for it alone.
+    // An open or a click is counted in the email ledger; kept in rows, the entries of its delivery
+    // are read for it alone.
     const credited = event.type === 'open' || event.type === 'click';
-    const before = credited ? { ...this.state, emailLedger: this.store.ledgerFor(this.state.emailLedger, event.delivery ?? null, event.campaign ?? null) } : this.state;
+    const inRows = credited && this.meta.ledgerInRows === true && this.state.emailLedger !== undefined;
+    const before = inRows ? { ...this.state, emailLedger: this.store.ledgerFor(this.state.emailLedger!, event.delivery ?? null, event.campaign ?? null) } : this.state;
     // A read is a page view in Customer.io only for a known reader, and only when the workspace forwards them.
     const { state, moments } = applyEvent(before, event, { pageViews: isKnown(this.state) && this.context!.forwardPageViews });
-    if (credited && state.emailLedger) state.emailLedger = this.store.keepLedger(state.emailLedger);
-    this.state = state;
+    if (inRows) state.emailLedger = this.store.keepLedger(state.emailLedger!);
+    this.state = credited && !inRows ? this.keepingLedger(state) : state;
     if (pending) {
       this.state.pendingSince = now;
       this.state.confirmOrigin = optIn.origin;
@@ -547,9 +551,30 @@ export class ReaderObject extends DurableObject<Env> {
     this.opsQueued++;
   }
 
-  /** The state with its email ledger whole (the state keeps its flags, its lists are rows: ReaderStore). */
+  /** The state with its email ledger whole (kept in rows, the state holds its flags only). */
   private withWholeLedger(): ReaderState {
-    return { ...this.state, emailLedger: this.store.wholeLedger(this.state.emailLedger) };
+    return this.meta.ledgerInRows && this.state.emailLedger ? { ...this.state, emailLedger: this.store.wholeLedger(this.state.emailLedger) } : this.state;
+  }
+
+  /**
+   * `state` with a whole ledger, as this object keeps it: in the state while it is small, as most
+   * readers' is; in rows once it outgrows `LEDGER_IN_STATE` deliveries.
+   */
+  private keepingLedger(state: ReaderState): ReaderState {
+    const ledger = state.emailLedger;
+    if (ledger && ledger.deliveries.length > LEDGER_IN_STATE) {
+      this.meta.ledgerInRows = true;
+      return { ...state, emailLedger: this.store.replaceLedger(ledger) };
+    }
+    this.dropLedgerRows();
+    return state;
+  }
+
+  /** The ledger's rows go (the reader's history moved, or it is another reader now). */
+  private dropLedgerRows(): void {
+    if (!this.meta.ledgerInRows) return;
+    this.store.clearLedger();
+    delete this.meta.ledgerInRows;
   }
 
   private outboxSize(): number {

@@ -3,7 +3,7 @@
  * does. The reader itself is one row (its state, bookkeeping and the workspace context it was last
  * called with, each as JSON); beside it the event ids seen (30 days, for dedupe), the readers it
  * absorbed (merge once), its queued Customer.io operations, the browsers each click grant has
- * linked (bounded per email), and its email ledger's deliveries and campaigns, a row each.
+ * linked (bounded per email), and a large email ledger's deliveries and campaigns, a row each.
  */
 import type { QueuedOp } from '#edge/sync/snapshot.ts';
 import { type CampaignTally, type DeliveryTally, type EmailLedger, MAX_CAMPAIGNS, MAX_DELIVERIES } from '#shared/email/ledger.ts';
@@ -19,20 +19,24 @@ const MIGRATIONS: readonly Migration[] = [
   // when the workspace does, so a commit neither writes nor even serialises it. A row made before
   // holds it inside its meta (the object moves it here on its next write).
   addColumn('reader', 'context', 'TEXT'),
-  // The email ledger's lists (shared/email/ledger.ts) apart from the reader's row: a long-time
-  // subscriber's 200 deliveries and 100 campaigns are some 50 KB of JSON, which every open wrote
-  // again and every cold start parsed. A row each, a hit reads and writes the two or three it
-  // touches; the ledger's three flags stay in the state. A row made before holds the lists in its
-  // state (the object moves them here when it loads it).
-  `CREATE TABLE IF NOT EXISTS ledger_deliveries (slot INTEGER PRIMARY KEY, delivery TEXT, campaign TEXT, at INTEGER NOT NULL, seen TEXT NOT NULL);
-   CREATE INDEX IF NOT EXISTS ledger_deliveries_delivery ON ledger_deliveries (delivery);
-   CREATE INDEX IF NOT EXISTS ledger_deliveries_campaign ON ledger_deliveries (campaign);
-   CREATE TABLE IF NOT EXISTS ledger_campaigns (name TEXT PRIMARY KEY, last INTEGER NOT NULL, tally TEXT NOT NULL);`,
 ];
 
-type DeliveryRow = { slot: number; delivery: string | null; campaign: string | null; at: number; seen: string };
+/**
+ * A large email ledger's lists, a row per delivery and per campaign (the object says when a ledger
+ * is large). Made when a reader's ledger first outgrows its state, not by a migration step: most
+ * readers' never does, and a new object's first commit is its dearest. So a later change to these
+ * tables is a migration step that looks first whether they are there, as `addColumn` does.
+ */
+const LEDGER_TABLES = `CREATE TABLE IF NOT EXISTS ledger_deliveries (slot INTEGER PRIMARY KEY, delivery TEXT, campaign TEXT, at INTEGER NOT NULL, seen TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS ledger_deliveries_delivery ON ledger_deliveries (delivery);
+  CREATE INDEX IF NOT EXISTS ledger_deliveries_campaign ON ledger_deliveries (campaign);
+  CREATE TABLE IF NOT EXISTS ledger_campaigns (name TEXT PRIMARY KEY, last INTEGER NOT NULL, tally TEXT NOT NULL) WITHOUT ROWID;`;
 
-/** A ledger as the reader's row keeps it: the flags, its lists in rows of their own. */
+type DeliveryRow = { slot: number; delivery: string | null; campaign: string | null; at: number; seen: string };
+/** A row of `ledgerFor`'s one statement: a delivery entry (slot set) or a campaign's tally (slot null, its name as campaign). */
+type LedgerRow = { slot: number | null; delivery: string | null; campaign: string | null; at: number; data: string };
+
+/** A ledger whose lists are rows, as the state keeps it: its flags. */
 export const ledgerFlags = (ledger: EmailLedger): EmailLedger => ({ ...ledger, deliveries: [], campaigns: {} });
 
 /** The reader row as loaded: `context` is null in a row stored before it had its own column. */
@@ -176,29 +180,31 @@ export class ReaderStore {
     return this.outboxCount;
   }
 
-  // ---- the email ledger ----------------------------------------------------------------------
+  // ---- a large email ledger, in rows ------------------------------------------------------------
 
   /**
    * The ledger with the entries a hit of this delivery and campaign may touch (`credit` finds the
    * one it counts under the same way among them): the delivery's, a campaign entry still without a
    * delivery id, or with no delivery id the campaign's latest; and their campaigns. `flags`: the
-   * ledger as the state holds it (undefined: the reader never had one, so no rows either).
+   * ledger as the state holds it.
    */
-  ledgerFor(flags: EmailLedger | undefined, delivery: string | null, campaign: string | null): EmailLedger | undefined {
+  ledgerFor(flags: EmailLedger, delivery: string | null, campaign: string | null): EmailLedger {
     this.ledgerRead = { deliveries: [], slots: [], campaigns: {} };
-    if (!flags) return undefined;
-    const rows = delivery
-      ? this.sql.exec<DeliveryRow>('SELECT slot, delivery, campaign, at, seen FROM ledger_deliveries WHERE delivery = ? OR (delivery IS NULL AND campaign = ?) ORDER BY slot', delivery, campaign).toArray()
-      : campaign
-        ? this.sql.exec<DeliveryRow>('SELECT slot, delivery, campaign, at, seen FROM ledger_deliveries WHERE campaign = ? ORDER BY at DESC, slot LIMIT 1', campaign).toArray()
-        : [];
-    const names = [...new Set([campaign, ...rows.map((r) => r.campaign)].filter((n): n is string => Boolean(n)))];
-    const campaigns = names.length === 0 ? [] : this.sql.exec<{ name: string; tally: string }>(
-      names.length === 1 ? 'SELECT name, tally FROM ledger_campaigns WHERE name = ?' : 'SELECT name, tally FROM ledger_campaigns WHERE name IN (SELECT value FROM json_each(?))',
-      names.length === 1 ? names[0] : JSON.stringify(names),
+    if (!delivery && !campaign) return { ...flags, deliveries: [], campaigns: {} };
+    // One statement: the entries, then the campaigns of the hit and of the entries found.
+    const entries = delivery
+      ? 'SELECT slot, delivery, campaign, at, seen FROM ledger_deliveries WHERE delivery = ?1 OR (delivery IS NULL AND campaign = ?2)'
+      : 'SELECT slot, delivery, campaign, at, seen FROM ledger_deliveries WHERE campaign = ?2 ORDER BY at DESC, slot LIMIT 1';
+    const found = this.sql.exec<LedgerRow>(
+      `WITH hit AS (${entries})
+       SELECT slot, delivery, campaign, at, seen AS data FROM hit
+       UNION ALL SELECT NULL, NULL, name, last, tally FROM ledger_campaigns WHERE name = ?2 OR name IN (SELECT campaign FROM hit)`,
+      delivery, campaign,
     ).toArray();
+    const rows = found.filter((r): r is LedgerRow & { slot: number } => r.slot !== null).sort((a, b) => a.slot - b.slot);
+    const campaigns = found.filter((r) => r.slot === null).map((r) => ({ name: r.campaign!, tally: r.data }));
     const read = {
-      deliveries: rows.map(deliveryOf),
+      deliveries: rows.map((r) => deliveryOf(r, r.data)),
       slots: rows.map((r) => r.slot),
       campaigns: Object.fromEntries(campaigns.map((c) => [c.name, JSON.parse(c.tally) as CampaignTally])),
     };
@@ -215,10 +221,14 @@ export class ReaderStore {
     const read = this.ledgerRead;
     let added = 0;
     ledger.deliveries.forEach((entry, i) => {
-      if (entry === read.deliveries[i]) return;
+      const was = read.deliveries[i];
+      if (entry === was) return;
       const seen = JSON.stringify({ edge: entry.edge, webhook: entry.webhook });
-      if (i < read.slots.length) {
-        this.sql.exec('UPDATE ledger_deliveries SET delivery = ?, campaign = ?, at = ?, seen = ? WHERE slot = ?', entry.delivery, entry.campaign, entry.at, seen, read.slots[i]!);
+      if (was) {
+        // The indexed columns only when they changed (an entry without a delivery id given one):
+        // an UPDATE that names a column writes its index too.
+        if (was.delivery === entry.delivery && was.campaign === entry.campaign) this.sql.exec('UPDATE ledger_deliveries SET at = ?, seen = ? WHERE slot = ?', entry.at, seen, read.slots[i]!);
+        else this.sql.exec('UPDATE ledger_deliveries SET delivery = ?, campaign = ?, at = ?, seen = ? WHERE slot = ?', entry.delivery, entry.campaign, entry.at, seen, read.slots[i]!);
       } else {
         this.sql.exec('INSERT INTO ledger_deliveries (delivery, campaign, at, seen) VALUES (?, ?, ?, ?)', entry.delivery, entry.campaign, entry.at, seen);
         added++;
@@ -235,21 +245,17 @@ export class ReaderStore {
     return ledgerFlags(ledger);
   }
 
-  /** The whole ledger (a view, a merge); undefined when the reader never had one. */
-  wholeLedger(flags: EmailLedger | undefined): EmailLedger | undefined {
-    if (!flags) return undefined;
-    const deliveries = this.sql.exec<DeliveryRow>('SELECT slot, delivery, campaign, at, seen FROM ledger_deliveries ORDER BY slot').toArray().map(deliveryOf);
+  /** The whole ledger (a view, a merge). */
+  wholeLedger(flags: EmailLedger): EmailLedger {
+    const deliveries = this.sql.exec<DeliveryRow>('SELECT slot, delivery, campaign, at, seen FROM ledger_deliveries ORDER BY slot').toArray().map((r) => deliveryOf(r, r.seen));
     const campaigns = this.sql.exec<{ name: string; tally: string }>('SELECT name, tally FROM ledger_campaigns').toArray();
     return { ...flags, deliveries, campaigns: Object.fromEntries(campaigns.map((c) => [c.name, JSON.parse(c.tally) as CampaignTally])) };
   }
 
-  /** The ledger's rows become `ledger`'s lists (a merge, a row stored before they had rows; undefined: none); returns it as the state keeps it. */
-  replaceLedger(ledger: EmailLedger | undefined): EmailLedger | undefined {
-    this.sql.exec('DELETE FROM ledger_deliveries');
-    this.sql.exec('DELETE FROM ledger_campaigns');
-    this.ledgerRead = { deliveries: [], slots: [], campaigns: {} };
-    this.ledgerCounts = { deliveries: 0, campaigns: 0 };
-    if (!ledger) return undefined;
+  /** The rows become `ledger`'s lists (it outgrew the state, a merge); returns it as the state keeps it. */
+  replaceLedger(ledger: EmailLedger): EmailLedger {
+    this.sql.exec(LEDGER_TABLES);
+    this.clearLedger();
     for (const entry of ledger.deliveries) {
       this.sql.exec('INSERT INTO ledger_deliveries (delivery, campaign, at, seen) VALUES (?, ?, ?, ?)', entry.delivery, entry.campaign, entry.at, JSON.stringify({ edge: entry.edge, webhook: entry.webhook }));
     }
@@ -260,19 +266,27 @@ export class ReaderStore {
     return ledgerFlags(ledger);
   }
 
+  /** The rows go (the object keeps its ledger in the state again, or has none). */
+  clearLedger(): void {
+    this.sql.exec('DELETE FROM ledger_deliveries');
+    this.sql.exec('DELETE FROM ledger_campaigns');
+    this.ledgerRead = { deliveries: [], slots: [], campaigns: {} };
+    this.ledgerCounts = { deliveries: 0, campaigns: 0 };
+  }
+
   /** Rows were added: past the bounds, the oldest go (deliveries by their last activity, campaigns by their last hit). */
   private trimLedger(deliveries: number, campaigns: number): void {
     const counts = this.ledgerCounts
       ? { deliveries: this.ledgerCounts.deliveries + deliveries, campaigns: this.ledgerCounts.campaigns + campaigns }
       // Counted now, the rows just added are in the count.
       : this.sql.exec<{ deliveries: number; campaigns: number }>('SELECT (SELECT COUNT(*) FROM ledger_deliveries) AS deliveries, (SELECT COUNT(*) FROM ledger_campaigns) AS campaigns').one();
-    // Of equally old ones the later written goes first, as `credit`'s stable sort drops them.
+    // Of equally old deliveries the later written goes first, as `credit`'s stable sort drops them.
     if (counts.deliveries > MAX_DELIVERIES) {
       this.sql.exec('DELETE FROM ledger_deliveries WHERE slot IN (SELECT slot FROM ledger_deliveries ORDER BY at, slot DESC LIMIT ?)', counts.deliveries - MAX_DELIVERIES);
       counts.deliveries = MAX_DELIVERIES;
     }
     if (counts.campaigns > MAX_CAMPAIGNS) {
-      this.sql.exec('DELETE FROM ledger_campaigns WHERE rowid IN (SELECT rowid FROM ledger_campaigns ORDER BY last, rowid DESC LIMIT ?)', counts.campaigns - MAX_CAMPAIGNS);
+      this.sql.exec('DELETE FROM ledger_campaigns WHERE name IN (SELECT name FROM ledger_campaigns ORDER BY last, name LIMIT ?)', counts.campaigns - MAX_CAMPAIGNS);
       counts.campaigns = MAX_CAMPAIGNS;
     }
     this.ledgerCounts = { deliveries: counts.deliveries, campaigns: counts.campaigns };
@@ -293,4 +307,6 @@ export class ReaderStore {
   }
 }
 
-const deliveryOf = (row: DeliveryRow): DeliveryTally => ({ delivery: row.delivery, campaign: row.campaign, at: row.at, ...(JSON.parse(row.seen) as Pick<DeliveryTally, 'edge' | 'webhook'>) });
+/** A ledger entry from its row; `seen`: what the pixel and links and the webhook saw, as stored (JSON). */
+const deliveryOf = (row: Pick<DeliveryTally, 'delivery' | 'campaign' | 'at'>, seen: string): DeliveryTally =>
+  ({ delivery: row.delivery, campaign: row.campaign, at: row.at, ...(JSON.parse(seen) as Pick<DeliveryTally, 'edge' | 'webhook'>) });
