@@ -117,6 +117,12 @@ function trim(ledger: EmailLedger): void {
   }
 }
 
+/** The part of a ledger about one campaign: its deliveries and its tally (what a send's attribution reads). */
+export function campaignPart(ledger: EmailLedger, campaign: string): EmailLedger {
+  const tally = ledger.campaigns[campaign];
+  return { ...ledger, deliveries: ledger.deliveries.filter((d) => d.campaign === campaign), campaigns: tally ? { [campaign]: tally } : {} };
+}
+
 /** Two readers become one (anonymous into known): keep both histories, newest first, bounded. */
 export function mergeLedgers(into: EmailLedger | undefined, from: EmailLedger | undefined): EmailLedger | undefined {
   if (!from) return into;

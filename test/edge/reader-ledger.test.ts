@@ -9,7 +9,7 @@ import { readerStub } from '#edge/platform/stubs.ts';
 import type { ReaderKey } from '#edge/readers/names.ts';
 import { type EdgeEvent, absorbReader, applyEvent } from '#edge/readers/apply-event.ts';
 import { emptyReader } from '#shared/reader.ts';
-import { type EmailLedger, MAX_CAMPAIGNS, MAX_DELIVERIES } from '#shared/email/ledger.ts';
+import { type EmailLedger, MAX_CAMPAIGNS, MAX_DELIVERIES, campaignPart } from '#shared/email/ledger.ts';
 
 const T0 = Date.UTC(2026, 10, 1);
 const context = (workspace: string, key: ReaderKey) => ({
@@ -76,6 +76,11 @@ describe('the email ledger in rows', () => {
     expect(sorted(view.emailLedger)).toEqual(sorted(expected.emailLedger));
     expect(view.emailLedger!.deliveries).toHaveLength(MAX_DELIVERIES);
     expect(Object.keys(view.emailLedger!.campaigns)).toHaveLength(MAX_CAMPAIGNS);
+    // A send's attribution reads one campaign's part, from the rows.
+    for (const campaign of ['c1', 'c129', 'c-none']) {
+      expect(sorted((await stub.campaignLedger(campaign))!)).toEqual(sorted(campaignPart(expected.emailLedger!, campaign)));
+    }
+    expect((await stub.campaignLedger('c129'))!.deliveries.length).toBeGreaterThan(0);
 
     const stored = await runInDurableObject(stub, (_o, state) => {
       const sql = state.storage.sql;
@@ -110,6 +115,7 @@ describe('the email ledger in rows', () => {
     const inState = () => runInDurableObject(stub, (_o, state) => (JSON.parse(state.storage.sql.exec<{ state: string }>('SELECT state FROM reader').one().state) as { emailLedger: EmailLedger }).emailLedger);
     expect(await tables()).toEqual([]);
     expect(sorted(await inState())).toEqual(sorted(pure(key, events).emailLedger));
+    expect(await stub.campaignLedger('c2')).toEqual(campaignPart(pure(key, events).emailLedger!, 'c2'));
     const more = hits(40);
     await stub.ingest(context(ws.id, key), more.slice(26));
     expect(await tables()).toEqual(['ledger_campaigns', 'ledger_deliveries']);

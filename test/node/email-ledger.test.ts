@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_DELIVERIES, credit, emptyLedger, mergeLedgers } from '#shared/email/ledger.ts';
+import { MAX_DELIVERIES, campaignPart, credit, emptyLedger, mergeLedgers } from '#shared/email/ledger.ts';
 import { applyEvent } from '#edge/readers/apply-event.ts';
 import { emptyReader, readerFacts } from '#shared/reader.ts';
 import { engagementScore } from '#shared/engagement.ts';
@@ -14,6 +14,19 @@ describe('email ledger', () => {
     expect(credit(b, 'opens', 'webhook', 1, 'd1', 'c1').delta).toBe(1);
     expect(credit(b, 'opens', 'edge', 2, 'd1', 'c1').delta).toBe(0);
     expect(b.campaigns.c1).toMatchObject({ opens: 1 });
+  });
+
+  it('gives the part of a ledger about one campaign: its deliveries and its tally, the flags kept', () => {
+    const l = emptyLedger();
+    credit(l, 'opens', 'edge', 1, 'd1', 'c1');
+    credit(l, 'clicks', 'edge', 2, 'd2', 'c2');
+    credit(l, 'opens', 'edge', 3, 'd3', 'c1');
+    l.bouncedAt = 4;
+    const part = campaignPart(l, 'c1');
+    expect(part.deliveries.map((d) => d.delivery)).toEqual(['d1', 'd3']);
+    expect(Object.keys(part.campaigns)).toEqual(['c1']);
+    expect(part.bouncedAt).toBe(4);
+    expect(campaignPart(l, 'c9')).toMatchObject({ deliveries: [], campaigns: {} });
   });
 
   it('ties a pixel without a delivery id to the webhook through the campaign', () => {

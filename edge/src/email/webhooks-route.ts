@@ -70,7 +70,7 @@ webhooks.post('/customerio/:workspace', async (c) => {
   // The reader the edge already knows under one of the person's identifiers; else the first.
   let key = candidates[0]!;
   for (const candidate of candidates) {
-    if (await readerStub(c.env, ws.id, candidate).view()) {
+    if (await readerStub(c.env, ws.id, candidate).exists()) {
       key = candidate;
       break;
     }

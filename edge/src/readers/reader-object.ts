@@ -16,6 +16,7 @@ import { type PersonIdentifiers, personIdentifiers, readerAttributes, sameIdenti
 import { ulid } from '#edge/platform/ulid.ts';
 import { type Clock, systemClock } from '#edge/platform/clock.ts';
 import { ReaderStore } from './reader-store.ts';
+import { type EmailLedger, campaignPart } from '#shared/email/ledger.ts';
 import { sameContext, sharingRules } from './access.ts';
 import type { AckNews, SyncSnapshot, QueuedOp } from '#edge/sync/snapshot.ts';
 import { readerSummary } from '#edge/panel/summary.ts';
@@ -388,6 +389,22 @@ export class ReaderObject extends DurableObject<Env> {
       score: engagementScore(this.state.activity, now),
       tags: evaluateTags(this.context.tagRules, facts),
     };
+  }
+
+  /** Whether this edge holds anything for the reader (a webhook's person: which of its identifiers is ours), without reading it. */
+  async exists(): Promise<boolean> {
+    return this.context !== null;
+  }
+
+  /**
+   * What the reader's email ledger holds about one campaign (a send's attribution reads its own
+   * broadcast's deliveries), not the whole ledger; null when the reader has none (or this edge holds
+   * nothing for it).
+   */
+  async campaignLedger(campaign: string): Promise<EmailLedger | null> {
+    const ledger = this.state.emailLedger;
+    if (!this.context || !ledger) return null;
+    return this.meta.ledgerInRows ? this.store.campaignLedger(ledger, campaign) : campaignPart(ledger, campaign);
   }
 
   /** Our data is forgotten; returns how Customer.io knows the person so the caller can delete there too. */

@@ -252,6 +252,13 @@ export class ReaderStore {
     return { ...flags, deliveries, campaigns: Object.fromEntries(campaigns.map((c) => [c.name, JSON.parse(c.tally) as CampaignTally])) };
   }
 
+  /** The part of the ledger about one campaign (`campaignPart`, read from the rows). */
+  campaignLedger(flags: EmailLedger, campaign: string): EmailLedger {
+    const deliveries = this.sql.exec<DeliveryRow>('SELECT slot, delivery, campaign, at, seen FROM ledger_deliveries WHERE campaign = ? ORDER BY slot', campaign).toArray().map((r) => deliveryOf(r, r.seen));
+    const tally = this.sql.exec<{ tally: string }>('SELECT tally FROM ledger_campaigns WHERE name = ?', campaign).toArray()[0]?.tally;
+    return { ...flags, deliveries, campaigns: tally ? { [campaign]: JSON.parse(tally) as CampaignTally } : {} };
+  }
+
   /** The rows become `ledger`'s lists (it outgrew the state, a merge); returns it as the state keeps it. */
   replaceLedger(ledger: EmailLedger): EmailLedger {
     this.sql.exec(LEDGER_TABLES);

@@ -246,8 +246,8 @@ export class SendQueue extends DurableObject<Env> {
     const page = this.store.claimedKeysAfter(send.key, send.cursor, SCAN_PAGE);
     for (let i = 0; i < page.length; i += SCAN_PARALLEL) {
       const part = page.slice(i, i + SCAN_PARALLEL);
-      const views = await Promise.all(part.map((key) => readerStub(this.env, workspace, key).view().catch(() => null)));
-      part.forEach((key, j) => this.store.recordClaimOutcome(send.key, key, outcomeOf(views[j]?.emailLedger, send.broadcastId, send.since)));
+      const ledgers = await Promise.all(part.map((key) => readerStub(this.env, workspace, key).campaignLedger(String(send.broadcastId)).catch(() => null)));
+      part.forEach((key, j) => this.store.recordClaimOutcome(send.key, key, outcomeOf(ledgers[j] ?? undefined, send.broadcastId, send.since)));
     }
     const now = this.clock.now();
     if (page.length === SCAN_PAGE) this.store.setCount(send.key, page.at(-1)!, null, null);
@@ -288,8 +288,8 @@ export class SendQueue extends DurableObject<Env> {
     const since = test.arms.map((_, i) => this.store.armSentAt(armSendKey(test.id, i)) ?? test.createdAt);
     for (let i = 0; i < page.length; i += SCAN_PARALLEL) {
       const part = page.slice(i, i + SCAN_PARALLEL);
-      const views = await Promise.all(part.map((r) => readerStub(this.env, workspace, r.key).view().catch(() => null)));
-      part.forEach((r, j) => this.store.recordOutcome(test.id, r.key, outcomeOf(views[j]?.emailLedger, test.broadcastId, since[r.arm]!)));
+      const ledgers = await Promise.all(part.map((r) => readerStub(this.env, workspace, r.key).campaignLedger(String(test.broadcastId)).catch(() => null)));
+      part.forEach((r, j) => this.store.recordOutcome(test.id, r.key, outcomeOf(ledgers[j] ?? undefined, test.broadcastId, since[r.arm]!)));
     }
     const now = this.clock.now();
     if (page.length === SCAN_PAGE) this.store.setScan(test.id, page.at(-1)!.key, null, null);
