@@ -176,6 +176,24 @@ export function workerdCpuMs() {
   }
 }
 
+/**
+ * Waits until workerd is nearly idle (under a tenth of a core over half a second, or `timeoutMs`):
+ * the work a seeding phase left behind (its syncs, in the same workerd) is not charged to the run
+ * measured after it. Returns the seconds waited.
+ */
+export async function settled(timeoutMs = 90_000) {
+  const started = Date.now();
+  let before = workerdCpuMs();
+  if (before === null) return 0;
+  while (Date.now() - started < timeoutMs) {
+    await new Promise((res) => setTimeout(res, 500));
+    const now = workerdCpuMs();
+    if (now - before < 50) break;
+    before = now;
+  }
+  return (Date.now() - started) / 1000;
+}
+
 export const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** `a / b` as a ratio, e.g. "0.83×". */

@@ -8,12 +8,15 @@
 // starts a sync cycle of its own. Readers get their tokens the way production does:
 // people in (fake) Customer.io, the signature backfill, tokens read back from their attributes.
 // Figures only, no assertions (2 local cores: compare the ratio, not the absolute numbers).
-import { ADMIN_SECRET, fmt, load, ratio, startFakeCustomerIo, startWorkers, storageLabel } from './harness.mjs';
+import { ADMIN_SECRET, fmt, load, ratio, settled, startFakeCustomerIo, startWorkers, storageLabel } from './harness.mjs';
 import { PROFILE, startProfile } from './profile.mjs';
 
 const READERS = Number(process.env.BENCH_READERS ?? 1000);
 const HITS = Number(process.env.BENCH_HITS ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+// Measured rounds (empty Worker, floor, pixel, in turn): one round's ratio swings by a third between
+// runs of the same code on these 2 cores, so the figure is the median of the rounds' ratios.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 // Which measured round BENCH_PROFILE profiles: round 1 is where the readers' quiet syncs fall.
 const PROFILE_ROUND = Number(process.env.BENCH_PROFILE_ROUND ?? 0);
 // Long-time subscribers: a publisher's readers have opened many earlier newsletters (a reader keeps
@@ -66,7 +69,7 @@ try {
   const floorNew = await load(Array.from({ length: READERS }, (_, n) => () => [`${floorUrl}/o/bench/new-${n}/101/d.gif`, { headers: { 'user-agent': UA } }]), CONCURRENCY);
   // Alternate so drift hits all three alike.
   const runs = [];
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     const baseline = await load(hits(baselineUrl), CONCURRENCY);
     const stopFloor = PROFILE && round === PROFILE_ROUND ? await startProfile('floor', 'floor-pixel') : null;
     const floor = await load(hits(floorUrl), CONCURRENCY);
@@ -84,6 +87,8 @@ try {
   const longHit = (origin, n) => () => [`${origin}/o/bench/${longTokens[n % LONG_READERS]}/101/now${n % LONG_READERS}.gif`, { headers: { 'user-agent': UA } }];
   await load(Array.from({ length: LONG_READERS * LONG_DELIVERIES }, (_, n) => () => [
     `${edgeUrl}/o/bench/${longTokens[n % LONG_READERS]}/c${Math.floor(n / LONG_READERS) % 120}/past${Math.floor(n / LONG_READERS)}.gif`, { headers: { 'user-agent': UA } }]), 64);
+  // Their syncs (tags crossed on the way) are the seeding's, not the measured run's.
+  const longSettleSeconds = await settled();
   const floorLong = await load(Array.from({ length: HITS }, (_, n) => longHit(floorUrl, n)), CONCURRENCY);
   const long = await load(Array.from({ length: HITS }, (_, n) => longHit(edgeUrl, n)), CONCURRENCY);
 
@@ -97,7 +102,7 @@ try {
 
   // Recording happens after the answer: wait for a sample reader to show every open it was sent.
   const countFor = (n) => Array.from({ length: n }, (_, i) => i).filter((i) => i % READERS === 7).length;
-  const perReader = 2 * countFor(READERS) + 3 * countFor(HITS);
+  const perReader = 2 * countFor(READERS) + (ROUNDS + 1) * countFor(HITS);
   const drainStarted = Date.now();
   const opens = await waitForOpens(perReader);
   const drainSeconds = (Date.now() - drainStarted) / 1000;
@@ -110,14 +115,13 @@ try {
   });
   console.log(`\nPixel benchmark: ${fmt(HITS)} hits per run over ${fmt(READERS)} readers (objects exist), ${CONCURRENCY} in flight, one workerd (Miniflare), direct sockets, ${storageLabel()}`);
   console.log('The floor answers the GIF and stores one row in waitUntil (the pixel\'s contract); "÷ floor" is over the floor run just before, "÷ empty" over the empty Hono Worker run just before.\n');
-  const [a, b] = runs;
+  const b = runs.at(-1);
   console.table([
-    row('empty Hono Worker', a.baseline),
-    row('floor: returning reader', a.floor, null, a.baseline),
-    row('pixel GET /o/…gif', a.pixel, a.floor, a.baseline),
-    row('empty Hono Worker (again)', b.baseline),
-    row('floor: returning reader (again)', b.floor, null, b.baseline),
-    row('pixel (again)', b.pixel, b.floor, b.baseline),
+    ...runs.flatMap((r, i) => [
+      row(`empty Hono Worker, round ${i + 1}`, r.baseline),
+      row(`floor: returning reader, round ${i + 1}`, r.floor, null, r.baseline),
+      row(`pixel GET /o/…gif, round ${i + 1}`, r.pixel, r.floor, r.baseline),
+    ]),
     row(`floor: new reader (object created), ${fmt(READERS)} hits`, floorNew, null, b.baseline),
     row('floor: returning reader, answer after the store', floorAwait, null, b.baseline),
     row(`floor: returning reader, ${fmt(LONG_READERS)} readers`, floorLong, null, b.baseline),
@@ -125,8 +129,16 @@ try {
     row('floor: returning reader (before the next)', floorEager, null, b.baseline),
     row('pixel, every open synced at once (quiet and resync waits 0)', eager, floorEager, b.baseline),
   ]);
-  const mean = (k, f) => (f(a[k]) + f(b[k])) / 2;
-  console.log(`pixel ÷ floor (returning reader) req/s: ${ratio(mean('pixel', (r) => r.perSecond), mean('floor', (r) => r.perSecond))}; pixel ÷ empty Worker req/s: ${ratio(mean('pixel', (r) => r.perSecond), mean('baseline', (r) => r.perSecond))}; pixel p99 ÷ empty Worker p99: ${ratio(mean('pixel', (r) => r.p99), mean('baseline', (r) => r.p99))} (means of two runs each)`);
+  const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+  const perRound = (f) => runs.map(f);
+  const summary = (name, xs) => `${name} ${fmt(median(xs), 2)}× (rounds: ${xs.map((x) => fmt(x, 2)).join(', ')})`;
+  console.log([
+    summary('pixel ÷ floor req/s', perRound((r) => r.pixel.perSecond / r.floor.perSecond)),
+    summary('pixel ÷ empty Worker req/s', perRound((r) => r.pixel.perSecond / r.baseline.perSecond)),
+    summary('pixel p99 ÷ empty Worker p99', perRound((r) => r.pixel.p99 / r.baseline.p99)),
+    summary('floor p99 ÷ empty Worker p99', perRound((r) => r.floor.p99 / r.baseline.p99)),
+  ].join('\n') + `\n(medians of ${ROUNDS} rounds, each ratio over the runs of its own round)`);
+  console.log(`long-time subscribers: seeded, then ${fmt(longSettleSeconds, 1)} s for workerd to go idle before their rows`);
   console.log(`recorded after the answer: sample reader has ${opens} open(s) of ${perReader} sent, the last ${fmt(drainSeconds, 1)} s after the answers; refused hits: ${JSON.stringify(email.rejected)}`);
 } finally {
   await mf.dispose();
