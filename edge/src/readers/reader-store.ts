@@ -170,9 +170,10 @@ export class ReaderStore {
   /** Customer.io took everything up to `lastSeq`; with no argument, the whole outbox goes. */
   clearQueued(lastSeq = Number.MAX_SAFE_INTEGER): void {
     if (this.outboxCount === 0) return;
-    this.sql.exec('DELETE FROM outbox WHERE seq <= ?', lastSeq);
-    // What is left is counted when next asked (an ack asks at once), unless nothing is.
-    this.outboxCount = lastSeq === Number.MAX_SAFE_INTEGER ? 0 : null;
+    const cleared = this.sql.exec('DELETE FROM outbox WHERE seq <= ? RETURNING seq', lastSeq).toArray().length;
+    // Known before (the snapshot's read counted it), what is left is known now: an ack asks at
+    // once, and a count would be one statement more. Unknown, it is counted when asked.
+    this.outboxCount = lastSeq === Number.MAX_SAFE_INTEGER ? 0 : this.outboxCount === null ? null : this.outboxCount - cleared;
   }
 
   queuedCount(): number {
