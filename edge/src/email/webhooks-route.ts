@@ -67,9 +67,10 @@ webhooks.post('/customerio/:workspace', async (c) => {
   const candidates = readerKeysOf(parsed.data) as ReaderKey[];
   if (candidates.length === 0) return c.json(ignored('the person has no id or email in identifiers (both null)'));
 
-  // The reader the edge already knows under one of the person's identifiers; else the first.
+  // The reader the edge already knows under one of the person's identifiers; else the first (so a
+  // person named one way needs no look-up: one call fewer per webhook).
   let key = candidates[0]!;
-  for (const candidate of candidates) {
+  for (const candidate of candidates.length > 1 ? candidates : []) {
     if (await readerStub(c.env, ws.id, candidate).exists()) {
       key = candidate;
       break;
