@@ -37,7 +37,7 @@ type DeliveryRow = { slot: number; delivery: string | null; campaign: string | n
 type LedgerRow = { slot: number | null; delivery: string | null; campaign: string | null; at: number; data: string };
 
 /** A ledger whose lists are rows, as the state keeps it: its flags. */
-export const ledgerFlags = (ledger: EmailLedger): EmailLedger => ({ ...ledger, deliveries: [], campaigns: {} });
+const ledgerFlags = (ledger: EmailLedger): EmailLedger => ({ ...ledger, deliveries: [], campaigns: {} });
 
 /** The reader row as loaded: `context` is null in a row stored before it had its own column. */
 export interface ReaderRow<S, M, C> { state: S; meta: M; context: C | null; version: number }
@@ -191,7 +191,7 @@ export class ReaderStore {
    */
   ledgerFor(flags: EmailLedger, delivery: string | null, campaign: string | null): EmailLedger {
     this.ledgerRead = { deliveries: [], slots: [], campaigns: {} };
-    if (!delivery && !campaign) return { ...flags, deliveries: [], campaigns: {} };
+    if (!delivery && !campaign) return ledgerFlags(flags);
     // One statement: the entries, then the campaigns of the hit and of the entries found.
     const entries = delivery
       ? 'SELECT slot, delivery, campaign, at, seen FROM ledger_deliveries WHERE delivery = ?1 OR (delivery IS NULL AND campaign = ?2)'
@@ -224,14 +224,14 @@ export class ReaderStore {
     ledger.deliveries.forEach((entry, i) => {
       const was = read.deliveries[i];
       if (entry === was) return;
-      const seen = JSON.stringify({ edge: entry.edge, webhook: entry.webhook });
+      const seen = seenOf(entry);
       if (was) {
         // The indexed columns only when they changed (an entry without a delivery id given one):
         // an UPDATE that names a column writes its index too.
         if (was.delivery === entry.delivery && was.campaign === entry.campaign) this.sql.exec('UPDATE ledger_deliveries SET at = ?, seen = ? WHERE slot = ?', entry.at, seen, read.slots[i]!);
         else this.sql.exec('UPDATE ledger_deliveries SET delivery = ?, campaign = ?, at = ?, seen = ? WHERE slot = ?', entry.delivery, entry.campaign, entry.at, seen, read.slots[i]!);
       } else {
-        this.sql.exec('INSERT INTO ledger_deliveries (delivery, campaign, at, seen) VALUES (?, ?, ?, ?)', entry.delivery, entry.campaign, entry.at, seen);
+        this.insertDelivery(entry);
         added++;
       }
     });
@@ -264,9 +264,7 @@ export class ReaderStore {
   replaceLedger(ledger: EmailLedger): EmailLedger {
     this.sql.exec(LEDGER_TABLES);
     this.clearLedger();
-    for (const entry of ledger.deliveries) {
-      this.sql.exec('INSERT INTO ledger_deliveries (delivery, campaign, at, seen) VALUES (?, ?, ?, ?)', entry.delivery, entry.campaign, entry.at, JSON.stringify({ edge: entry.edge, webhook: entry.webhook }));
-    }
+    for (const entry of ledger.deliveries) this.insertDelivery(entry);
     for (const [name, tally] of Object.entries(ledger.campaigns)) {
       this.sql.exec('INSERT INTO ledger_campaigns (name, last, tally) VALUES (?, ?, ?)', name, tally.last, JSON.stringify(tally));
     }
@@ -280,6 +278,10 @@ export class ReaderStore {
     this.sql.exec('DELETE FROM ledger_campaigns');
     this.ledgerRead = { deliveries: [], slots: [], campaigns: {} };
     this.ledgerCounts = { deliveries: 0, campaigns: 0 };
+  }
+
+  private insertDelivery(entry: DeliveryTally): void {
+    this.sql.exec('INSERT INTO ledger_deliveries (delivery, campaign, at, seen) VALUES (?, ?, ?, ?)', entry.delivery, entry.campaign, entry.at, seenOf(entry));
   }
 
   /** Rows were added: past the bounds, the oldest go (deliveries by their last activity, campaigns by their last hit). */
@@ -314,6 +316,9 @@ export class ReaderStore {
     this.sql.exec('INSERT INTO grant_browsers (grant_id, browser, expires_at) VALUES (?, ?, ?)', grantId, browser, expiresAt);
   }
 }
+
+/** What the pixel and links and the webhook saw of a delivery, as its row stores it. */
+const seenOf = (entry: DeliveryTally): string => JSON.stringify({ edge: entry.edge, webhook: entry.webhook });
 
 /** A ledger entry from its row; `seen`: what the pixel and links and the webhook saw, as stored (JSON). */
 const deliveryOf = (row: Pick<DeliveryTally, 'delivery' | 'campaign' | 'at'>, seen: string): DeliveryTally =>
