@@ -36,6 +36,10 @@ type DeliveryRow = { slot: number; delivery: string | null; campaign: string | n
 /** A row of `ledgerFor`'s one statement: a delivery entry (slot set) or a campaign's tally (slot null, its name as campaign). */
 type LedgerRow = { slot: number | null; delivery: string | null; campaign: string | null; at: number; data: string };
 
+/** The ledger rows a hit read (`ReaderStore.ledgerFor`), as handed out, with the slot of each delivery. */
+interface LedgerRead { deliveries: DeliveryTally[]; slots: number[]; campaigns: Record<string, CampaignTally> }
+const nothingRead = (): LedgerRead => ({ deliveries: [], slots: [], campaigns: {} });
+
 /** A ledger whose lists are rows, as the state keeps it: its flags. */
 const ledgerFlags = (ledger: EmailLedger): EmailLedger => ({ ...ledger, deliveries: [], campaigns: {} });
 
@@ -61,7 +65,7 @@ export class ReaderStore {
    * The ledger rows the last `ledgerFor` read, as it handed them out: `credit` replaces an entry it
    * changes with a copy and appends a new one, so what is not the same object is what to write.
    */
-  private ledgerRead: { deliveries: DeliveryTally[]; slots: number[]; campaigns: Record<string, CampaignTally> } = { deliveries: [], slots: [], campaigns: {} };
+  private ledgerRead = nothingRead();
   /** How many delivery and campaign rows there are (null: not counted since the object started). */
   private ledgerCounts: { deliveries: number; campaigns: number } | null = null;
 
@@ -190,7 +194,7 @@ export class ReaderStore {
    * ledger as the state holds it.
    */
   ledgerFor(flags: EmailLedger, delivery: string | null, campaign: string | null): EmailLedger {
-    this.ledgerRead = { deliveries: [], slots: [], campaigns: {} };
+    this.ledgerRead = nothingRead();
     if (!delivery && !campaign) return ledgerFlags(flags);
     // One statement: the entries, then the campaigns of the hit and of the entries found.
     const entries = delivery
@@ -203,11 +207,10 @@ export class ReaderStore {
       delivery, campaign,
     ).toArray();
     const rows = found.filter((r): r is LedgerRow & { slot: number } => r.slot !== null).sort((a, b) => a.slot - b.slot);
-    const campaigns = found.filter((r) => r.slot === null).map((r) => ({ name: r.campaign!, tally: r.data }));
-    const read = {
+    const read: LedgerRead = {
       deliveries: rows.map((r) => deliveryOf(r, r.data)),
       slots: rows.map((r) => r.slot),
-      campaigns: Object.fromEntries(campaigns.map((c) => [c.name, JSON.parse(c.tally) as CampaignTally])),
+      campaigns: campaignsOf(found.filter((r) => r.slot === null).map((r) => ({ name: r.campaign!, tally: r.data }))),
     };
     this.ledgerRead = read;
     return { ...flags, deliveries: [...read.deliveries], campaigns: { ...read.campaigns } };
@@ -241,7 +244,7 @@ export class ReaderStore {
       this.sql.exec('INSERT INTO ledger_campaigns (name, last, tally) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET last = excluded.last, tally = excluded.tally', name, tally.last, JSON.stringify(tally));
       if (!(name in read.campaigns)) addedCampaigns++;
     }
-    this.ledgerRead = { deliveries: [], slots: [], campaigns: {} };
+    this.ledgerRead = nothingRead();
     if (added || addedCampaigns) this.trimLedger(added, addedCampaigns);
     return ledgerFlags(ledger);
   }
@@ -250,14 +253,14 @@ export class ReaderStore {
   wholeLedger(flags: EmailLedger): EmailLedger {
     const deliveries = this.sql.exec<DeliveryRow>('SELECT slot, delivery, campaign, at, seen FROM ledger_deliveries ORDER BY slot').toArray().map((r) => deliveryOf(r, r.seen));
     const campaigns = this.sql.exec<{ name: string; tally: string }>('SELECT name, tally FROM ledger_campaigns').toArray();
-    return { ...flags, deliveries, campaigns: Object.fromEntries(campaigns.map((c) => [c.name, JSON.parse(c.tally) as CampaignTally])) };
+    return { ...flags, deliveries, campaigns: campaignsOf(campaigns) };
   }
 
   /** The part of the ledger about one campaign (`campaignPart`, read from the rows). */
   campaignLedger(flags: EmailLedger, campaign: string): EmailLedger {
     const deliveries = this.sql.exec<DeliveryRow>('SELECT slot, delivery, campaign, at, seen FROM ledger_deliveries WHERE campaign = ? ORDER BY slot', campaign).toArray().map((r) => deliveryOf(r, r.seen));
-    const tally = this.sql.exec<{ tally: string }>('SELECT tally FROM ledger_campaigns WHERE name = ?', campaign).toArray()[0]?.tally;
-    return { ...flags, deliveries, campaigns: tally ? { [campaign]: JSON.parse(tally) as CampaignTally } : {} };
+    const campaigns = this.sql.exec<{ name: string; tally: string }>('SELECT name, tally FROM ledger_campaigns WHERE name = ?', campaign).toArray();
+    return { ...flags, deliveries, campaigns: campaignsOf(campaigns) };
   }
 
   /** The rows become `ledger`'s lists (it outgrew the state, a merge); returns it as the state keeps it. */
@@ -276,7 +279,7 @@ export class ReaderStore {
   clearLedger(): void {
     this.sql.exec('DELETE FROM ledger_deliveries');
     this.sql.exec('DELETE FROM ledger_campaigns');
-    this.ledgerRead = { deliveries: [], slots: [], campaigns: {} };
+    this.ledgerRead = nothingRead();
     this.ledgerCounts = { deliveries: 0, campaigns: 0 };
   }
 
@@ -316,6 +319,10 @@ export class ReaderStore {
     this.sql.exec('INSERT INTO grant_browsers (grant_id, browser, expires_at) VALUES (?, ?, ?)', grantId, browser, expiresAt);
   }
 }
+
+/** Campaign tallies from their rows. */
+const campaignsOf = (rows: ReadonlyArray<{ name: string; tally: string }>): Record<string, CampaignTally> =>
+  Object.fromEntries(rows.map((r) => [r.name, JSON.parse(r.tally) as CampaignTally]));
 
 /** What the pixel and links and the webhook saw of a delivery, as its row stores it. */
 const seenOf = (entry: DeliveryTally): string => JSON.stringify({ edge: entry.edge, webhook: entry.webhook });
