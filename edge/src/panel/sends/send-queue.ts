@@ -35,6 +35,7 @@ import { alarmFor, nextDue, wakeAt } from './schedule.ts';
 import { JOURNEY_STEP, journeyOps, journeyStep } from './journey.ts';
 import { type AbTestRow, type Claim, type SendRow, SendStore, type WelcomeRow } from './send-store.ts';
 import { fnv1a } from '#shared/crypto.ts';
+import type { EmailLedger } from '#shared/email/ledger.ts';
 import { abTestView, sendView, welcomeView } from './views.ts';
 
 const MAX_ATTEMPTS = 12;
@@ -241,13 +242,18 @@ export class SendQueue extends DurableObject<Env> {
     return this.abTest(id);
   }
 
+  /** What each reader's email ledger holds about the broadcast (its campaign); undefined for none, or a reader that could not be reached. */
+  private broadcastLedgers(workspace: string, keys: readonly string[], broadcastId: number): Promise<Array<EmailLedger | undefined>> {
+    return Promise.all(keys.map((key) => readerStub(this.env, workspace, key).campaignLedger(String(broadcastId)).then((l) => l ?? undefined, () => undefined)));
+  }
+
   /** One page of a send's recount (as an A/B arm's: its broadcast, since it went out); the panel asking for results starts one. */
   private async countStep(workspace: string, send: { key: string; broadcastId: number; cursor: string; since: number }): Promise<void> {
     const page = this.store.claimedKeysAfter(send.key, send.cursor, SCAN_PAGE);
     for (let i = 0; i < page.length; i += SCAN_PARALLEL) {
       const part = page.slice(i, i + SCAN_PARALLEL);
-      const ledgers = await Promise.all(part.map((key) => readerStub(this.env, workspace, key).campaignLedger(String(send.broadcastId)).catch(() => null)));
-      part.forEach((key, j) => this.store.recordClaimOutcome(send.key, key, outcomeOf(ledgers[j] ?? undefined, send.broadcastId, send.since)));
+      const ledgers = await this.broadcastLedgers(workspace, part, send.broadcastId);
+      part.forEach((key, j) => this.store.recordClaimOutcome(send.key, key, outcomeOf(ledgers[j], send.broadcastId, send.since)));
     }
     const now = this.clock.now();
     if (page.length === SCAN_PAGE) this.store.setCount(send.key, page.at(-1)!, null, null);
@@ -288,8 +294,8 @@ export class SendQueue extends DurableObject<Env> {
     const since = test.arms.map((_, i) => this.store.armSentAt(armSendKey(test.id, i)) ?? test.createdAt);
     for (let i = 0; i < page.length; i += SCAN_PARALLEL) {
       const part = page.slice(i, i + SCAN_PARALLEL);
-      const ledgers = await Promise.all(part.map((r) => readerStub(this.env, workspace, r.key).campaignLedger(String(test.broadcastId)).catch(() => null)));
-      part.forEach((r, j) => this.store.recordOutcome(test.id, r.key, outcomeOf(ledgers[j] ?? undefined, test.broadcastId, since[r.arm]!)));
+      const ledgers = await this.broadcastLedgers(workspace, part.map((r) => r.key), test.broadcastId);
+      part.forEach((r, j) => this.store.recordOutcome(test.id, r.key, outcomeOf(ledgers[j], test.broadcastId, since[r.arm]!)));
     }
     const now = this.clock.now();
     if (page.length === SCAN_PAGE) this.store.setScan(test.id, page.at(-1)!.key, null, null);
