@@ -49,7 +49,9 @@ try {
   const tokens = (await (await fetch(`${fake.url}/_fake/people?workspace=demo`)).json()).people.map((p) => p.attributes.sharpsend_ptoken).filter(Boolean);
   if (tokens.length !== READERS) throw new Error(`expected ${READERS} tokens, got ${tokens.length}`);
 
-  const hit = (origin, n, prefix = 'o') => () => [`${origin}/${prefix}/bench/${tokens[n % tokens.length]}/101/d${n % tokens.length}.gif`, { headers: { 'user-agent': UA } }];
+  /** One pixel hit as an email client makes it: the reader's token, a campaign and a delivery. */
+  const pixel = (origin, token, campaign, delivery, prefix = 'o') => () => [`${origin}/${prefix}/bench/${token}/${campaign}/${delivery}.gif`, { headers: { 'user-agent': UA } }];
+  const hit = (origin, n, prefix = 'o') => pixel(origin, tokens[n % tokens.length], 101, `d${n % tokens.length}`, prefix);
   const hits = (origin, count = HITS, prefix = 'o') => Array.from({ length: count }, (_, n) => hit(origin, n, prefix));
   const sample = 'reader7@bench.example';
   const sampleOpens = async () => (await (await fetch(`${edgeUrl}/v1/server/reader?email=${encodeURIComponent(sample)}`, { headers: { authorization: `Bearer ${secretKey}` } })).json()).counters?.opens ?? 0;
@@ -66,7 +68,7 @@ try {
   await load(hits(floorUrl, READERS), CONCURRENCY);
   await load(hits(edgeUrl, READERS), CONCURRENCY);
   await waitForOpens(1);
-  const floorNew = await load(Array.from({ length: READERS }, (_, n) => () => [`${floorUrl}/o/bench/new-${n}/101/d.gif`, { headers: { 'user-agent': UA } }]), CONCURRENCY);
+  const floorNew = await load(Array.from({ length: READERS }, (_, n) => pixel(floorUrl, `new-${n}`, 101, 'd')), CONCURRENCY);
   // Alternate so drift hits all three alike.
   const runs = [];
   for (let round = 0; round < ROUNDS; round++) {
@@ -84,9 +86,11 @@ try {
   // Long-time subscribers (the last LONG_READERS readers; the sample reader is not one): each opens
   // LONG_DELIVERIES newsletters of 120 campaigns first, then the same repeat opens as above.
   const longTokens = tokens.slice(-LONG_READERS);
-  const longHit = (origin, n) => () => [`${origin}/o/bench/${longTokens[n % LONG_READERS]}/101/now${n % LONG_READERS}.gif`, { headers: { 'user-agent': UA } }];
-  await load(Array.from({ length: LONG_READERS * LONG_DELIVERIES }, (_, n) => () => [
-    `${edgeUrl}/o/bench/${longTokens[n % LONG_READERS]}/c${Math.floor(n / LONG_READERS) % 120}/past${Math.floor(n / LONG_READERS)}.gif`, { headers: { 'user-agent': UA } }]), 64);
+  const longHit = (origin, n) => pixel(origin, longTokens[n % LONG_READERS], 101, `now${n % LONG_READERS}`);
+  await load(Array.from({ length: LONG_READERS * LONG_DELIVERIES }, (_, n) => {
+    const past = Math.floor(n / LONG_READERS);
+    return pixel(edgeUrl, longTokens[n % LONG_READERS], `c${past % 120}`, `past${past}`);
+  }), 64);
   // Their syncs (tags crossed on the way) are the seeding's, not the measured run's.
   const longSettleSeconds = await settled();
   const floorLong = await load(Array.from({ length: HITS }, (_, n) => longHit(floorUrl, n)), CONCURRENCY);
@@ -130,13 +134,12 @@ try {
     row('pixel, every open synced at once (quiet and resync waits 0)', eager, floorEager, b.baseline),
   ]);
   const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-  const perRound = (f) => runs.map(f);
   const summary = (name, xs) => `${name} ${fmt(median(xs), 2)}× (rounds: ${xs.map((x) => fmt(x, 2)).join(', ')})`;
   console.log([
-    summary('pixel ÷ floor req/s', perRound((r) => r.pixel.perSecond / r.floor.perSecond)),
-    summary('pixel ÷ empty Worker req/s', perRound((r) => r.pixel.perSecond / r.baseline.perSecond)),
-    summary('pixel p99 ÷ empty Worker p99', perRound((r) => r.pixel.p99 / r.baseline.p99)),
-    summary('floor p99 ÷ empty Worker p99', perRound((r) => r.floor.p99 / r.baseline.p99)),
+    summary('pixel ÷ floor req/s', runs.map((r) => r.pixel.perSecond / r.floor.perSecond)),
+    summary('pixel ÷ empty Worker req/s', runs.map((r) => r.pixel.perSecond / r.baseline.perSecond)),
+    summary('pixel p99 ÷ empty Worker p99', runs.map((r) => r.pixel.p99 / r.baseline.p99)),
+    summary('floor p99 ÷ empty Worker p99', runs.map((r) => r.floor.p99 / r.baseline.p99)),
   ].join('\n') + `\n(medians of ${ROUNDS} rounds, each ratio over the runs of its own round)`);
   console.log(`long-time subscribers: seeded, then ${fmt(longSettleSeconds, 1)} s for workerd to go idle before their rows`);
   console.log(`recorded after the answer: sample reader has ${opens} open(s) of ${perReader} sent, the last ${fmt(drainSeconds, 1)} s after the answers; refused hits: ${JSON.stringify(email.rejected)}`);
