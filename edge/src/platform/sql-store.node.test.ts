@@ -76,16 +76,34 @@ describe('ReaderStore.markSeen', () => {
 });
 
 describe('ReaderStore.markSeenAll', () => {
-  it('marks a batch in one statement and returns only the ids not seen before, an id twice once', () => {
+  it('marks a batch of new ids in one insert and its count, an id twice new once', () => {
     const { sql, statements } = nodeSql();
     const store = new ReaderStore(sql);
-    expect(store.markSeen('01HA', 1)).toBe(true);
     statements.length = 0;
-    const fresh = store.markSeenAll([{ id: '01HA', ts: 2 }, { id: '01HB', ts: 3 }, { id: '01HB', ts: 3 }, { id: '01HC', ts: 4 }]);
+    const fresh = store.markSeenAll([{ id: '01HA', ts: 2 }, { id: '01HB', ts: 3 }, { id: '01HB', ts: 3 }]);
+    expect([...fresh].sort()).toEqual(['01HA', '01HB']);
+    expect(statements).toHaveLength(2);
+  });
+
+  it('returns only the ids not seen before when a batch mixes old and new ones (a retry)', () => {
+    const { sql } = nodeSql();
+    const store = new ReaderStore(sql);
+    expect(store.markSeen('01HA', 1)).toBe(true);
+    store.markSeenAll([{ id: '01HZ', ts: 1 }, { id: '01HY', ts: 1 }]);
+    const fresh = store.markSeenAll([{ id: '01HA', ts: 2 }, { id: '01HB', ts: 3 }, { id: '01HZ', ts: 3 }, { id: '01HB', ts: 3 }, { id: '01HC', ts: 4 }]);
     expect([...fresh].sort()).toEqual(['01HB', '01HC']);
-    expect(statements).toHaveLength(1);
     expect(store.seen('01HB') && store.seen('01HC')).toBe(true);
     expect(store.markSeenAll([{ id: '01HB', ts: 5 }, { id: '01HC', ts: 5 }]).size).toBe(0);
+  });
+
+  it("keeps a batch's ids as long as its latest event, never shorter than each event's own time", () => {
+    const { sql, db } = nodeSql();
+    const store = new ReaderStore(sql);
+    store.markSeenAll([{ id: '01HA', ts: 100 }, { id: '01HB', ts: 300 }, { id: '01HC', ts: 200 }]);
+    store.forgetSeenBefore(250);
+    expect(db.prepare('SELECT id FROM seen_events ORDER BY id').all().map((r) => (r as { id: string }).id)).toEqual(['01HA', '01HB', '01HC']);
+    store.forgetSeenBefore(301);
+    expect(store.seen('01HA') || store.seen('01HB') || store.seen('01HC')).toBe(false);
   });
 });
 

