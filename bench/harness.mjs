@@ -199,5 +199,11 @@ export const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractio
 /** `a / b` as a ratio, e.g. "0.83×". */
 export const ratio = (a, b) => `${fmt(a / b, 2)}×`;
 
+/** The median of a run's figures: one round's ratio swings by a third between runs of the same code here. */
+export const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
+/** "name 0.72× (rounds: 0.70, 0.75, 0.71)": the median of the rounds' ratios, each round's beside it. */
+export const roundsSummary = (name, xs) => `${name} ${fmt(median(xs), 2)}× (rounds: ${xs.map((x) => fmt(x, 2)).join(', ')})`;
+
 /** The name the benchmarks used before the floor joined (bench:scale and others still call it). */
 export const startEdgeAndBaseline = startWorkers;

@@ -8,7 +8,7 @@
 // starts a sync cycle of its own. Readers get their tokens the way production does:
 // people in (fake) Customer.io, the signature backfill, tokens read back from their attributes.
 // Figures only, no assertions (2 local cores: compare the ratio, not the absolute numbers).
-import { ADMIN_SECRET, fmt, load, ratio, settled, startFakeCustomerIo, startWorkers, storageLabel } from './harness.mjs';
+import { ADMIN_SECRET, fmt, load, ratio, roundsSummary, settled, startFakeCustomerIo, startWorkers, storageLabel } from './harness.mjs';
 import { PROFILE, startProfile } from './profile.mjs';
 
 const READERS = Number(process.env.BENCH_READERS ?? 1000);
@@ -133,13 +133,11 @@ try {
     row('floor: returning reader (before the next)', floorEager, null, b.baseline),
     row('pixel, every open synced at once (quiet and resync waits 0)', eager, floorEager, b.baseline),
   ]);
-  const median = (xs) => { const s = [...xs].sort((x, y) => x - y); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-  const summary = (name, xs) => `${name} ${fmt(median(xs), 2)}× (rounds: ${xs.map((x) => fmt(x, 2)).join(', ')})`;
   console.log([
-    summary('pixel ÷ floor req/s', runs.map((r) => r.pixel.perSecond / r.floor.perSecond)),
-    summary('pixel ÷ empty Worker req/s', runs.map((r) => r.pixel.perSecond / r.baseline.perSecond)),
-    summary('pixel p99 ÷ empty Worker p99', runs.map((r) => r.pixel.p99 / r.baseline.p99)),
-    summary('floor p99 ÷ empty Worker p99', runs.map((r) => r.floor.p99 / r.baseline.p99)),
+    roundsSummary('pixel ÷ floor req/s', runs.map((r) => r.pixel.perSecond / r.floor.perSecond)),
+    roundsSummary('pixel ÷ empty Worker req/s', runs.map((r) => r.pixel.perSecond / r.baseline.perSecond)),
+    roundsSummary('pixel p99 ÷ empty Worker p99', runs.map((r) => r.pixel.p99 / r.baseline.p99)),
+    roundsSummary('floor p99 ÷ empty Worker p99', runs.map((r) => r.floor.p99 / r.baseline.p99)),
   ].join('\n') + `\n(medians of ${ROUNDS} rounds, each ratio over the runs of its own round)`);
   console.log(`long-time subscribers: seeded, then ${fmt(longSettleSeconds, 1)} s for workerd to go idle before their rows`);
   console.log(`recorded after the answer: sample reader has ${opens} open(s) of ${perReader} sent, the last ${fmt(drainSeconds, 1)} s after the answers; refused hits: ${JSON.stringify(email.rejected)}`);
