@@ -3,7 +3,7 @@
 // cold start of an up-to-date object costs.
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
-import { META_TABLE, Meta, type Migration, migrate } from './sql-store.ts';
+import { META_TABLE, Meta, type Migration, migrate, migrateReading } from './sql-store.ts';
 import { ReaderStore } from '#edge/readers/reader-store.ts';
 
 // The stores name the runtime's SqlStorage type; this program has Node's types, not the Workers' ones.
@@ -60,6 +60,51 @@ describe('migrate', () => {
     expect(statements).toContain(STEPS[1]);
     expect(statements).not.toContain(STEPS[0]);
     expect((db.prepare('SELECT applied FROM _schema').get() as { applied: number }).applied).toBe(2);
+  });
+});
+
+describe('migrateReading', () => {
+  const ROW_STEPS: Migration[] = [
+    'CREATE TABLE IF NOT EXISTS r (id INTEGER PRIMARY KEY, a TEXT NOT NULL)',
+    "ALTER TABLE r ADD COLUMN b TEXT NOT NULL DEFAULT 'b'",
+  ];
+
+  it('migrates new storage and finds no row', () => {
+    const { sql, db } = nodeSql();
+    expect(migrateReading(sql, ROW_STEPS, 'a, b', 'r')).toBeNull();
+    expect((db.prepare('SELECT applied FROM _schema').get() as { applied: number }).applied).toBe(2);
+  });
+
+  it('reads the row of up-to-date storage in one statement, the count of steps with it', () => {
+    const { sql, statements, db } = nodeSql();
+    migrate(sql, ROW_STEPS);
+    db.prepare("INSERT INTO r (id, a, b) VALUES (1, 'x', 'y')").run();
+    statements.length = 0;
+    expect(migrateReading(sql, ROW_STEPS, 'a, b', 'r')).toEqual({ a: 'x', b: 'y' });
+    expect(statements).toHaveLength(1);
+  });
+
+  it('applies the steps storage lacks (a column a later step adds) before it reads the row', () => {
+    const { sql, db } = nodeSql();
+    migrate(sql, ROW_STEPS.slice(0, 1));
+    db.prepare("INSERT INTO r (id, a) VALUES (1, 'x')").run();
+    expect(migrateReading(sql, ROW_STEPS, 'a, b', 'r')).toEqual({ a: 'x', b: 'b' });
+    expect((db.prepare('SELECT applied FROM _schema').get() as { applied: number }).applied).toBe(2);
+  });
+});
+
+describe('ReaderStore: a cold start', () => {
+  it("opens an up-to-date reader's storage and loads its row with one read", () => {
+    const db = new DatabaseSync(':memory:');
+    const first = new ReaderStore(nodeSql(db).sql);
+    first.save({ opens: 1 }, { tags: [] }, { workspace: 'ws' }, 1);
+    const cold = nodeSql(db);
+    const store = new ReaderStore(cold.sql);
+    expect(store.load()).toEqual({ state: { opens: 1 }, meta: { tags: [] }, context: { workspace: 'ws' }, version: 1 });
+    expect(cold.statements).toHaveLength(1);
+    // Only the first load takes the row read when the object opened; a later one reads it again.
+    store.save({ opens: 2 }, { tags: [] }, { workspace: 'ws' }, 2);
+    expect(store.load()).toMatchObject({ state: { opens: 2 }, version: 2 });
   });
 });
 

@@ -21,6 +21,28 @@ export function migrate(sql: SqlStorage, steps: readonly Migration[]): void {
 }
 
 /**
+ * `migrate`, and the one row a store reads first at every cold start (`SELECT columns FROM table`),
+ * in one statement when the storage is up to date: most cold starts (a reader's object, evicted
+ * after seconds idle, as most pixel hits and page reads find it) then make one read where two
+ * were (measured in workerd: 140 µs less a cold start). Anything else (a new object, steps to
+ * apply, no row) goes through `migrate` and reads the row after it.
+ */
+export function migrateReading<T extends object>(sql: SqlStorage, steps: readonly Migration[], columns: string, table: string): T | null {
+  try {
+    const row = sql.exec(`SELECT (SELECT applied FROM _schema WHERE id = 1) AS _applied, ${columns} FROM ${table} LIMIT 1`).toArray()[0] as (T & { _applied: number | null }) | undefined;
+    if (row && row._applied === steps.length) {
+      const { _applied, ...rest } = row;
+      return rest as unknown as T;
+    }
+  } catch (error) {
+    // Storage the steps have not made yet: no table, or a column a later step adds.
+    if (!/no such (table|column)/i.test((error as Error).message)) throw error;
+  }
+  migrate(sql, steps);
+  return (sql.exec(`SELECT ${columns} FROM ${table} LIMIT 1`).toArray()[0] as T | undefined) ?? null;
+}
+
+/**
  * How many steps the storage has applied, in one read; null when it has never counted them (a new
  * object, or storage from before migrations were counted). Read before anything is created: a
  * CREATE … IF NOT EXISTS counts as a write even when the table is there, and every cold start (an

@@ -7,7 +7,7 @@
  */
 import type { QueuedOp } from '#edge/sync/snapshot.ts';
 import { type CampaignTally, type DeliveryTally, type EmailLedger, MAX_CAMPAIGNS, MAX_DELIVERIES } from '#shared/email/ledger.ts';
-import { type Migration, addColumn, migrate } from '#edge/platform/sql-store.ts';
+import { type Migration, addColumn, migrateReading } from '#edge/platform/sql-store.ts';
 
 const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE IF NOT EXISTS reader (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, meta TEXT NOT NULL, version INTEGER NOT NULL);
@@ -31,6 +31,10 @@ const LEDGER_TABLES = `CREATE TABLE IF NOT EXISTS ledger_deliveries (slot INTEGE
   CREATE INDEX IF NOT EXISTS ledger_deliveries_delivery ON ledger_deliveries (delivery);
   CREATE INDEX IF NOT EXISTS ledger_deliveries_campaign ON ledger_deliveries (campaign);
   CREATE TABLE IF NOT EXISTS ledger_campaigns (name TEXT PRIMARY KEY, last INTEGER NOT NULL, tally TEXT NOT NULL) WITHOUT ROWID;`;
+
+/** The reader row's columns as stored (state, meta and context as JSON). */
+type StoredRow = { state: string; meta: string; context: string | null; version: number };
+const ROW_COLUMNS = 'state, meta, context, version';
 
 type DeliveryRow = { slot: number; delivery: string | null; campaign: string | null; at: number; seen: string };
 /** A row of `ledgerFor`'s one statement: a delivery entry (slot set) or a campaign's tally (slot null, its name as campaign). */
@@ -69,15 +73,19 @@ export class ReaderStore {
   /** How many delivery and campaign rows there are (null: not counted since the object started). */
   private ledgerCounts: { deliveries: number; campaigns: number } | null = null;
 
+  /** The reader row as the constructor read it, with the migrations' count (`load` takes it once). */
+  private opened: StoredRow | null | undefined;
+
   constructor(private readonly sql: SqlStorage) {
-    migrate(sql, MIGRATIONS);
+    this.opened = migrateReading<StoredRow>(sql, MIGRATIONS, ROW_COLUMNS, 'reader');
   }
 
   // ---- the reader row ------------------------------------------------------------------------
 
   /** `adopt`: the object's own value for the stored context (the store then knows it as the row's). */
   load<S, M, C>(adopt: (context: C) => C = (context) => context): ReaderRow<S, M, C> | null {
-    const row = this.sql.exec<{ state: string; meta: string; context: string | null; version: number }>('SELECT state, meta, context, version FROM reader').toArray()[0];
+    const row = this.opened !== undefined ? this.opened : this.sql.exec<StoredRow>(`SELECT ${ROW_COLUMNS} FROM reader`).toArray()[0];
+    this.opened = undefined;
     this.storedMeta = row?.meta ?? null;
     if (!row) return null;
     const context = row.context === null ? null : adopt(JSON.parse(row.context) as C);
