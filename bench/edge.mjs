@@ -82,7 +82,8 @@ try {
 
   const row = (name, r, eventsPerRequest, floor, empty) => ({
     worker: name, 'requests/s': fmt(r.perSecond), 'events/s': fmt(r.perSecond * eventsPerRequest), 'p50 ms': fmt(r.p50, 1), 'p99 ms': fmt(r.p99, 1),
-    '÷ floor': floor ? ratio(r.perSecond, floor.perSecond) : '', '÷ empty': empty ? ratio(r.perSecond, empty.perSecond) : '', errors: r.errors,
+    '÷ floor': floor ? ratio(r.perSecond, floor.perSecond) : '', '÷ empty': empty ? ratio(r.perSecond, empty.perSecond) : '',
+    'workerd CPU ms/request': r.cpuMsPerRequest === null ? '' : fmt(r.cpuMsPerRequest, 2), errors: r.errors,
   });
   console.log(`\nIngest: ${READERS} requests per row, ${CONCURRENCY} in flight, one workerd (Miniflare), same machine, ${storageLabel()}`);
   console.log('"÷ floor": requests/s over the floor of the same kind in this run (1.00× = what the runtime allows a Worker that stores data); "÷ empty": over the empty Hono Worker.');
@@ -100,6 +101,9 @@ try {
   ]);
   console.log(`edge ÷ floor requests/s: new reader ${ratio(reads.perSecond, floorNew.perSecond)}, sign-ups ${ratio(signups.perSecond, floorSignups.perSecond)}`);
   console.log(roundsSummary('edge ÷ floor requests/s, returning reader', returningRounds.map((r) => r.edge.perSecond / r.floor.perSecond)) + ` (median of ${ROUNDS} rounds)`);
+  if (returningRounds.every((r) => r.edge.cpuMsPerRequest !== null && r.floor.cpuMsPerRequest !== null)) {
+    console.log(roundsSummary("floor's ÷ edge's workerd CPU a request, returning reader", returningRounds.map((r) => r.floor.cpuMsPerRequest / r.edge.cpuMsPerRequest)));
+  }
   console.log(`\nSync to the fake Customer.io (Track limit ${LIMIT}/s):`);
   console.table([{
     events: fmt(events), 'known readers': fmt(knownReaders), 'Customer.io calls': sync.calls, 'calls per 1,000 events': fmt((sync.calls / events) * 1000, 2),
