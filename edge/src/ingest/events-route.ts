@@ -5,7 +5,7 @@
  * a click grant's redemption instead (identity/redeem-grant.ts).
  */
 import { Hono } from 'hono';
-import type { AppEnv } from '#edge/env.ts';
+import type { AppEnv, Env } from '#edge/env.ts';
 import { type ReaderEvent, eventBatchSchema, grantRedemptionSchema } from '#shared/protocol.ts';
 import { MAX_EVENTS_BODY_BYTES } from '#shared/constants.ts';
 import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';
@@ -36,14 +36,21 @@ events.options('/', async (c) => {
   return c.body(null, 204, corsHeaders(origin, true));
 });
 
-events.post('/', async (c) => {
-  const origin = requestOrigin(c.req.raw);
-  const raw = await readJson(c.req.raw, MAX_EVENTS_BODY_BYTES);
+events.post('/', (c) => postEvents(c.req.raw, c.env));
+
+/**
+ * The batch's handling, a plain function: the Worker's entry calls it before the router (index.ts),
+ * and its errors go to `errorResponse` as the router's would.
+ */
+export async function postEvents(request: Request, env: Env): Promise<Response> {
+  const origin = requestOrigin(request);
+  const ip = request.headers.get('cf-connecting-ip') ?? undefined;
+  const raw = await readJson(request, MAX_EVENTS_BODY_BYTES);
   if (isGrantBatch(raw)) {
     // A click grant's redemption (identity/redeem-grant.ts): a batch of exactly one `grant` event.
     const redemption = parseOr400(grantRedemptionSchema, raw, 'grant redemption');
-    const ws = await allowedWorkspace(c.env, redemption.workspace, origin, c.req.header('cf-connecting-ip'));
-    return c.json(await redeemGrant(c.env, ws, redemption, Date.now()), 200, corsHeaders(origin, false));
+    const ws = await allowedWorkspace(env, redemption.workspace, origin, ip);
+    return Response.json(await redeemGrant(env, ws, redemption, Date.now()), { status: 200, headers: corsHeaders(origin, false) });
   }
   const batch = parseOr400(eventBatchSchema, raw, 'event batch');
   const now = Date.now();
@@ -56,7 +63,7 @@ events.post('/', async (c) => {
   const fresh = batch.events.filter((e) => e.ts >= now - MAX_EVENT_AGE_MS);
   if (fresh.length === 0) throw new ClientError(400, 'Invalid event batch', rejected);
 
-  const ws = await allowedWorkspace(c.env, batch.workspace, origin, c.req.header('cf-connecting-ip'));
+  const ws = await allowedWorkspace(env, batch.workspace, origin, ip);
 
   const byReader = new Map<string, ReaderEvent[]>();
   for (const event of fresh) {
@@ -64,17 +71,17 @@ events.post('/', async (c) => {
     list.push(event);
     byReader.set(event.anonymousId, list);
   }
-  const edgeOrigin = new URL(c.req.url).origin;
+  const edgeOrigin = new URL(request.url).origin;
   const results = await Promise.all([...byReader].map(([anonymousId, list]) => {
     const key = anonymousKey(anonymousId);
-    return ingestEvents(c.env, ws, key, list, edgeOrigin);
+    return ingestEvents(env, ws, key, list, edgeOrigin);
   }));
   const accepted = results.reduce((n, r) => n + r.accepted, 0);
   const duplicates = results.reduce((n, r) => n + r.duplicates, 0);
   // `confirm`: a sign-up here waits for its confirmation email (double opt-in); the form says so.
   const confirm = results.some((r) => r.pending);
-  return c.json({ accepted, duplicates, ...(confirm ? { confirm } : {}), ...(rejected.length ? { rejected } : {}) }, 202, corsHeaders(origin, false));
-});
+  return Response.json({ accepted, duplicates, ...(confirm ? { confirm } : {}), ...(rejected.length ? { rejected } : {}) }, { status: 202, headers: corsHeaders(origin, false) });
+}
 
 /** The loader sends a grant alone, so a batch whose first event is one is a redemption. */
 function isGrantBatch(raw: unknown): boolean {
@@ -83,7 +90,7 @@ function isGrantBatch(raw: unknown): boolean {
 }
 
 /** The workspace, when it exists, the request comes from one of its origins and the client is not flooding. */
-async function allowedWorkspace(env: AppEnv['Bindings'], id: string, origin: string | null, ip: string | undefined): Promise<EdgeWorkspace> {
+async function allowedWorkspace(env: Env, id: string, origin: string | null, ip: string | undefined): Promise<EdgeWorkspace> {
   const ws = await edgeWorkspace(env, id);
   if (!ws) throw new ClientError(404, `Unknown workspace "${id}"`, [{ path: 'workspace', message: 'no such workspace' }]);
   if (!origin) throw new ClientError(403, 'Missing Origin header: events are accepted from the workspace\'s allowed origins only', [{ path: 'Origin', message: 'missing' }]);

@@ -1,10 +1,12 @@
 /**
  * Every client error the edge answers has one shape, `{ error, issues: [{ path, message }] }`,
  * so a publisher sees which field is wrong. `ClientError` is thrown anywhere and rendered by
- * the app's error handler; anything else is a bug and becomes a 500 without details.
+ * `errorResponse` (the app's error handler, and the routes that skip the router); anything else
+ * is a bug and becomes a 500 without details.
  */
 import type * as z from '#shared/zod.ts';
 import type { ErrorBody, ErrorIssue } from '#shared/protocol.ts';
+import { requestOrigin } from './cors.ts';
 
 export class ClientError extends Error {
   constructor(
@@ -26,6 +28,20 @@ export function issuesFrom(error: z.core.$ZodError, prefix = ''): ErrorIssue[] {
     path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(body)',
     message: issue.message,
   }));
+}
+
+/** The answer to an error a route threw: a ClientError's own 4xx, anything else a 500 (logged). */
+export function errorResponse(error: unknown, request: Request, path: string): Response {
+  if (error instanceof ClientError) {
+    const headers: Record<string, string> = { ...error.headers };
+    // The widget may read why its batch was refused; the message holds nothing secret.
+    const origin = requestOrigin(request);
+    if (origin && path.startsWith('/v1/events')) headers['access-control-allow-origin'] = origin;
+    return Response.json(error.body(), { status: error.status, headers });
+  }
+  // A bug, not the client's doing: log it, answer without internals.
+  console.error(`${request.method} ${path} failed:`, error);
+  return Response.json({ error: 'Internal error', issues: [] }, { status: 500 });
 }
 
 /** Parses with a schema or throws a 400 naming each bad field. */
