@@ -37,6 +37,7 @@ type StoredRow = { state: string; meta: string; context: string | null; version:
 const ROW_COLUMNS = 'state, meta, context, version';
 
 type DeliveryRow = { slot: number; delivery: string | null; campaign: string | null; at: number; seen: string };
+const DELIVERY_COLUMNS = 'slot, delivery, campaign, at, seen';
 /** A row of `ledgerFor`'s one statement: a delivery entry (slot set) or a campaign's tally (slot null, its name as campaign). */
 type LedgerRow = { slot: number | null; delivery: string | null; campaign: string | null; at: number; data: string };
 
@@ -214,8 +215,8 @@ export class ReaderStore {
     if (!delivery && !campaign) return ledgerFlags(flags);
     // One statement: the entries, then the campaigns of the hit and of the entries found.
     const entries = delivery
-      ? 'SELECT slot, delivery, campaign, at, seen FROM ledger_deliveries WHERE delivery = ?1 OR (delivery IS NULL AND campaign = ?2)'
-      : 'SELECT slot, delivery, campaign, at, seen FROM ledger_deliveries WHERE campaign = ?2 ORDER BY at DESC, slot LIMIT 1';
+      ? `SELECT ${DELIVERY_COLUMNS} FROM ledger_deliveries WHERE delivery = ?1 OR (delivery IS NULL AND campaign = ?2)`
+      : `SELECT ${DELIVERY_COLUMNS} FROM ledger_deliveries WHERE campaign = ?2 ORDER BY at DESC, slot LIMIT 1`;
     const found = this.sql.exec<LedgerRow>(
       `WITH hit AS (${entries})
        SELECT slot, delivery, campaign, at, seen AS data FROM hit
@@ -267,15 +268,18 @@ export class ReaderStore {
 
   /** The whole ledger (a view, a merge). */
   wholeLedger(flags: EmailLedger): EmailLedger {
-    const deliveries = this.sql.exec<DeliveryRow>('SELECT slot, delivery, campaign, at, seen FROM ledger_deliveries ORDER BY slot').toArray().map((r) => deliveryOf(r, r.seen));
-    const campaigns = this.sql.exec<{ name: string; tally: string }>('SELECT name, tally FROM ledger_campaigns').toArray();
-    return { ...flags, deliveries, campaigns: campaignsOf(campaigns) };
+    return this.readLedger(flags, null);
   }
 
   /** The part of the ledger about one campaign (`campaignPart`, read from the rows). */
   campaignLedger(flags: EmailLedger, campaign: string): EmailLedger {
-    const deliveries = this.sql.exec<DeliveryRow>('SELECT slot, delivery, campaign, at, seen FROM ledger_deliveries WHERE campaign = ? ORDER BY slot', campaign).toArray().map((r) => deliveryOf(r, r.seen));
-    const campaigns = this.sql.exec<{ name: string; tally: string }>('SELECT name, tally FROM ledger_campaigns WHERE name = ?', campaign).toArray();
+    return this.readLedger(flags, campaign);
+  }
+
+  /** The ledger's rows, all of them or (`campaign`) that campaign's: at most 200 and 100 rows. */
+  private readLedger(flags: EmailLedger, campaign: string | null): EmailLedger {
+    const deliveries = this.sql.exec<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM ledger_deliveries WHERE ?1 IS NULL OR campaign = ?1 ORDER BY slot`, campaign).toArray().map((r) => deliveryOf(r, r.seen));
+    const campaigns = this.sql.exec<{ name: string; tally: string }>('SELECT name, tally FROM ledger_campaigns WHERE ?1 IS NULL OR name = ?1', campaign).toArray();
     return { ...flags, deliveries, campaigns: campaignsOf(campaigns) };
   }
 
