@@ -9,7 +9,7 @@
 // people in (fake) Customer.io, the signature backfill, tokens read back from their attributes.
 // Figures only, no assertions (2 local cores: compare the ratio, not the absolute numbers).
 import { ADMIN_SECRET, fmt, load, ratio, roundsSummary, settled, startFakeCustomerIo, startWorkers, storageLabel } from './harness.mjs';
-import { PROFILE, startProfile } from './profile.mjs';
+import { PROFILE, PROFILE_ROUND, startProfile } from './profile.mjs';
 
 const READERS = Number(process.env.BENCH_READERS ?? 1000);
 const HITS = Number(process.env.BENCH_HITS ?? 10_000);
@@ -17,8 +17,6 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 // Measured rounds (empty Worker, floor, pixel, in turn): one round's ratio swings by a third between
 // runs of the same code on these 2 cores, so the figure is the median of the rounds' ratios.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
-// Which measured round BENCH_PROFILE profiles: round 1 is where the readers' quiet syncs fall.
-const PROFILE_ROUND = Number(process.env.BENCH_PROFILE_ROUND ?? 0);
 // Long-time subscribers: a publisher's readers have opened many earlier newsletters (a reader keeps
 // what each of its last 200 deliveries saw, shared/email/ledger.ts), which the measured rounds'
 // readers, with one delivery each, do not show. This many of them are given that many deliveries.
