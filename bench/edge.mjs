@@ -5,6 +5,7 @@
 // sync made of it: Customer.io calls per 1,000 events and the peak rate the fake Customer.io saw
 // against the workspace's limit. Figures only (2 shared cores: read the ratios).
 import { ADMIN_SECRET, fmt, load, ratio, roundsSummary, startFakeCustomerIo, startWorkers, storageLabel } from './harness.mjs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PROFILE, PROFILE_ROUND, startProfile } from './profile.mjs';
 
 const READERS = Number(process.env.BENCH_READERS ?? 1000);
@@ -70,15 +71,17 @@ try {
   // depends on how long those took (one side's in memory, the other's evicted swung it 0.9-2.3×).
   let visit = 1;
   await visitBoth(visit++);
-  const returningRounds = [];
-  for (let round = 0; round < ROUNDS; round++) returningRounds.push(await visitBoth(visit++, PROFILE && round === PROFILE_ROUND));
+  const inMemoryRounds = [];
+  for (let round = 0; round < ROUNDS; round++) inMemoryRounds.push(await visitBoth(visit++, PROFILE && round === PROFILE_ROUND));
   // Evicted: both sides idle past workerd's eviction, then the floor's visit and the edge's (the
   // edge's objects idle the longer for it, so evicted too).
   const evictedRounds = [];
   for (let round = 0; round < ROUNDS; round++) {
-    await new Promise((r) => setTimeout(r, EVICTED_AFTER_MS));
+    await sleep(EVICTED_AFTER_MS);
     evictedRounds.push(await visitBoth(visit++));
   }
+  const returning = [['object in memory', inMemoryRounds], ['object evicted', evictedRounds]];
+  const returningRounds = [...inMemoryRounds, ...evictedRounds];
   const baselineSignups = await load(batches(baselineUrl, 'm', signupBody), CONCURRENCY);
   // A sign-up reaches a known reader's object that does not exist yet: its floor is a new reader.
   const floorSignups = await load(batches(floorUrl, 'fs', signupBody), CONCURRENCY);
@@ -90,7 +93,7 @@ try {
   const started = Date.now();
   let sync;
   do {
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     sync = await (await fetch(`${edgeUrl}/v1/admin/workspaces/bench/sync`, { headers: admin })).json();
   } while ((sync.pending > 0 || sync.people < knownReaders) && Date.now() - started < 180_000);
   const drainSeconds = (Date.now() - started) / 1000;
@@ -107,16 +110,16 @@ try {
     row(`empty Hono Worker, ${EVENTS_PER_READER}-event bodies`, baseline, EVENTS_PER_READER),
     row('floor: new reader (object created)', floorNew, EVENTS_PER_READER, null, baseline),
     row(`edge: ${EVENTS_PER_READER} page reads of a new reader`, reads, EVENTS_PER_READER, floorNew, baseline),
-    ...[['in memory', returningRounds], ['evicted', evictedRounds]].flatMap(([kind, rounds]) => rounds.flatMap((r, i) => [
-      row(`floor: returning reader, object ${kind}, round ${i + 1}`, r.floor, EVENTS_PER_READER, null, baseline),
-      row(`edge: ${EVENTS_PER_READER} page reads of a returning reader, object ${kind}, round ${i + 1}`, r.edge, EVENTS_PER_READER, r.floor, baseline),
+    ...returning.flatMap(([kind, rounds]) => rounds.flatMap((r, i) => [
+      row(`floor: returning reader, ${kind}, round ${i + 1}`, r.floor, EVENTS_PER_READER, null, baseline),
+      row(`edge: ${EVENTS_PER_READER} page reads of a returning reader, ${kind}, round ${i + 1}`, r.edge, EVENTS_PER_READER, r.floor, baseline),
     ])),
     row('empty Hono Worker, sign-up bodies', baselineSignups, 1),
     row('floor: new reader, sign-up bodies', floorSignups, 1, null, baselineSignups),
     row('edge: sign-up (merge into a new known reader: two objects)', signups, 1, floorSignups, baselineSignups),
   ]);
   console.log(`edge ÷ floor requests/s: new reader ${ratio(reads.perSecond, floorNew.perSecond)}, sign-ups ${ratio(signups.perSecond, floorSignups.perSecond)}`);
-  for (const [kind, rounds] of [['object in memory', returningRounds], ['object evicted', evictedRounds]]) {
+  for (const [kind, rounds] of returning) {
     console.log(roundsSummary(`edge ÷ floor requests/s, returning reader, ${kind}`, rounds.map((r) => r.edge.perSecond / r.floor.perSecond)) + ` (median of ${ROUNDS} rounds)`);
     if (rounds.every((r) => r.edge.cpuMsPerRequest !== null && r.floor.cpuMsPerRequest !== null)) {
       console.log(roundsSummary(`floor's ÷ edge's workerd CPU a request, returning reader, ${kind}`, rounds.map((r) => r.floor.cpuMsPerRequest / r.edge.cpuMsPerRequest)));
@@ -128,8 +131,8 @@ try {
     'people per call': fmt(sync.people / Math.max(1, sync.calls), 1), 'peak calls/s seen': rates.peakReceived, limit: LIMIT,
     '429s': rates.rejected ?? 0, 'pending left': sync.pending, 'dead letters': sync.deadLetters, 'drain s (after ingest)': fmt(drainSeconds, 1),
   }]);
-  const returningErrors = [...returningRounds, ...evictedRounds].reduce((n, r) => n + r.edge.errors, 0);
-  const floorReturningErrors = [...returningRounds, ...evictedRounds].reduce((n, r) => n + r.floor.errors, 0);
+  const returningErrors = returningRounds.reduce((n, r) => n + r.edge.errors, 0);
+  const floorReturningErrors = returningRounds.reduce((n, r) => n + r.floor.errors, 0);
   if (reads.errors || returningErrors || signups.errors || baseline.errors || baselineSignups.errors || floorNew.errors || floorReturningErrors || floorSignups.errors) {
     console.error(`Requests failed: reads ${reads.errors + returningErrors}, sign-ups ${signups.errors}, baseline ${baseline.errors + baselineSignups.errors}, floor ${floorNew.errors + floorReturningErrors + floorSignups.errors}`);
     process.exitCode = 1;

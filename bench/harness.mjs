@@ -2,6 +2,7 @@
 // floor Worker (bench/floor: parse, one call to a per-reader SQLite object storing one row) and
 // an empty Hono Worker, served side by side by ONE workerd (Miniflare), each on its own socket —
 // so the figures meet the same machine, runtime and noise, and the ratios are what counts.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -186,7 +187,7 @@ export async function settled(timeoutMs = 90_000) {
   let before = workerdCpuMs();
   if (before === null) return 0;
   while (Date.now() - started < timeoutMs) {
-    await new Promise((res) => setTimeout(res, 500));
+    await sleep(500);
     const now = workerdCpuMs();
     if (now - before < 50) break;
     before = now;

@@ -8,6 +8,7 @@
 // starts a sync cycle of its own. Readers get their tokens the way production does:
 // people in (fake) Customer.io, the signature backfill, tokens read back from their attributes.
 // Figures only, no assertions (2 local cores: compare the ratio, not the absolute numbers).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ADMIN_SECRET, fmt, load, ratio, roundsSummary, settled, startFakeCustomerIo, startWorkers, storageLabel } from './harness.mjs';
 import { PROFILE, PROFILE_ROUND, startProfile } from './profile.mjs';
 
@@ -43,7 +44,7 @@ try {
   let state;
   do {
     state = await (await fetch(`${edgeUrl}/v1/admin/workspaces/bench/backfill`, { method: 'POST', headers: admin, body: JSON.stringify({ pageSize: 1000 }) })).json();
-  } while (state.status !== 'done' || state.pending.operations > 0 && (await new Promise((r) => setTimeout(r, 200)), true));
+  } while (state.status !== 'done' || state.pending.operations > 0 && (await sleep(200), true));
   const tokens = (await (await fetch(`${fake.url}/_fake/people?workspace=demo`)).json()).people.map((p) => p.attributes.sharpsend_ptoken).filter(Boolean);
   if (tokens.length !== READERS) throw new Error(`expected ${READERS} tokens, got ${tokens.length}`);
 
@@ -56,7 +57,7 @@ try {
   const waitForOpens = async (expected) => {
     const started = Date.now();
     let opens = 0;
-    while (Date.now() - started < 60_000 && (opens = await sampleOpens()) < expected) await new Promise((res) => setTimeout(res, 250));
+    while (Date.now() - started < 60_000 && (opens = await sampleOpens()) < expected) await sleep(250);
     return opens;
   };
 

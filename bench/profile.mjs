@@ -7,8 +7,7 @@ import { writeFileSync } from 'node:fs';
 
 export const PROFILE = Boolean(process.env.BENCH_PROFILE);
 // Which measured round BENCH_PROFILE profiles (0: the first). bench:pixel's first round is where the
-// readers' quiet syncs fall; bench:edge's first returning round reads objects back from disk, so
-// its steady state is round 1 (the second).
+// readers' quiet syncs fall; bench:edge profiles one of its in-memory returning rounds.
 export const PROFILE_ROUND = Number(process.env.BENCH_PROFILE_ROUND ?? 0);
 export const INSPECTOR_PORT = Number(process.env.BENCH_INSPECTOR_PORT ?? 9329);
 

@@ -17,6 +17,7 @@
 // directory (its isolate's JS heap plus SQLite's page cache; the database file itself is not
 // resident) added. Beside it, SQLite's own size of the object's database (`databaseSize`, on disk,
 // not memory). Cloudflare stops an object whose isolate passes 128 MB; the target is 64 MB.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createFakeCustomerIo } from '../test/fake-customerio/server.ts';
 import { randomReader, rng } from '../edge/src/panel/directory/random-readers.ts';
@@ -103,7 +104,7 @@ async function until(check, timeoutMs, what) {
     const v = await check();
     if (v) return performance.now() - started;
     if (performance.now() - started > timeoutMs) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
 }
 
