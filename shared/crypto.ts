@@ -76,9 +76,12 @@ export function sameString(a: string, b: string): boolean {
   return diff === 0;
 }
 
-/** FNV-1a (32-bit): a stable, cheap spread of a text over buckets. Not for secrets. */
-export function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
+/**
+ * FNV-1a (32-bit): a stable, cheap spread of a text over buckets. Not for secrets. `basis`: another
+ * offset basis gives a second hash of the same text, as a Bloom filter needs (readers/seen-filter.ts).
+ */
+export function fnv1a(text: string, basis = 0x811c9dc5): number {
+  let h = basis;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);

@@ -1,6 +1,6 @@
 // A reader's life: anonymous reads and picks, a sign-up, the backend's identify, and what the
 // edge and the fake Customer.io hold afterwards.
-import { env } from 'cloudflare:test';
+import { abortAllDurableObjects, env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { createWorkspace, eventId, eventually, fake, fakeUrl, page, postEvents, resetFake, serverApi, QUICK_SYNC } from './helpers.ts';
 import { directoryStub } from '#edge/platform/stubs.ts';
@@ -102,6 +102,23 @@ describe('reads, picks and a sign-up', () => {
     expect(await (await postEvents({ workspace: ws.id, events: [b, c, a] })).json()).toEqual({ accepted: 1, duplicates: 2 });
     const reader = (await (await serverApi(ws.secretKey, `/reader?anonymousId=${anon}`)).json()) as { counters: Record<string, number> };
     expect(reader.counters.reads).toBe(3);
+  });
+
+  it("counts each event once at a reader's size: hundreds of reads, the object restarted, every batch sent again", async () => {
+    // Past what the reader's row keeps (readers/seen-ids.ts) and what its filter was first sized
+    // for, so the ids are in the table, the filter was rebuilt, and the row holds the latest.
+    const ws = await createWorkspace({ limits: { ingestPerClientPerSecond: 1000 } } as never);
+    const anon = 'anon-many-reads-01';
+    const batches = Array.from({ length: 30 }, () => Array.from({ length: 10 }, () => page(anon)));
+    for (const events of batches) expect(await (await postEvents({ workspace: ws.id, events })).json()).toEqual({ accepted: 10, duplicates: 0 });
+    await abortAllDurableObjects();
+    let duplicates = 0;
+    for (const events of batches) duplicates += ((await (await postEvents({ workspace: ws.id, events })).json()) as { duplicates: number }).duplicates;
+    expect(duplicates).toBe(300);
+    const mixed = [...batches[0]!.slice(0, 5), ...Array.from({ length: 5 }, () => page(anon)), ...batches[29]!.slice(5)];
+    expect(await (await postEvents({ workspace: ws.id, events: mixed })).json()).toEqual({ accepted: 5, duplicates: 10 });
+    const reader = (await (await serverApi(ws.secretKey, `/reader?anonymousId=${anon}`)).json()) as { counters: Record<string, number> };
+    expect(reader.counters.reads).toBe(305);
   });
 
   it('removes a tag that stops holding, in Customer.io too', async () => {

@@ -5,6 +5,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { META_TABLE, Meta, type Migration, migrate, migrateReading } from './sql-store.ts';
 import { ReaderStore } from '#edge/readers/reader-store.ts';
+import { SPILL_AT } from '#edge/readers/seen-ids.ts';
+import { SeenFilter } from '#edge/readers/seen-filter.ts';
 
 // The stores name the runtime's SqlStorage type; this program has Node's types, not the Workers' ones.
 declare global {
@@ -108,7 +110,11 @@ describe('ReaderStore: a cold start', () => {
   });
 });
 
-describe('ReaderStore.markSeen', () => {
+describe('ReaderStore: dedupe', () => {
+  const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ id: `01H${String(from + i).padStart(6, '0')}`, ts: 1_000 + from + i }));
+  const tableIds = (db: DatabaseSync) => db.prepare('SELECT id FROM seen_events ORDER BY id').all().map((r) => (r as { id: string }).id);
+  const saveRow = (store: ReaderStore, version = 1) => store.save({ v: version }, {}, null, version);
+
   it('marks an event id once: true the first time, false for the same id again', () => {
     const { sql } = nodeSql();
     const store = new ReaderStore(sql);
@@ -118,16 +124,27 @@ describe('ReaderStore.markSeen', () => {
     expect(store.seen('01HX')).toBe(true);
     expect(store.markSeen('01HY', 3)).toBe(true);
   });
-});
 
-describe('ReaderStore.markSeenAll', () => {
-  it('marks a batch of new ids in one insert and its count, an id twice new once', () => {
-    const { sql, statements } = nodeSql();
-    const store = new ReaderStore(sql);
-    statements.length = 0;
+  /** A reader whose row exists, as its object opens it: the store and the statements it runs. */
+  const opened = (db = new DatabaseSync(':memory:')) => {
+    saveRow(new ReaderStore(nodeSql(db).sql));
+    const cold = nodeSql(db);
+    const store = new ReaderStore(cold.sql);
+    store.load();
+    cold.statements.length = 0;
+    return { store, statements: cold.statements, db };
+  };
+
+  it('counts a batch of new ids with no statement, an id twice new once; the row write stores them', () => {
+    const { store, statements, db } = opened();
     const fresh = store.markSeenAll([{ id: '01HA', ts: 2 }, { id: '01HB', ts: 3 }, { id: '01HB', ts: 3 }]);
     expect([...fresh].sort()).toEqual(['01HA', '01HB']);
-    expect(statements).toHaveLength(2);
+    expect(statements).toEqual([]);
+    saveRow(store, 2);
+    expect(statements).toEqual(['UPDATE reader SET state = ?, version = ?, seen_recent = ? WHERE id = 1']);
+    // A restart (a new store over the same storage) still knows them.
+    const restarted = new ReaderStore(nodeSql(db).sql);
+    expect(restarted.markSeenAll([{ id: '01HB', ts: 5 }, { id: '01HA', ts: 5 }, { id: '01HC', ts: 5 }])).toEqual(new Set(['01HC']));
   });
 
   it('returns only the ids not seen before when a batch mixes old and new ones (a retry)', () => {
@@ -141,14 +158,85 @@ describe('ReaderStore.markSeenAll', () => {
     expect(store.markSeenAll([{ id: '01HB', ts: 5 }, { id: '01HC', ts: 5 }]).size).toBe(0);
   });
 
-  it("keeps a batch's ids as long as its latest event, never shorter than each event's own time", () => {
+  it('moves the ids to the table together once enough wait in the row, and dedupes them there, through a restart', () => {
+    const { store, statements, db } = opened();
+    const first = ids(SPILL_AT);
+    expect(store.markSeenAll(first).size).toBe(SPILL_AT);
+    // One insert for all of them, and the filter's row.
+    expect(statements.filter((q) => /seen_events|seen_filter/.test(q))).toHaveLength(2);
+    saveRow(store, 2);
+    expect(tableIds(db)).toEqual(first.map((e) => e.id));
+
+    const restarted = new ReaderStore(nodeSql(db).sql);
+    restarted.load();
+    const retry = [...first.slice(0, 5), ...ids(3, 500)];
+    expect([...restarted.markSeenAll(retry)].sort()).toEqual(ids(3, 500).map((e) => e.id));
+    expect(restarted.seen(first[7]!.id)).toBe(true);
+    expect(restarted.markSeen(first[9]!.id, 2_000)).toBe(false);
+  });
+
+  it('reads the table only for the ids its filter cannot rule out: new ids past a spill cost no read', () => {
+    const { sql, statements, db } = nodeSql();
+    const store = new ReaderStore(sql);
+    saveRow(store);
+    store.markSeenAll(ids(SPILL_AT * 3));
+    saveRow(store, 2);
+    const cold = nodeSql(db);
+    const restarted = new ReaderStore(cold.sql);
+    restarted.load();
+    cold.statements.length = 0;
+    // Ten new page reads: the filter (read with the row) rules each out, as it does ~99 ids in 100.
+    let reads = 0;
+    for (let batch = 0; batch < 20; batch++) {
+      expect(restarted.markSeenAll(ids(10, 10_000 + batch * 10)).size).toBe(10);
+      reads += cold.statements.filter((q) => /^SELECT/.test(q)).length;
+      cold.statements.length = 0;
+    }
+    expect(reads).toBeLessThan(5);
+  });
+
+  it('builds the filter for storage from before it, so ids stored then are still duplicates', () => {
+    const db = new DatabaseSync(':memory:');
+    const { sql } = nodeSql(db);
+    const old = new ReaderStore(sql);
+    saveRow(old);
+    // As the store kept them before: a row per id and no filter, the schema one step behind.
+    db.exec("INSERT INTO seen_events (id, at) VALUES ('01HOLD1', 5), ('01HOLD2', 5); DROP TABLE seen_filter");
+    db.prepare('UPDATE _schema SET applied = applied - 1').run();
+    const upgraded = new ReaderStore(nodeSql(db).sql);
+    upgraded.load();
+    expect([...upgraded.markSeenAll([{ id: '01HOLD1', ts: 6 }, { id: '01HNEW', ts: 6 }, { id: '01HOLD2', ts: 6 }])]).toEqual(['01HNEW']);
+    expect(upgraded.seen('01HOLD2')).toBe(true);
+  });
+
+  it("keeps ids as long as their latest event, and forgets the table's older ones (the filter with them)", () => {
     const { sql, db } = nodeSql();
     const store = new ReaderStore(sql);
-    store.markSeenAll([{ id: '01HA', ts: 100 }, { id: '01HB', ts: 300 }, { id: '01HC', ts: 200 }]);
+    saveRow(store);
+    const early = ids(SPILL_AT).map((e) => ({ ...e, ts: 100 }));
+    early[3] = { ...early[3]!, ts: 300 };
+    store.markSeenAll(early);
+    saveRow(store, 2);
     store.forgetSeenBefore(250);
-    expect(db.prepare('SELECT id FROM seen_events ORDER BY id').all().map((r) => (r as { id: string }).id)).toEqual(['01HA', '01HB', '01HC']);
+    expect(tableIds(db)).toHaveLength(SPILL_AT);
     store.forgetSeenBefore(301);
-    expect(store.seen('01HA') || store.seen('01HB') || store.seen('01HC')).toBe(false);
+    expect(tableIds(db)).toEqual([]);
+    expect(early.some((e) => store.seen(e.id))).toBe(false);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM seen_filter').get()).toEqual({ n: 0 });
+  });
+
+  it('grows its filter once it holds more ids than it was sized for, and still knows them all', () => {
+    const { sql, db } = nodeSql();
+    const store = new ReaderStore(sql);
+    saveRow(store);
+    const all = ids(SPILL_AT * 12);
+    for (let i = 0; i < all.length; i += SPILL_AT) store.markSeenAll(all.slice(i, i + SPILL_AT));
+    saveRow(store, 2);
+    const bits = (db.prepare('SELECT bits FROM seen_filter').get() as { bits: string }).bits;
+    expect(SeenFilter.decode(bits).full).toBe(false);
+    const restarted = new ReaderStore(nodeSql(db).sql);
+    restarted.load();
+    expect(restarted.markSeenAll(all).size).toBe(0);
   });
 });
 

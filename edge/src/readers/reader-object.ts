@@ -134,14 +134,13 @@ export class ReaderObject extends DurableObject<Env> {
     let quiet = true;
     let lastTs = 0;
     const isFresh = (event: AnyReaderEvent) => 'fresh' in event && event.fresh === true;
-    // A batch applied here whole (a widget's page reads, say) has its ids checked and marked in one
-    // statement; otherwise each event is, as it comes.
-    const checked = events.filter((e) => !isFresh(e));
+    // A batch applied here whole (a widget's page reads, say) has its ids checked and marked
+    // together; otherwise each event is, as it comes.
     const whole = !this.state.mergedInto && !(ctx.key.startsWith('a:') && events.some((e) => e.type === 'signup'));
-    const marked = whole && checked.length > 1 ? this.store.markSeenAll(checked) : null;
+    const marked = whole ? this.store.markSeenAll(events.filter((e) => !isFresh(e))) : null;
     for (const event of events) {
-      // The common case (applied here) checks and marks the id in one statement; an event that goes
-      // on to another reader (a sign-up's merge, a forward pointer) is only checked: the other marks it.
+      // The common case (applied here) checks and marks the id; an event that goes on to another
+      // reader (a sign-up's merge, a forward pointer) is only checked: the other marks it.
       const elsewhere = (event.type === 'signup' && ctx.key.startsWith('a:')) || Boolean(this.state.mergedInto);
       const duplicate = !isFresh(event) && (marked ? !marked.delete(event.id) : elsewhere ? this.seen(event.id) : !this.markSeen(event.id, event.ts));
       if (duplicate) {

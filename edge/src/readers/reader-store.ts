@@ -8,6 +8,7 @@
 import type { QueuedOp } from '#edge/sync/snapshot.ts';
 import { type CampaignTally, type DeliveryTally, type EmailLedger, MAX_CAMPAIGNS, MAX_DELIVERIES } from '#shared/email/ledger.ts';
 import { type Migration, addColumn, migrateReading } from '#edge/platform/sql-store.ts';
+import { SeenIds, addSeenFilter } from './seen-ids.ts';
 
 const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE IF NOT EXISTS reader (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, meta TEXT NOT NULL, version INTEGER NOT NULL);
@@ -19,6 +20,10 @@ const MIGRATIONS: readonly Migration[] = [
   // when the workspace does, so a commit neither writes nor even serialises it. A row made before
   // holds it inside its meta (the object moves it here on its next write).
   addColumn('reader', 'context', 'TEXT'),
+  // Dedupe without an insert per event (seen-ids.ts): the latest ids ride in the row, the rest in
+  // seen_events behind a filter.
+  addColumn('reader', 'seen_recent', 'TEXT'),
+  addSeenFilter,
 ];
 
 /**
@@ -33,8 +38,9 @@ const LEDGER_TABLES = `CREATE TABLE IF NOT EXISTS ledger_deliveries (slot INTEGE
   CREATE TABLE IF NOT EXISTS ledger_campaigns (name TEXT PRIMARY KEY, last INTEGER NOT NULL, tally TEXT NOT NULL) WITHOUT ROWID;`;
 
 /** The reader row's columns as stored (state, meta and context as JSON). */
-type StoredRow = { state: string; meta: string; context: string | null; version: number };
-const ROW_COLUMNS = 'state, meta, context, version';
+type StoredRow = { state: string; meta: string; context: string | null; version: number; seen_recent: string | null; seen_filter: string | null };
+/** The row, and the dedupe filter's row with it: a cold start reads both in its one statement. */
+const ROW_COLUMNS = 'state, meta, context, version, seen_recent, (SELECT bits FROM seen_filter WHERE id = 1) AS seen_filter';
 
 type DeliveryRow = { slot: number; delivery: string | null; campaign: string | null; at: number; seen: string };
 const DELIVERY_COLUMNS = 'slot, delivery, campaign, at, seen';
@@ -77,8 +83,13 @@ export class ReaderStore {
   /** The reader row as the constructor read it, with the migrations' count (`load` takes it once). */
   private opened: StoredRow | null | undefined;
 
+  /** The event ids counted (dedupe). */
+  private readonly seenIds: SeenIds;
+
   constructor(private readonly sql: SqlStorage) {
     this.opened = migrateReading<StoredRow>(sql, MIGRATIONS, ROW_COLUMNS, 'reader');
+    // No row: the filter (if any) is read when first needed.
+    this.seenIds = new SeenIds(sql, this.opened?.seen_recent ?? null, this.opened ? this.opened.seen_filter : undefined);
   }
 
   // ---- the reader row ------------------------------------------------------------------------
@@ -101,11 +112,23 @@ export class ReaderStore {
   save(state: unknown, meta: unknown, context: unknown, version: number): void {
     const metaJson = JSON.stringify(meta);
     if (this.storedMeta !== null && context === this.storedContext) {
-      if (metaJson === this.storedMeta) this.sql.exec('UPDATE reader SET state = ?, version = ? WHERE id = 1', JSON.stringify(state), version);
-      else this.sql.exec('UPDATE reader SET state = ?, meta = ?, version = ? WHERE id = 1', JSON.stringify(state), metaJson, version);
+      const columns = ['state = ?'];
+      const values: Array<string | number> = [JSON.stringify(state)];
+      if (metaJson !== this.storedMeta) {
+        columns.push('meta = ?');
+        values.push(metaJson);
+      }
+      columns.push('version = ?');
+      values.push(version);
+      const recent = this.seenIds.takeUnsaved();
+      if (recent !== null) {
+        columns.push('seen_recent = ?');
+        values.push(recent);
+      }
+      this.sql.exec(`UPDATE reader SET ${columns.join(', ')} WHERE id = 1`, ...values);
     } else {
-      this.sql.exec('INSERT OR REPLACE INTO reader (id, state, meta, context, version) VALUES (1, ?, ?, ?, ?)',
-        JSON.stringify(state), metaJson, context === null ? null : JSON.stringify(context), version);
+      this.sql.exec('INSERT OR REPLACE INTO reader (id, state, meta, context, version, seen_recent) VALUES (1, ?, ?, ?, ?, ?)',
+        JSON.stringify(state), metaJson, context === null ? null : JSON.stringify(context), version, this.seenIds.column());
       this.storedContext = context;
     }
     this.storedMeta = metaJson;
@@ -125,6 +148,7 @@ export class ReaderStore {
 
   /** The object's storage was deleted: nothing is stored any more. */
   forgetRow(): void {
+    this.seenIds.reset();
     this.storedMeta = null;
     this.storedContext = null;
     this.outboxCount = 0;
@@ -133,37 +157,23 @@ export class ReaderStore {
 
   // ---- dedupe and merges ---------------------------------------------------------------------
 
+  /** Whether the event id was counted here (seen-ids.ts). */
   seen(id: string): boolean {
-    return this.sql.exec('SELECT 1 FROM seen_events WHERE id = ?', id).toArray().length > 0;
+    return this.seenIds.has(id);
   }
 
-  /** Marks the id seen; false when it was seen before (one statement where `seen` + `markSeen` take two). */
+  /** Marks the id seen; false when it was seen before. Stored by the row's next `save`. */
   markSeen(id: string, at: number): boolean {
-    return this.sql.exec('INSERT OR IGNORE INTO seen_events (id, at) VALUES (?, ?)', id, at).rowsWritten > 0;
+    return this.seenIds.mark([{ id, ts: at }]).size > 0;
   }
 
-  /**
-   * Marks a batch's ids seen; returns the ones that were new (an id twice in the batch is new once).
-   * The ids go as one JSON array (a Durable Object binds at most 100 parameters) under one time,
-   * the batch's latest, so each id is kept at least as long as its own event's time would keep it.
-   * The insert has no RETURNING and takes no JSON objects apart: measured in workerd, those cost
-   * more than the insert itself (90 µs a batch of ten against 45 with the count below). How many
-   * rows it added is `changes()` (the cursor's `rowsWritten` counts index entries too). A batch
-   * with ids seen before (a retry) then reads which rows it added: a rowid table gives each new row
-   * the largest rowid yet, so they are the last ones.
-   */
+  /** Marks a batch's ids seen; returns the ones that were new (an id twice in the batch is new once). Stored by the row's next `save`. */
   markSeenAll(events: ReadonlyArray<{ id: string; ts: number }>): Set<string> {
-    const ids = new Set(events.map((e) => e.id));
-    const at = events.reduce((latest, e) => Math.max(latest, e.ts), 0);
-    this.sql.exec('INSERT OR IGNORE INTO seen_events (id, at) SELECT value, ?2 FROM json_each(?1)', JSON.stringify([...ids]), at);
-    const added = this.sql.exec<{ n: number }>('SELECT changes() AS n').one().n;
-    if (added === ids.size) return ids;
-    if (added === 0) return new Set();
-    return new Set(this.sql.exec<{ id: string }>('SELECT id FROM seen_events ORDER BY rowid DESC LIMIT ?', added).toArray().map((r) => r.id));
+    return this.seenIds.mark(events);
   }
 
   forgetSeenBefore(at: number): void {
-    this.sql.exec('DELETE FROM seen_events WHERE at < ?', at);
+    this.seenIds.forgetBefore(at);
   }
 
   absorbed(key: string): boolean {
