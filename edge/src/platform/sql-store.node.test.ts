@@ -112,7 +112,7 @@ describe('ReaderStore: a cold start', () => {
 
 describe('ReaderStore: dedupe', () => {
   const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ id: `01H${String(from + i).padStart(6, '0')}`, ts: 1_000 + from + i }));
-  const tableIds = (db: DatabaseSync) => db.prepare('SELECT id FROM seen_events ORDER BY id').all().map((r) => (r as { id: string }).id);
+  const chunkedIds = (db: DatabaseSync) => db.prepare('SELECT j.value AS id FROM seen_chunks, json_each(seen_chunks.ids) AS j ORDER BY id').all().map((r) => (r as { id: string }).id);
   const saveRow = (store: ReaderStore, version = 1) => store.save({ v: version }, {}, null, version);
 
   it('marks an event id once: true the first time, false for the same id again', () => {
@@ -158,14 +158,14 @@ describe('ReaderStore: dedupe', () => {
     expect(store.markSeenAll([{ id: '01HB', ts: 5 }, { id: '01HC', ts: 5 }]).size).toBe(0);
   });
 
-  it('moves the ids to the table together once enough wait in the row, and dedupes them there, through a restart', () => {
+  it('moves the ids to a chunk together once enough wait in the row, and dedupes them there, through a restart', () => {
     const { store, statements, db } = opened();
     const first = ids(SPILL_AT);
     expect(store.markSeenAll(first).size).toBe(SPILL_AT);
-    // One insert for all of them, and the filter's row.
-    expect(statements.filter((q) => /seen_events|seen_filter/.test(q))).toHaveLength(2);
+    // One chunk for all of them, and the filter's row.
+    expect(statements.filter((q) => /seen_chunks|seen_filter/.test(q))).toHaveLength(2);
     saveRow(store, 2);
-    expect(tableIds(db)).toEqual(first.map((e) => e.id));
+    expect(chunkedIds(db)).toEqual(first.map((e) => e.id));
 
     const restarted = new ReaderStore(nodeSql(db).sql);
     restarted.load();
@@ -175,8 +175,8 @@ describe('ReaderStore: dedupe', () => {
     expect(restarted.markSeen(first[9]!.id, 2_000)).toBe(false);
   });
 
-  it('reads the table only for the ids its filter cannot rule out: new ids past a spill cost no read', () => {
-    const { sql, statements, db } = nodeSql();
+  it('reads the chunks only for the ids its filter cannot rule out: new ids past a spill cost no read', () => {
+    const { sql, db } = nodeSql();
     const store = new ReaderStore(sql);
     saveRow(store);
     store.markSeenAll(ids(SPILL_AT * 3));
@@ -201,15 +201,17 @@ describe('ReaderStore: dedupe', () => {
     const old = new ReaderStore(sql);
     saveRow(old);
     // As the store kept them before: a row per id and no filter, the schema one step behind.
-    db.exec("INSERT INTO seen_events (id, at) VALUES ('01HOLD1', 5), ('01HOLD2', 5); DROP TABLE seen_filter");
+    db.exec("INSERT INTO seen_events (id, at) VALUES ('01HOLD1', 5), ('01HOLD2', 7); DROP TABLE seen_filter; DROP TABLE seen_chunks");
     db.prepare('UPDATE _schema SET applied = applied - 1').run();
     const upgraded = new ReaderStore(nodeSql(db).sql);
     upgraded.load();
     expect([...upgraded.markSeenAll([{ id: '01HOLD1', ts: 6 }, { id: '01HNEW', ts: 6 }, { id: '01HOLD2', ts: 6 }])]).toEqual(['01HNEW']);
     expect(upgraded.seen('01HOLD2')).toBe(true);
+    expect(db.prepare('SELECT at, ids FROM seen_chunks ORDER BY at').all()).toEqual([{ at: 5, ids: '["01HOLD1"]' }, { at: 7, ids: '["01HOLD2"]' }]);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM seen_events').get()).toEqual({ n: 0 });
   });
 
-  it("keeps ids as long as their latest event, and forgets the table's older ones (the filter with them)", () => {
+  it("keeps ids as long as their chunk's latest event, and forgets older chunks (the filter with them)", () => {
     const { sql, db } = nodeSql();
     const store = new ReaderStore(sql);
     saveRow(store);
@@ -218,9 +220,9 @@ describe('ReaderStore: dedupe', () => {
     store.markSeenAll(early);
     saveRow(store, 2);
     store.forgetSeenBefore(250);
-    expect(tableIds(db)).toHaveLength(SPILL_AT);
+    expect(chunkedIds(db)).toHaveLength(SPILL_AT);
     store.forgetSeenBefore(301);
-    expect(tableIds(db)).toEqual([]);
+    expect(chunkedIds(db)).toEqual([]);
     expect(early.some((e) => store.seen(e.id))).toBe(false);
     expect(db.prepare('SELECT COUNT(*) AS n FROM seen_filter').get()).toEqual({ n: 0 });
   });

@@ -8,7 +8,7 @@
 import type { QueuedOp } from '#edge/sync/snapshot.ts';
 import { type CampaignTally, type DeliveryTally, type EmailLedger, MAX_CAMPAIGNS, MAX_DELIVERIES } from '#shared/email/ledger.ts';
 import { type Migration, addColumn, migrateReading } from '#edge/platform/sql-store.ts';
-import { SeenIds, addSeenFilter } from './seen-ids.ts';
+import { SeenIds, chunkSeenIds } from './seen-ids.ts';
 
 const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE IF NOT EXISTS reader (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, meta TEXT NOT NULL, version INTEGER NOT NULL);
@@ -20,10 +20,10 @@ const MIGRATIONS: readonly Migration[] = [
   // when the workspace does, so a commit neither writes nor even serialises it. A row made before
   // holds it inside its meta (the object moves it here on its next write).
   addColumn('reader', 'context', 'TEXT'),
-  // Dedupe without an insert per event (seen-ids.ts): the latest ids ride in the row, the rest in
-  // seen_events behind a filter.
+  // Dedupe without an insert per event (seen-ids.ts): the latest ids ride in the row, the rest go
+  // in chunks behind a filter; seen_events (a row per id) is no longer written.
   addColumn('reader', 'seen_recent', 'TEXT'),
-  addSeenFilter,
+  chunkSeenIds,
 ];
 
 /**

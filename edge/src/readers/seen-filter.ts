@@ -1,5 +1,5 @@
 /**
- * A Bloom filter over the event ids a reader has stored in `seen_events` (readers/seen-ids.ts).
+ * A Bloom filter over the event ids a reader keeps in chunks (readers/seen-ids.ts).
  * Nearly every new id gets "certainly not seen" from it, so a batch of new page reads is told apart
  * from a retry without a query; "maybe" is settled by the table. It is never wrong the other way
  * (no false negatives), which is what counting each event once needs. Pure: no storage here.

@@ -4,41 +4,51 @@
  *
  * A table row per id would be an insert into an index per event, the dearest part of a returning
  * reader's page reads (measured in workerd: about half of what the reader object spent on a batch).
- * So the latest ids ride in the reader's row, which each batch writes anyway (`recent`), and go to
- * `seen_events` in bulk, `SPILL_AT` at a time; a Bloom filter over that table (seen-filter.ts, a
- * row of its own written at each spill) answers "not seen" for nearly every new id without a read.
+ * So the latest ids ride in the reader's row, which each batch writes anyway (`recent`), and go on
+ * as one row of `seen_chunks` once `SPILL_AT` of them wait there. A Bloom filter over the chunks
+ * (seen-filter.ts, a row of its own, read with the reader's and written with each chunk) answers
+ * "not seen" for nearly every new id; a "maybe" (a retry, or about one id in a hundred) reads the
+ * chunks to be sure.
  *
- * What the row holds and what the table holds are written in the object's one transaction with
- * the change they count: marks taken here are stored by the reader row's next save, which the
- * object makes after every mark that counted an event (reader-store.ts, `save`).
+ * The row and the chunks are written in the object's one transaction with the change they count:
+ * marks taken here are stored by the reader row's next save, which the object makes after every
+ * mark that counted an event (reader-store.ts, `save`).
  */
 import { SeenFilter } from './seen-filter.ts';
 
-/** Ids kept in the row before they go to the table together (about 1 KB of the row at most). */
+/** Ids kept in the row before they go to a chunk together (about 1 KB of the row at most). */
 export const SPILL_AT = 32;
-
-/**
- * The migration step that brings the filter: its table, and for storage from before it, the filter
- * over the ids the table already holds (built once, at the object's first start after the change).
- */
-export function addSeenFilter(sql: SqlStorage): void {
-  sql.exec('CREATE TABLE IF NOT EXISTS seen_filter (id INTEGER PRIMARY KEY CHECK (id = 1), bits TEXT NOT NULL)');
-  if (sql.exec('SELECT 1 FROM seen_events LIMIT 1').toArray().length) writeSeenFilter(sql);
-}
 
 /** The row's column as stored: the ids and the latest of their events' times. */
 interface Recent { at: number; ids: string[] }
 
+/** The chunks' ids among `ids` (a JSON array), in one statement. */
+const CHUNKED_AMONG = 'SELECT j.value AS id FROM seen_chunks, json_each(seen_chunks.ids) AS j WHERE j.value IN (SELECT value FROM json_each(?))';
+
 /**
- * The filter over the ids `seen_events` holds, written (none when it holds none). A migration
- * step builds it for storage from before the filter, and each forgetting rebuilds it.
+ * The filter over every id the chunks hold, written (none when they hold none). The migration
+ * step builds it for storage from before it, and each forgetting rebuilds it.
  */
 export function writeSeenFilter(sql: SqlStorage): SeenFilter {
-  const ids = sql.exec<{ id: string }>('SELECT id FROM seen_events').toArray().map((r) => r.id);
+  const ids = sql.exec<{ id: string }>('SELECT j.value AS id FROM seen_chunks, json_each(seen_chunks.ids) AS j').toArray().map((r) => r.id);
   const filter = SeenFilter.of(ids);
   if (ids.length) sql.exec('INSERT OR REPLACE INTO seen_filter (id, bits) VALUES (1, ?)', filter.encode());
   else sql.exec('DELETE FROM seen_filter');
   return filter;
+}
+
+/**
+ * The migration step to chunks: their table and the filter's. Storage from before kept a row per
+ * id in `seen_events`, one time per batch: each batch becomes a chunk and the filter is built over
+ * them. `seen_events` stays, empty and no longer written (a new object's first step makes it).
+ */
+export function chunkSeenIds(sql: SqlStorage): void {
+  sql.exec(`CREATE TABLE IF NOT EXISTS seen_chunks (at INTEGER NOT NULL, ids TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS seen_filter (id INTEGER PRIMARY KEY CHECK (id = 1), bits TEXT NOT NULL);`);
+  if (sql.exec('SELECT 1 FROM seen_events LIMIT 1').toArray().length === 0) return;
+  sql.exec('INSERT INTO seen_chunks (at, ids) SELECT at, json_group_array(id) FROM seen_events GROUP BY at');
+  sql.exec('DELETE FROM seen_events');
+  writeSeenFilter(sql);
 }
 
 export class SeenIds {
@@ -62,7 +72,7 @@ export class SeenIds {
   /** Whether the id was counted (an event that goes on to another reader is only checked here). */
   has(id: string): boolean {
     if (this.recent.has(id)) return true;
-    return this.stored().mayHave(id) && this.sql.exec('SELECT 1 FROM seen_events WHERE id = ?', id).toArray().length > 0;
+    return this.stored().mayHave(id) && this.sql.exec(CHUNKED_AMONG, JSON.stringify([id])).toArray().length > 0;
   }
 
   /**
@@ -82,8 +92,8 @@ export class SeenIds {
       else fresh.add(id);
     }
     if (maybe.length) {
-      // A retry, or (about one id in a hundred) the filter's false positive: the table says which.
-      const stored = new Set(this.sql.exec<{ id: string }>('SELECT id FROM seen_events WHERE id IN (SELECT value FROM json_each(?))', JSON.stringify(maybe)).toArray().map((r) => r.id));
+      // A retry, or (about one id in a hundred) the filter's false positive: the chunks say which.
+      const stored = new Set(this.sql.exec<{ id: string }>(CHUNKED_AMONG, JSON.stringify(maybe)).toArray().map((r) => r.id));
       for (const id of maybe) if (!stored.has(id)) fresh.add(id);
     }
     if (fresh.size === 0) return fresh;
@@ -110,9 +120,9 @@ export class SeenIds {
     return JSON.stringify({ at: this.recentAt, ids: [...this.recent] } satisfies Recent);
   }
 
-  /** Forgets the table's ids of events before `at` (the route refuses events that old). */
+  /** Forgets the chunks whose events are all before `at` (the route refuses events that old). */
   forgetBefore(at: number): void {
-    this.sql.exec('DELETE FROM seen_events WHERE at < ?', at);
+    this.sql.exec('DELETE FROM seen_chunks WHERE at < ?', at);
     if (this.sql.exec<{ n: number }>('SELECT changes() AS n').one().n > 0) this.filter = writeSeenFilter(this.sql);
   }
 
@@ -124,10 +134,10 @@ export class SeenIds {
     this.filter = SeenFilter.sizedFor(0);
   }
 
-  /** The recent ids into the table, in one statement, and the filter with them. */
+  /** The recent ids into a chunk, and the filter with them. */
   private spill(): void {
     const ids = [...this.recent];
-    this.sql.exec('INSERT OR IGNORE INTO seen_events (id, at) SELECT value, ?2 FROM json_each(?1)', JSON.stringify(ids), this.recentAt);
+    this.sql.exec('INSERT INTO seen_chunks (at, ids) VALUES (?, ?)', this.recentAt, JSON.stringify(ids));
     const filter = this.stored();
     for (const id of ids) filter.add(id);
     // Past what it was sized for, its false positives (each a read) would grow: built again larger.
