@@ -60,15 +60,16 @@ describe('tag rules in reader calls', () => {
     // A row as objects stored it before the context had a column of its own.
     await runInDurableObject(stub, (_o, state) => {
       const sql = state.storage.sql;
-      const { meta, context } = sql.exec<{ meta: string; context: string }>('SELECT meta, context FROM reader').one();
-      sql.exec('UPDATE reader SET meta = ?, context = NULL', JSON.stringify({ ...JSON.parse(meta), ctx: { ...JSON.parse(context), rulesVersion: 'v3', tagRules: [rule('meta_rules', 1)] } }));
+      const { meta, context } = sql.exec<{ meta: string; context: string }>('SELECT meta, (SELECT context FROM reader_context) AS context FROM reader').one();
+      sql.exec('UPDATE reader SET meta = ?', JSON.stringify({ ...JSON.parse(meta), ctx: { ...JSON.parse(context), rulesVersion: 'v3', tagRules: [rule('meta_rules', 1)] } }));
+      sql.exec('DELETE FROM reader_context');
     });
     await abortAllDurableObjects();
     stub = readerStub(env, ws.id, key);
     expect(await stub.ingest({ ...lean, rulesVersion: 'v3' }, [event(4)])).toMatchObject({ accepted: 1 });
     expect((await stub.view())?.tags).toEqual(['meta_rules']);
-    // Moved to its column on that write, and out of the meta.
-    const row = await runInDurableObject(stub, (_o, state) => state.storage.sql.exec<{ meta: string; context: string }>('SELECT meta, context FROM reader').one());
+    // Moved to its own row on that write, and out of the meta.
+    const row = await runInDurableObject(stub, (_o, state) => state.storage.sql.exec<{ meta: string; context: string }>('SELECT meta, (SELECT context FROM reader_context) AS context FROM reader').one());
     expect(JSON.parse(row.meta)).not.toHaveProperty('ctx');
     expect(JSON.parse(row.context)).toMatchObject({ rulesVersion: 'v3' });
   });

@@ -162,8 +162,8 @@ describe('ReaderStore: dedupe', () => {
     const { store, statements, db } = opened();
     const first = ids(SPILL_AT);
     expect(store.markSeenAll(first).size).toBe(SPILL_AT);
-    // One chunk for all of them, and the filter's row.
-    expect(statements.filter((q) => /seen_chunks|seen_filter/.test(q))).toHaveLength(2);
+    // One chunk for all of them; the filter goes with the row.
+    expect(statements).toEqual(['INSERT INTO seen_chunks (at, ids) VALUES (?, ?)']);
     saveRow(store, 2);
     expect(chunkedIds(db)).toEqual(first.map((e) => e.id));
 
@@ -200,9 +200,9 @@ describe('ReaderStore: dedupe', () => {
     const { sql } = nodeSql(db);
     const old = new ReaderStore(sql);
     saveRow(old);
-    // As the store kept them before: a row per id and no filter, the schema one step behind.
-    db.exec("INSERT INTO seen_events (id, at) VALUES ('01HOLD1', 5), ('01HOLD2', 7); DROP TABLE seen_filter; DROP TABLE seen_chunks");
-    db.prepare('UPDATE _schema SET applied = applied - 1').run();
+    // As the store kept them before: a row per id, no chunks, no filter, the schema behind.
+    db.exec("INSERT INTO seen_events (id, at) VALUES ('01HOLD1', 5), ('01HOLD2', 7); DROP TABLE seen_chunks; UPDATE reader SET seen_filter = NULL, seen_recent = NULL");
+    db.prepare('UPDATE _schema SET applied = applied - 2').run();
     const upgraded = new ReaderStore(nodeSql(db).sql);
     upgraded.load();
     expect([...upgraded.markSeenAll([{ id: '01HOLD1', ts: 6 }, { id: '01HNEW', ts: 6 }, { id: '01HOLD2', ts: 6 }])]).toEqual(['01HNEW']);
@@ -224,7 +224,9 @@ describe('ReaderStore: dedupe', () => {
     store.forgetSeenBefore(301);
     expect(chunkedIds(db)).toEqual([]);
     expect(early.some((e) => store.seen(e.id))).toBe(false);
-    expect(db.prepare('SELECT COUNT(*) AS n FROM seen_filter').get()).toEqual({ n: 0 });
+    saveRow(store, 3);
+    const stored = SeenFilter.decode((db.prepare('SELECT seen_filter FROM reader').get() as { seen_filter: string }).seen_filter);
+    expect(early.some((e) => stored.mayHave(e.id))).toBe(false);
   });
 
   it('grows its filter once it holds more ids than it was sized for, and still knows them all', () => {
@@ -234,7 +236,7 @@ describe('ReaderStore: dedupe', () => {
     const all = ids(SPILL_AT * 12);
     for (let i = 0; i < all.length; i += SPILL_AT) store.markSeenAll(all.slice(i, i + SPILL_AT));
     saveRow(store, 2);
-    const bits = (db.prepare('SELECT bits FROM seen_filter').get() as { bits: string }).bits;
+    const bits = (db.prepare('SELECT seen_filter FROM reader').get() as { seen_filter: string }).seen_filter;
     expect(SeenFilter.decode(bits).full).toBe(false);
     const restarted = new ReaderStore(nodeSql(db).sql);
     restarted.load();
@@ -287,9 +289,9 @@ describe('ReaderStore.save', () => {
     statements.length = 0;
     const changed = { workspace: 'ws', tagRules: [{ tag: 'fan' }] };
     store.save({ opens: 2 }, {}, changed, 2);
-    expect(statements.filter((s) => /reader/.test(s))).toHaveLength(1);
-    expect(statements[0]).toMatch(/^INSERT OR REPLACE INTO reader/);
-    expect(JSON.parse((db.prepare('SELECT context FROM reader').get() as { context: string }).context)).toEqual(changed);
+    // The context's own row, and the reader's row without it.
+    expect(statements.filter((s) => /reader/.test(s))).toEqual(['INSERT OR REPLACE INTO reader_context (id, context) VALUES (1, ?)', 'UPDATE reader SET state = ?, version = ? WHERE id = 1']);
+    expect(JSON.parse((db.prepare('SELECT context FROM reader_context').get() as { context: string }).context)).toEqual(changed);
 
     // A fresh object over the same storage: the context it loaded is the one the row holds.
     const reopened = nodeSql(db);
@@ -314,7 +316,7 @@ describe('ReaderStore.save', () => {
     expect(store.load()).toEqual({ state: { opens: 4 }, meta: { ctx: { workspace: 'ws' }, tags: [] }, context: null, version: 4 });
     // The object moves the context out of the meta: both are written on its next save.
     store.save({ opens: 5 }, { tags: [] }, { workspace: 'ws' }, 5);
-    expect(db.prepare('SELECT meta, context FROM reader').get()).toEqual({ meta: '{"tags":[]}', context: '{"workspace":"ws"}' });
+    expect(db.prepare('SELECT meta, (SELECT context FROM reader_context) AS context FROM reader').get()).toEqual({ meta: '{"tags":[]}', context: '{"workspace":"ws"}' });
   });
 });
 

@@ -20,10 +20,16 @@ const MIGRATIONS: readonly Migration[] = [
   // when the workspace does, so a commit neither writes nor even serialises it. A row made before
   // holds it inside its meta (the object moves it here on its next write).
   addColumn('reader', 'context', 'TEXT'),
-  // Dedupe without an insert per event (seen-ids.ts): the latest ids ride in the row, the rest go
-  // in chunks behind a filter; seen_events (a row per id) is no longer written.
+  // Dedupe without an insert per event (seen-ids.ts): the latest ids and a filter over the rest ride
+  // in the row, the rest go in chunks; seen_events (a row per id) is no longer written.
   addColumn('reader', 'seen_recent', 'TEXT'),
+  addColumn('reader', 'seen_filter', 'TEXT'),
   chunkSeenIds,
+  // The context out of the row, which every commit writes again whole (SQLite rewrites a row, not a
+  // column): about 2 KB of a 3 KB row that only a change of the workspace changes.
+  `CREATE TABLE IF NOT EXISTS reader_context (id INTEGER PRIMARY KEY CHECK (id = 1), context TEXT NOT NULL);
+   INSERT OR REPLACE INTO reader_context (id, context) SELECT 1, context FROM reader WHERE context IS NOT NULL;
+   UPDATE reader SET context = NULL WHERE context IS NOT NULL;`,
 ];
 
 /**
@@ -37,10 +43,10 @@ const LEDGER_TABLES = `CREATE TABLE IF NOT EXISTS ledger_deliveries (slot INTEGE
   CREATE INDEX IF NOT EXISTS ledger_deliveries_campaign ON ledger_deliveries (campaign);
   CREATE TABLE IF NOT EXISTS ledger_campaigns (name TEXT PRIMARY KEY, last INTEGER NOT NULL, tally TEXT NOT NULL) WITHOUT ROWID;`;
 
-/** The reader row's columns as stored (state, meta and context as JSON). */
+/** The reader row's columns as stored (state, meta and context as JSON), the context from its own row. */
 type StoredRow = { state: string; meta: string; context: string | null; version: number; seen_recent: string | null; seen_filter: string | null };
-/** The row, and the dedupe filter's row with it: a cold start reads both in its one statement. */
-const ROW_COLUMNS = 'state, meta, context, version, seen_recent, (SELECT bits FROM seen_filter WHERE id = 1) AS seen_filter';
+/** The row, and the context's row with it: a cold start reads both in its one statement. */
+const ROW_COLUMNS = 'state, meta, (SELECT context FROM reader_context WHERE id = 1) AS context, version, seen_recent, seen_filter';
 
 type DeliveryRow = { slot: number; delivery: string | null; campaign: string | null; at: number; seen: string };
 const DELIVERY_COLUMNS = 'slot, delivery, campaign, at, seen';
@@ -88,8 +94,7 @@ export class ReaderStore {
 
   constructor(private readonly sql: SqlStorage) {
     this.opened = migrateReading<StoredRow>(sql, MIGRATIONS, ROW_COLUMNS, 'reader');
-    // No row: the filter (if any) is read when first needed.
-    this.seenIds = new SeenIds(sql, this.opened?.seen_recent ?? null, this.opened ? this.opened.seen_filter : undefined);
+    this.seenIds = new SeenIds(sql, this.opened?.seen_recent ?? null, this.opened?.seen_filter ?? null);
   }
 
   // ---- the reader row ------------------------------------------------------------------------
@@ -106,12 +111,22 @@ export class ReaderStore {
   }
 
   /**
-   * The state always; the meta and the context only when they differ from what the row holds (the
-   * meta by its JSON, the context by identity): most commits (an open, a read) write the state alone.
+   * The state always; the meta, the context and the dedupe's columns only when they differ from
+   * what storage holds (the meta by its JSON, the context by identity): most commits (an open, a
+   * read) write the state alone. The context has a row of its own (see MIGRATIONS).
    */
   save(state: unknown, meta: unknown, context: unknown, version: number): void {
     const metaJson = JSON.stringify(meta);
-    if (this.storedMeta !== null && context === this.storedContext) {
+    if (context !== this.storedContext) {
+      if (context === null) this.sql.exec('DELETE FROM reader_context');
+      else this.sql.exec('INSERT OR REPLACE INTO reader_context (id, context) VALUES (1, ?)', JSON.stringify(context));
+      this.storedContext = context;
+    }
+    if (this.storedMeta === null) {
+      const seen = this.seenIds.takeAll();
+      this.sql.exec('INSERT OR REPLACE INTO reader (id, state, meta, version, seen_recent, seen_filter) VALUES (1, ?, ?, ?, ?, ?)',
+        JSON.stringify(state), metaJson, version, seen.seen_recent, seen.seen_filter);
+    } else {
       const columns = ['state = ?'];
       const values: Array<string | number> = [JSON.stringify(state)];
       if (metaJson !== this.storedMeta) {
@@ -120,16 +135,11 @@ export class ReaderStore {
       }
       columns.push('version = ?');
       values.push(version);
-      const recent = this.seenIds.takeUnsaved();
-      if (recent !== null) {
-        columns.push('seen_recent = ?');
-        values.push(recent);
+      for (const [column, value] of Object.entries(this.seenIds.takeUnsaved())) {
+        columns.push(`${column} = ?`);
+        values.push(value);
       }
       this.sql.exec(`UPDATE reader SET ${columns.join(', ')} WHERE id = 1`, ...values);
-    } else {
-      this.sql.exec('INSERT OR REPLACE INTO reader (id, state, meta, context, version, seen_recent) VALUES (1, ?, ?, ?, ?, ?)',
-        JSON.stringify(state), metaJson, context === null ? null : JSON.stringify(context), version, this.seenIds.column());
-      this.storedContext = context;
     }
     this.storedMeta = metaJson;
   }
