@@ -16,8 +16,8 @@
  */
 import { SeenFilter } from './seen-filter.ts';
 
-/** Ids kept in the row before they go to a chunk together (about 1 KB of the row at most). */
-export const SPILL_AT = 32;
+/** Ids kept in the row before they go to a chunk together (about 2 KB of the row at most). */
+export const SPILL_AT = 64;
 
 /** The `seen_recent` column: the ids and the latest of their events' times. */
 interface Recent { at: number; ids: string[] }
