@@ -112,7 +112,7 @@ describe('ReaderStore: a cold start', () => {
 
 describe('ReaderStore: dedupe', () => {
   const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ id: `01H${String(from + i).padStart(6, '0')}`, ts: 1_000 + from + i }));
-  const chunkedIds = (db: DatabaseSync) => db.prepare('SELECT j.value AS id FROM seen_chunks, json_each(seen_chunks.ids) AS j ORDER BY id').all().map((r) => (r as { id: string }).id);
+  const storedIds = (db: DatabaseSync) => db.prepare('SELECT id FROM seen_events ORDER BY id').all().map((r) => (r as { id: string }).id);
   const saveRow = (store: ReaderStore, version = 1) => store.save({ v: version }, {}, null, version);
 
   it('marks an event id once: true the first time, false for the same id again', () => {
@@ -158,14 +158,14 @@ describe('ReaderStore: dedupe', () => {
     expect(store.markSeenAll([{ id: '01HB', ts: 5 }, { id: '01HC', ts: 5 }]).size).toBe(0);
   });
 
-  it('moves the ids to a chunk together once enough wait in the row, and dedupes them there, through a restart', () => {
+  it('moves the ids to the table together once enough wait in the row, and dedupes them there, through a restart', () => {
     const { store, statements, db } = opened();
     const first = ids(SPILL_AT);
     expect(store.markSeenAll(first).size).toBe(SPILL_AT);
-    // One chunk for all of them; the filter goes with the row.
-    expect(statements).toEqual(['INSERT INTO seen_chunks (at, ids) VALUES (?, ?)']);
+    // One insert for all of them; the filter goes with the row.
+    expect(statements).toEqual(['INSERT OR IGNORE INTO seen_events (id, at) SELECT value, ?2 FROM json_each(?1)']);
     saveRow(store, 2);
-    expect(chunkedIds(db)).toEqual(first.map((e) => e.id));
+    expect(storedIds(db)).toEqual(first.map((e) => e.id));
 
     const restarted = new ReaderStore(nodeSql(db).sql);
     restarted.load();
@@ -175,7 +175,7 @@ describe('ReaderStore: dedupe', () => {
     expect(restarted.markSeen(first[9]!.id, 2_000)).toBe(false);
   });
 
-  it('reads the chunks only for the ids its filter cannot rule out: new ids past a spill cost no read', () => {
+  it('reads the table only for the ids its filter cannot rule out: new ids past a spill cost no read', () => {
     const { sql, db } = nodeSql();
     const store = new ReaderStore(sql);
     saveRow(store);
@@ -200,18 +200,20 @@ describe('ReaderStore: dedupe', () => {
     const { sql } = nodeSql(db);
     const old = new ReaderStore(sql);
     saveRow(old);
-    // As the store kept them before: a row per id, no chunks, no filter, the schema behind.
-    db.exec("INSERT INTO seen_events (id, at) VALUES ('01HOLD1', 5), ('01HOLD2', 7); DROP TABLE seen_chunks; UPDATE reader SET seen_filter = NULL, seen_recent = NULL");
-    db.prepare('UPDATE _schema SET applied = applied - 2').run();
+    // As the store kept them before: an insert per batch, no columns for the row's part, the schema behind.
+    db.exec("INSERT INTO seen_events (id, at) VALUES ('01HOLD1', 5), ('01HOLD2', 7); ALTER TABLE reader DROP COLUMN seen_recent; ALTER TABLE reader DROP COLUMN seen_filter");
+    db.prepare('UPDATE _schema SET applied = applied - 3').run();
     const upgraded = new ReaderStore(nodeSql(db).sql);
     upgraded.load();
     expect([...upgraded.markSeenAll([{ id: '01HOLD1', ts: 6 }, { id: '01HNEW', ts: 6 }, { id: '01HOLD2', ts: 6 }])]).toEqual(['01HNEW']);
     expect(upgraded.seen('01HOLD2')).toBe(true);
-    expect(db.prepare('SELECT at, ids FROM seen_chunks ORDER BY at').all()).toEqual([{ at: 5, ids: '["01HOLD1"]' }, { at: 7, ids: '["01HOLD2"]' }]);
-    expect(db.prepare('SELECT COUNT(*) AS n FROM seen_events').get()).toEqual({ n: 0 });
+    // The filter built then is stored with the next save.
+    saveRow(upgraded, 2);
+    const stored = SeenFilter.decode((db.prepare('SELECT seen_filter FROM reader').get() as { seen_filter: string }).seen_filter);
+    expect(stored.mayHave('01HOLD1') && stored.mayHave('01HOLD2')).toBe(true);
   });
 
-  it("keeps ids as long as their chunk's latest event, and forgets older chunks (the filter with them)", () => {
+  it("keeps ids as long as the latest event they went to the table with, then forgets them (the filter with them)", () => {
     const { sql, db } = nodeSql();
     const store = new ReaderStore(sql);
     saveRow(store);
@@ -220,9 +222,9 @@ describe('ReaderStore: dedupe', () => {
     store.markSeenAll(early);
     saveRow(store, 2);
     store.forgetSeenBefore(250);
-    expect(chunkedIds(db)).toHaveLength(SPILL_AT);
+    expect(storedIds(db)).toHaveLength(SPILL_AT);
     store.forgetSeenBefore(301);
-    expect(chunkedIds(db)).toEqual([]);
+    expect(storedIds(db)).toEqual([]);
     expect(early.some((e) => store.seen(e.id))).toBe(false);
     saveRow(store, 3);
     const stored = SeenFilter.decode((db.prepare('SELECT seen_filter FROM reader').get() as { seen_filter: string }).seen_filter);

@@ -8,7 +8,7 @@
 import type { QueuedOp } from '#edge/sync/snapshot.ts';
 import { type CampaignTally, type DeliveryTally, type EmailLedger, MAX_CAMPAIGNS, MAX_DELIVERIES } from '#shared/email/ledger.ts';
 import { type Migration, addColumn, migrateReading } from '#edge/platform/sql-store.ts';
-import { SeenIds, chunkSeenIds } from './seen-ids.ts';
+import { SeenIds } from './seen-ids.ts';
 
 const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE IF NOT EXISTS reader (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, meta TEXT NOT NULL, version INTEGER NOT NULL);
@@ -20,11 +20,10 @@ const MIGRATIONS: readonly Migration[] = [
   // when the workspace does, so a commit neither writes nor even serialises it. A row made before
   // holds it inside its meta (the object moves it here on its next write).
   addColumn('reader', 'context', 'TEXT'),
-  // Dedupe without an insert per event (seen-ids.ts): the latest ids and a filter over the rest ride
-  // in the row, the rest go in chunks; seen_events (a row per id) is no longer written.
+  // Dedupe without an insert per batch (seen-ids.ts): the latest ids, and a filter over the rest
+  // (seen_events), ride in the row.
   addColumn('reader', 'seen_recent', 'TEXT'),
   addColumn('reader', 'seen_filter', 'TEXT'),
-  chunkSeenIds,
   // The context out of the row, which every commit writes again whole (SQLite rewrites a row, not a
   // column): about 2 KB of a 3 KB row that only a change of the workspace changes.
   `CREATE TABLE IF NOT EXISTS reader_context (id INTEGER PRIMARY KEY CHECK (id = 1), context TEXT NOT NULL);

@@ -40,8 +40,14 @@ describe('SeenFilter', () => {
     expect(larger.encode().length).toBeGreaterThan(filter.encode().length);
   });
 
-  it('is small for most readers: 204 ids in under 400 characters', () => {
+  it('is small for most readers (204 ids in under 400 characters) and never past 6 KB, however many ids', () => {
     expect(SeenFilter.sizedFor(0).encode().length).toBeLessThan(400);
-    expect(SeenFilter.sizedFor(10_000).encode().length).toBeGreaterThan(20_000);
+    const largest = SeenFilter.sizedFor(10_000_000);
+    expect(largest.encode().length).toBeLessThan(6_000);
+    expect(largest.encode().length).toBe(SeenFilter.sizedFor(5_000).encode().length);
+    // At its largest it is never "full": building it again could not make it larger.
+    for (let n = 0; n < 10_000; n++) largest.add(ulidLike(n));
+    expect(largest.full).toBe(false);
+    expect(largest.mayHave(ulidLike(42))).toBe(true);
   });
 });

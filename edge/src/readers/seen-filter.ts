@@ -1,5 +1,5 @@
 /**
- * A Bloom filter over the event ids a reader keeps in chunks (readers/seen-ids.ts).
+ * A Bloom filter over the event ids a reader keeps in its `seen_events` table (readers/seen-ids.ts).
  * Nearly every new id gets "certainly not seen" from it, so a batch of new page reads is told apart
  * from a retry without a query; "maybe" is settled by the table. It is never wrong the other way
  * (no false negatives), which is what counting each event once needs. Pure: no storage here.
@@ -14,6 +14,11 @@ const BITS_PER_ID = 10;
 const HASHES = 7;
 /** 2,048 bits (344 characters stored): 204 ids, more than most readers see in 30 days. */
 const MIN_BITS = 2048;
+/**
+ * 32,768 bits (5.5 KB stored, in a row every commit writes): 3,276 ids at 1 %. A reader past that
+ * (a hundred events a day for 30 days) gets more "maybe"s, each a lookup by key: slower, never wrong.
+ */
+const MAX_BITS = 32_768;
 /** The second hash's offset basis (any odd constant other than FNV's own). */
 const SECOND_BASIS = 0x9747b28c;
 
@@ -23,7 +28,7 @@ export class SeenFilter {
   /** An empty filter with room for `ids` ids and as many again (it is rebuilt larger once full). */
   static sizedFor(ids: number): SeenFilter {
     let size = MIN_BITS;
-    while (size < ids * 2 * BITS_PER_ID) size *= 2;
+    while (size < ids * 2 * BITS_PER_ID && size < MAX_BITS) size *= 2;
     return new SeenFilter(new Uint8Array(size / 8), 0);
   }
 
@@ -41,9 +46,9 @@ export class SeenFilter {
     return new SeenFilter(bytes.subarray(4), added);
   }
 
-  /** More ids than it was sized for: its false positives grow, so the caller rebuilds it larger. */
+  /** More ids than it was sized for, and room to grow: the caller rebuilds it larger. */
   get full(): boolean {
-    return this.added * BITS_PER_ID > this.bits.length * 8;
+    return this.added * BITS_PER_ID > this.bits.length * 8 && this.bits.length * 8 < MAX_BITS;
   }
 
   add(id: string): void {

@@ -2,21 +2,22 @@
  * The event ids a reader has counted (30 days, for dedupe: the widget retries a batch it is not
  * sure was stored, a backend re-sends a call), kept so that counting new ones costs no statement.
  *
- * A table row per id would be an insert into an index per event, the dearest part of a returning
- * reader's page reads (measured in workerd: about half of what the reader object spent on a batch).
- * So the latest ids ride in the reader's row, which each batch writes anyway (`recent`), and go on
- * as one row of `seen_chunks` once `SPILL_AT` of them wait there. A Bloom filter over the chunks
- * (seen-filter.ts), in the reader's row too, answers "not seen" for nearly every new id; a "maybe"
- * (a retry, or about one id in a hundred) reads the chunks to be sure.
+ * An insert per batch into `seen_events` (a row per id, its primary key the id) was the dearest
+ * part of a returning reader's page reads (measured in workerd: about half of what the reader
+ * object spent on a batch). So the latest ids ride in the reader's row, which each batch writes
+ * anyway (`seen_recent`), and go to `seen_events` together once `SPILL_AT` of them wait there. A
+ * Bloom filter over that table (seen-filter.ts), in the row too (`seen_filter`), answers "not seen"
+ * for nearly every new id; a "maybe" (a retry, or about one id in a hundred) looks the table up by
+ * its key to be sure.
  *
- * The row and the chunks are written in the object's one transaction with the change they count:
+ * The row and the table are written in the object's one transaction with the change they count:
  * what changes here is stored by the reader row's next save, which the object makes after every
- * mark that counted an event (reader-store.ts, `save`). A filter the row lacks (storage from before
- * it) is built from the chunks when first needed, and stored with that save.
+ * mark that counted an event (reader-store.ts, `save`). A row without a filter (stored before it)
+ * has it built from the table when first needed, and stored with that save.
  */
 import { SeenFilter } from './seen-filter.ts';
 
-/** Ids kept in the row before they go to a chunk together (about 2 KB of the row at most). */
+/** Ids kept in the row before they go to the table together (about 2 KB of the row at most). */
 export const SPILL_AT = 64;
 
 /** The `seen_recent` column: the ids and the latest of their events' times. */
@@ -25,25 +26,13 @@ interface Recent { at: number; ids: string[] }
 /** The reader row's columns this keeps, as stored. */
 export interface SeenColumns { seen_recent: string; seen_filter: string }
 
-/** The chunks' ids among `ids` (a JSON array), in one statement. */
-const CHUNKED_AMONG = 'SELECT j.value AS id FROM seen_chunks, json_each(seen_chunks.ids) AS j WHERE j.value IN (SELECT value FROM json_each(?))';
-
-/**
- * The migration step to chunks. Storage from before kept a row per id in `seen_events`, one time
- * per batch: each batch becomes a chunk (the filter is built over them when first needed).
- * `seen_events` stays, empty and no longer written (a new object's first step makes it).
- */
-export function chunkSeenIds(sql: SqlStorage): void {
-  sql.exec('CREATE TABLE IF NOT EXISTS seen_chunks (at INTEGER NOT NULL, ids TEXT NOT NULL)');
-  if (sql.exec('SELECT 1 FROM seen_events LIMIT 1').toArray().length === 0) return;
-  sql.exec('INSERT INTO seen_chunks (at, ids) SELECT at, json_group_array(id) FROM seen_events GROUP BY at');
-  sql.exec('DELETE FROM seen_events');
-}
+/** The table's ids among `ids` (a JSON array), by its key, in one statement. */
+const STORED_AMONG = 'SELECT id FROM seen_events WHERE id IN (SELECT value FROM json_each(?))';
 
 export class SeenIds {
   private recent: Set<string>;
   private recentAt: number;
-  /** Null: not known yet (the row had none); built from the chunks when first needed. */
+  /** Null: not known yet (the row had none); built from the table when first needed. */
   private filter: SeenFilter | null;
   /** Which columns changed since the row last stored them. */
   private recentUnsaved = false;
@@ -60,7 +49,7 @@ export class SeenIds {
   /** Whether the id was counted (an event that goes on to another reader is only checked here). */
   has(id: string): boolean {
     if (this.recent.has(id)) return true;
-    return this.chunkFilter().mayHave(id) && this.sql.exec(CHUNKED_AMONG, JSON.stringify([id])).toArray().length > 0;
+    return this.tableFilter().mayHave(id) && this.sql.exec('SELECT 1 FROM seen_events WHERE id = ?', id).toArray().length > 0;
   }
 
   /**
@@ -71,7 +60,7 @@ export class SeenIds {
   mark(events: ReadonlyArray<{ id: string; ts: number }>): Set<string> {
     const fresh = new Set<string>();
     const maybe: string[] = [];
-    const filter = this.chunkFilter();
+    const filter = this.tableFilter();
     let at = 0;
     for (const { id, ts } of events) {
       at = Math.max(at, ts);
@@ -80,8 +69,8 @@ export class SeenIds {
       else fresh.add(id);
     }
     if (maybe.length) {
-      // A retry, or (about one id in a hundred) the filter's false positive: the chunks say which.
-      const stored = new Set(this.sql.exec<{ id: string }>(CHUNKED_AMONG, JSON.stringify(maybe)).toArray().map((r) => r.id));
+      // A retry, or (about one id in a hundred) the filter's false positive: the table says which.
+      const stored = new Set(this.sql.exec<{ id: string }>(STORED_AMONG, JSON.stringify(maybe)).toArray().map((r) => r.id));
       for (const id of maybe) if (!stored.has(id)) fresh.add(id);
     }
     if (fresh.size === 0) return fresh;
@@ -96,21 +85,21 @@ export class SeenIds {
   takeUnsaved(): Partial<SeenColumns> {
     const changed: Partial<SeenColumns> = {};
     if (this.recentUnsaved) changed.seen_recent = this.recentColumn();
-    if (this.filterUnsaved) changed.seen_filter = this.chunkFilter().encode();
+    if (this.filterUnsaved) changed.seen_filter = this.tableFilter().encode();
     this.recentUnsaved = this.filterUnsaved = false;
     return changed;
   }
 
   /** Both columns, for a row written whole. */
   takeAll(): SeenColumns {
-    const all = { seen_recent: this.recentColumn(), seen_filter: this.chunkFilter().encode() };
+    const all = { seen_recent: this.recentColumn(), seen_filter: this.tableFilter().encode() };
     this.recentUnsaved = this.filterUnsaved = false;
     return all;
   }
 
-  /** Forgets the chunks whose events are all before `at` (the route refuses events that old). */
+  /** Forgets the table's ids of events before `at` (the route refuses events that old). */
   forgetBefore(at: number): void {
-    this.sql.exec('DELETE FROM seen_chunks WHERE at < ?', at);
+    this.sql.exec('DELETE FROM seen_events WHERE at < ?', at);
     if (this.sql.exec<{ n: number }>('SELECT changes() AS n').one().n > 0) this.filter = this.built();
   }
 
@@ -122,11 +111,11 @@ export class SeenIds {
     this.recentUnsaved = this.filterUnsaved = false;
   }
 
-  /** The recent ids into a chunk, and into the filter. */
+  /** The recent ids into the table, in one statement under their latest time, and into the filter. */
   private spill(): void {
     const ids = [...this.recent];
-    this.sql.exec('INSERT INTO seen_chunks (at, ids) VALUES (?, ?)', this.recentAt, JSON.stringify(ids));
-    const filter = this.chunkFilter();
+    this.sql.exec('INSERT OR IGNORE INTO seen_events (id, at) SELECT value, ?2 FROM json_each(?1)', JSON.stringify(ids), this.recentAt);
+    const filter = this.tableFilter();
     for (const id of ids) filter.add(id);
     // Past what it was sized for, its false positives (each a read) would grow: built again larger.
     if (filter.full) this.filter = this.built();
@@ -135,13 +124,13 @@ export class SeenIds {
     this.recentAt = 0;
   }
 
-  private chunkFilter(): SeenFilter {
+  private tableFilter(): SeenFilter {
     return this.filter ??= this.built();
   }
 
-  /** A filter over every id the chunks hold, to be stored with the row. */
+  /** A filter over every id the table holds, to be stored with the row. */
   private built(): SeenFilter {
-    const ids = this.sql.exec<{ id: string }>('SELECT j.value AS id FROM seen_chunks, json_each(seen_chunks.ids) AS j').toArray().map((r) => r.id);
+    const ids = this.sql.exec<{ id: string }>('SELECT id FROM seen_events').toArray().map((r) => r.id);
     this.filterUnsaved = true;
     return SeenFilter.of(ids);
   }
