@@ -1,8 +1,10 @@
 /**
  * The SharpSend edge Worker: one Hono app, one route file per surface. Static files (the widget,
- * the demo page, the panel) are served by the assets binding before this code runs.
+ * the demo page, the panel) are served by the assets binding before this code runs. Every route
+ * file takes `Hono` from `hono/tiny` (its pattern router alone; issue 14's bundle budget): one
+ * import from `hono` would bring the default's two routers back.
  */
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import { getPath } from 'hono/utils/url';
 import type { AppEnv, Env } from './env.ts';
 import { errorResponse } from '#edge/platform/errors.ts';

@@ -10,7 +10,7 @@
  * the widget there redeems to link the browser to the reader. A fragment never reaches a server
  * and is never in a Referer; other sites (not on the allow-list) never get one.
  */
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import type { AppEnv } from '#edge/env.ts';
 import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
 import { classifyClick, requestFacts } from '#shared/email/classify.ts';

@@ -3,7 +3,7 @@
  * the Liquid snippets, signing-key rotation and retirement, the reporting-webhook secret, link
  * signing for templates, and the signature backfill (driven by `npm run backfill`).
  */
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import * as z from '#shared/zod.ts';
 import type { AppEnv } from '#edge/env.ts';
 import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';

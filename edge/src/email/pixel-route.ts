@@ -3,7 +3,7 @@
  * 43-byte GIF at once, whatever the token; checking and recording happen after (`waitUntil`), so
  * a newsletter burst never waits on a Durable Object and a forged URL learns nothing.
  */
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import type { AppEnv, Env } from '#edge/env.ts';
 import { classifyOpen, requestFacts } from '#shared/email/classify.ts';
 import { afterResponse, recordHit } from './record.ts';

@@ -6,7 +6,7 @@
  * Only a bad or missing signature, a stale timestamp or an oversized body is refused: every
  * authentic event gets a 2xx (see below).
  */
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import type { AppEnv } from '#edge/env.ts';
 import { ClientError, issuesFrom } from '#edge/platform/errors.ts';
 import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';

@@ -4,7 +4,7 @@
  * reader's own object, and nothing else is touched on the way. A batch of one `grant` event is
  * a click grant's redemption instead (identity/redeem-grant.ts).
  */
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import type { AppEnv, Env } from '#edge/env.ts';
 import { type ReaderEvent, eventBatchSchema, grantRedemptionSchema } from '#shared/protocol.ts';
 import { MAX_EVENTS_BODY_BYTES } from '#shared/constants.ts';

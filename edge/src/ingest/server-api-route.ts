@@ -4,7 +4,7 @@
  * one person), track records an event, batch carries many of both (an import), and a reader can be
  * read, deleted or suppressed.
  */
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import type { AppEnv } from '#edge/env.ts';
 import { groupCallSchema, identifyCallSchema, readerQuerySchema, trackCallSchema, trackTime } from '#shared/server-api.ts';
 import { ClientError, parseOr400, readJson } from '#edge/platform/errors.ts';

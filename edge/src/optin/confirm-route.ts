@@ -4,7 +4,7 @@
  * the reader's object records the confirmation once. Whatever happens the answer is a plain page
  * (optin/pages.ts): a bad, expired or used link, an unknown workspace, even a failure inside.
  */
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import type { AppEnv } from '#edge/env.ts';
 import { edgeWorkspace } from '#edge/workspaces/config-cache.ts';
 import { signingKeys } from '#edge/email/keys.ts';

@@ -5,7 +5,7 @@
  * anything else, unknown paths included; 403 for a state-changing call without the CSRF token and
  * for another workspace's data. Workspace data lives under /workspaces/:workspace/.
  */
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import * as z from '#shared/zod.ts';
 import type { AppEnv } from '#edge/env.ts';

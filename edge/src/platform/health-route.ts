@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import type { AppEnv } from '#edge/env.ts';
 
 export const health = new Hono<AppEnv>();

@@ -4,7 +4,7 @@
  * set only when Customer.io is replaced by a server on this machine (`npm start`, the tests).
  * Everywhere else (production: empty) it is a 404, so nothing about a deployment shows.
  */
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import type { AppEnv } from '#edge/env.ts';
 
 const LOOPBACK = /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/;

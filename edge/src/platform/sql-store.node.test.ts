@@ -118,11 +118,11 @@ describe('ReaderStore: dedupe', () => {
   it('marks an event id once: true the first time, false for the same id again', () => {
     const { sql } = nodeSql();
     const store = new ReaderStore(sql);
-    expect(store.seen('01HX')).toBe(false);
-    expect(store.markSeen('01HX', 1)).toBe(true);
-    expect(store.markSeen('01HX', 2)).toBe(false);
-    expect(store.seen('01HX')).toBe(true);
-    expect(store.markSeen('01HY', 3)).toBe(true);
+    expect(store.seen.has('01HX')).toBe(false);
+    expect(store.seen.markOne('01HX', 1)).toBe(true);
+    expect(store.seen.markOne('01HX', 2)).toBe(false);
+    expect(store.seen.has('01HX')).toBe(true);
+    expect(store.seen.markOne('01HY', 3)).toBe(true);
   });
 
   /** A reader whose row exists, as its object opens it: the store and the statements it runs. */
@@ -137,31 +137,31 @@ describe('ReaderStore: dedupe', () => {
 
   it('counts a batch of new ids with no statement, an id twice new once; the row write stores them', () => {
     const { store, statements, db } = opened();
-    const fresh = store.markSeenAll([{ id: '01HA', ts: 2 }, { id: '01HB', ts: 3 }, { id: '01HB', ts: 3 }]);
+    const fresh = store.seen.mark([{ id: '01HA', ts: 2 }, { id: '01HB', ts: 3 }, { id: '01HB', ts: 3 }]);
     expect([...fresh].sort()).toEqual(['01HA', '01HB']);
     expect(statements).toEqual([]);
     saveRow(store, 2);
     expect(statements).toEqual(['UPDATE reader SET state = ?, version = ?, seen_recent = ? WHERE id = 1']);
     // A restart (a new store over the same storage) still knows them.
     const restarted = new ReaderStore(nodeSql(db).sql);
-    expect(restarted.markSeenAll([{ id: '01HB', ts: 5 }, { id: '01HA', ts: 5 }, { id: '01HC', ts: 5 }])).toEqual(new Set(['01HC']));
+    expect(restarted.seen.mark([{ id: '01HB', ts: 5 }, { id: '01HA', ts: 5 }, { id: '01HC', ts: 5 }])).toEqual(new Set(['01HC']));
   });
 
   it('returns only the ids not seen before when a batch mixes old and new ones (a retry)', () => {
     const { sql } = nodeSql();
     const store = new ReaderStore(sql);
-    expect(store.markSeen('01HA', 1)).toBe(true);
-    store.markSeenAll([{ id: '01HZ', ts: 1 }, { id: '01HY', ts: 1 }]);
-    const fresh = store.markSeenAll([{ id: '01HA', ts: 2 }, { id: '01HB', ts: 3 }, { id: '01HZ', ts: 3 }, { id: '01HB', ts: 3 }, { id: '01HC', ts: 4 }]);
+    expect(store.seen.markOne('01HA', 1)).toBe(true);
+    store.seen.mark([{ id: '01HZ', ts: 1 }, { id: '01HY', ts: 1 }]);
+    const fresh = store.seen.mark([{ id: '01HA', ts: 2 }, { id: '01HB', ts: 3 }, { id: '01HZ', ts: 3 }, { id: '01HB', ts: 3 }, { id: '01HC', ts: 4 }]);
     expect([...fresh].sort()).toEqual(['01HB', '01HC']);
-    expect(store.seen('01HB') && store.seen('01HC')).toBe(true);
-    expect(store.markSeenAll([{ id: '01HB', ts: 5 }, { id: '01HC', ts: 5 }]).size).toBe(0);
+    expect(store.seen.has('01HB') && store.seen.has('01HC')).toBe(true);
+    expect(store.seen.mark([{ id: '01HB', ts: 5 }, { id: '01HC', ts: 5 }]).size).toBe(0);
   });
 
   it('moves the ids to the table together once enough wait in the row, and dedupes them there, through a restart', () => {
     const { store, statements, db } = opened();
     const first = ids(SPILL_AT);
-    expect(store.markSeenAll(first).size).toBe(SPILL_AT);
+    expect(store.seen.mark(first).size).toBe(SPILL_AT);
     // One insert for all of them; the filter goes with the row.
     expect(statements).toEqual(['INSERT OR IGNORE INTO seen_events (id, at) SELECT value, ?2 FROM json_each(?1)']);
     saveRow(store, 2);
@@ -170,16 +170,16 @@ describe('ReaderStore: dedupe', () => {
     const restarted = new ReaderStore(nodeSql(db).sql);
     restarted.load();
     const retry = [...first.slice(0, 5), ...ids(3, 500)];
-    expect([...restarted.markSeenAll(retry)].sort()).toEqual(ids(3, 500).map((e) => e.id));
-    expect(restarted.seen(first[7]!.id)).toBe(true);
-    expect(restarted.markSeen(first[9]!.id, 2_000)).toBe(false);
+    expect([...restarted.seen.mark(retry)].sort()).toEqual(ids(3, 500).map((e) => e.id));
+    expect(restarted.seen.has(first[7]!.id)).toBe(true);
+    expect(restarted.seen.markOne(first[9]!.id, 2_000)).toBe(false);
   });
 
   it('reads the table only for the ids its filter cannot rule out: new ids past a spill cost no read', () => {
     const { sql, db } = nodeSql();
     const store = new ReaderStore(sql);
     saveRow(store);
-    store.markSeenAll(ids(SPILL_AT * 3));
+    store.seen.mark(ids(SPILL_AT * 3));
     saveRow(store, 2);
     const cold = nodeSql(db);
     const restarted = new ReaderStore(cold.sql);
@@ -188,7 +188,7 @@ describe('ReaderStore: dedupe', () => {
     // Ten new page reads: the filter (read with the row) rules each out, as it does ~99 ids in 100.
     let reads = 0;
     for (let batch = 0; batch < 20; batch++) {
-      expect(restarted.markSeenAll(ids(10, 10_000 + batch * 10)).size).toBe(10);
+      expect(restarted.seen.mark(ids(10, 10_000 + batch * 10)).size).toBe(10);
       reads += cold.statements.filter((q) => /^SELECT/.test(q)).length;
       cold.statements.length = 0;
     }
@@ -205,8 +205,8 @@ describe('ReaderStore: dedupe', () => {
     db.prepare('UPDATE _schema SET applied = applied - 3').run();
     const upgraded = new ReaderStore(nodeSql(db).sql);
     upgraded.load();
-    expect([...upgraded.markSeenAll([{ id: '01HOLD1', ts: 6 }, { id: '01HNEW', ts: 6 }, { id: '01HOLD2', ts: 6 }])]).toEqual(['01HNEW']);
-    expect(upgraded.seen('01HOLD2')).toBe(true);
+    expect([...upgraded.seen.mark([{ id: '01HOLD1', ts: 6 }, { id: '01HNEW', ts: 6 }, { id: '01HOLD2', ts: 6 }])]).toEqual(['01HNEW']);
+    expect(upgraded.seen.has('01HOLD2')).toBe(true);
     // The filter built then is stored with the next save.
     saveRow(upgraded, 2);
     const stored = SeenFilter.decode((db.prepare('SELECT seen_filter FROM reader').get() as { seen_filter: string }).seen_filter);
@@ -219,13 +219,13 @@ describe('ReaderStore: dedupe', () => {
     saveRow(store);
     const early = ids(SPILL_AT).map((e) => ({ ...e, ts: 100 }));
     early[3] = { ...early[3]!, ts: 300 };
-    store.markSeenAll(early);
+    store.seen.mark(early);
     saveRow(store, 2);
-    store.forgetSeenBefore(250);
+    store.seen.forgetBefore(250);
     expect(storedIds(db)).toHaveLength(SPILL_AT);
-    store.forgetSeenBefore(301);
+    store.seen.forgetBefore(301);
     expect(storedIds(db)).toEqual([]);
-    expect(early.some((e) => store.seen(e.id))).toBe(false);
+    expect(early.some((e) => store.seen.has(e.id))).toBe(false);
     saveRow(store, 3);
     const stored = SeenFilter.decode((db.prepare('SELECT seen_filter FROM reader').get() as { seen_filter: string }).seen_filter);
     expect(early.some((e) => stored.mayHave(e.id))).toBe(false);
@@ -236,13 +236,13 @@ describe('ReaderStore: dedupe', () => {
     const store = new ReaderStore(sql);
     saveRow(store);
     const all = ids(SPILL_AT * 12);
-    for (let i = 0; i < all.length; i += SPILL_AT) store.markSeenAll(all.slice(i, i + SPILL_AT));
+    for (let i = 0; i < all.length; i += SPILL_AT) store.seen.mark(all.slice(i, i + SPILL_AT));
     saveRow(store, 2);
     const bits = (db.prepare('SELECT seen_filter FROM reader').get() as { seen_filter: string }).seen_filter;
     expect(SeenFilter.decode(bits).full).toBe(false);
     const restarted = new ReaderStore(nodeSql(db).sql);
     restarted.load();
-    expect(restarted.markSeenAll(all).size).toBe(0);
+    expect(restarted.seen.mark(all).size).toBe(0);
   });
 });
 

@@ -137,12 +137,12 @@ export class ReaderObject extends DurableObject<Env> {
     // A batch applied here whole (a widget's page reads, say) has its ids checked and marked
     // together; otherwise each event is, as it comes.
     const whole = !this.state.mergedInto && !(ctx.key.startsWith('a:') && events.some((e) => e.type === 'signup'));
-    const marked = whole ? this.store.markSeenAll(events.filter((e) => !isFresh(e))) : null;
+    const marked = whole ? this.store.seen.mark(events.filter((e) => !isFresh(e))) : null;
     for (const event of events) {
       // The common case (applied here) checks and marks the id; an event that goes on to another
       // reader (a sign-up's merge, a forward pointer) is only checked: the other marks it.
       const elsewhere = (event.type === 'signup' && ctx.key.startsWith('a:')) || Boolean(this.state.mergedInto);
-      const duplicate = !isFresh(event) && (marked ? !marked.delete(event.id) : elsewhere ? this.seen(event.id) : !this.markSeen(event.id, event.ts));
+      const duplicate = !isFresh(event) && (marked ? !marked.delete(event.id) : elsewhere ? this.store.seen.has(event.id) : !this.store.seen.markOne(event.id, event.ts));
       if (duplicate) {
         result.duplicates++;
         continue;
@@ -503,16 +503,7 @@ export class ReaderObject extends DurableObject<Env> {
   private firstTime(kind: 'identify' | 'group', messageId: string | undefined, now: number): boolean {
     if (!messageId) return true;
     const id = `${kind}:${messageId}`;
-    return this.markSeen(id, now);
-  }
-
-  private seen(id: string): boolean {
-    return this.store.seen(id);
-  }
-
-  /** Marks the id seen now; false when it was seen before. */
-  private markSeen(id: string, at: number): boolean {
-    return this.store.markSeen(id, at);
+    return this.store.seen.markOne(id, now);
   }
 
   private apply(event: AnyReaderEvent): void {
@@ -619,7 +610,7 @@ export class ReaderObject extends DurableObject<Env> {
     if (!quiet) this.meta.loudVersion = this.version;
     this.persist();
     // Forgetting old event ids is housekeeping: now and then is enough.
-    if (this.version % 64 === 0) this.store.forgetSeenBefore(this.clock.now() - SEEN_EVENTS_KEPT_MS);
+    if (this.version % 64 === 0) this.store.seen.forgetBefore(this.clock.now() - SEEN_EVENTS_KEPT_MS);
     await this.enqueueForSync(quiet);
   }
 

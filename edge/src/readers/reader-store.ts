@@ -88,12 +88,12 @@ export class ReaderStore {
   /** The reader row as the constructor read it, with the migrations' count (`load` takes it once). */
   private opened: StoredRow | null | undefined;
 
-  /** The event ids counted (dedupe). */
-  private readonly seenIds: SeenIds;
+  /** The event ids counted (dedupe): what it marks is stored by the next `save`. */
+  readonly seen: SeenIds;
 
   constructor(private readonly sql: SqlStorage) {
     this.opened = migrateReading<StoredRow>(sql, MIGRATIONS, ROW_COLUMNS, 'reader');
-    this.seenIds = new SeenIds(sql, this.opened?.seen_recent ?? null, this.opened?.seen_filter ?? null);
+    this.seen = new SeenIds(sql, this.opened?.seen_recent ?? null, this.opened?.seen_filter ?? null);
   }
 
   // ---- the reader row ------------------------------------------------------------------------
@@ -122,9 +122,9 @@ export class ReaderStore {
       this.storedContext = context;
     }
     if (this.storedMeta === null) {
-      const seen = this.seenIds.takeAll();
+      const seen = this.seen.takeUnsaved(true);
       this.sql.exec('INSERT OR REPLACE INTO reader (id, state, meta, version, seen_recent, seen_filter) VALUES (1, ?, ?, ?, ?, ?)',
-        JSON.stringify(state), metaJson, version, seen.seen_recent, seen.seen_filter);
+        JSON.stringify(state), metaJson, version, seen.seen_recent ?? null, seen.seen_filter ?? null);
     } else {
       const columns = ['state = ?'];
       const values: Array<string | number> = [JSON.stringify(state)];
@@ -134,7 +134,7 @@ export class ReaderStore {
       }
       columns.push('version = ?');
       values.push(version);
-      for (const [column, value] of Object.entries(this.seenIds.takeUnsaved())) {
+      for (const [column, value] of Object.entries(this.seen.takeUnsaved())) {
         columns.push(`${column} = ?`);
         values.push(value);
       }
@@ -157,7 +157,7 @@ export class ReaderStore {
 
   /** The object's storage was deleted: nothing is stored any more. */
   forgetRow(): void {
-    this.seenIds.reset();
+    this.seen.reset();
     this.storedMeta = null;
     this.storedContext = null;
     this.outboxCount = 0;
@@ -165,25 +165,6 @@ export class ReaderStore {
   }
 
   // ---- dedupe and merges ---------------------------------------------------------------------
-
-  /** Whether the event id was counted here (seen-ids.ts). */
-  seen(id: string): boolean {
-    return this.seenIds.has(id);
-  }
-
-  /** Marks the id seen; false when it was seen before. Stored by the row's next `save`. */
-  markSeen(id: string, at: number): boolean {
-    return this.seenIds.mark([{ id, ts: at }]).size > 0;
-  }
-
-  /** Marks a batch's ids seen; returns the ones that were new (an id twice in the batch is new once). Stored by the row's next `save`. */
-  markSeenAll(events: ReadonlyArray<{ id: string; ts: number }>): Set<string> {
-    return this.seenIds.mark(events);
-  }
-
-  forgetSeenBefore(at: number): void {
-    this.seenIds.forgetBefore(at);
-  }
 
   absorbed(key: string): boolean {
     return this.sql.exec('SELECT 1 FROM merged_from WHERE key = ?', key).toArray().length > 0;

@@ -81,20 +81,18 @@ export class SeenIds {
     return fresh;
   }
 
-  /** The columns that changed since the row last stored them, for the row's write. */
-  takeUnsaved(): Partial<SeenColumns> {
-    const changed: Partial<SeenColumns> = {};
-    if (this.recentUnsaved) changed.seen_recent = this.recentColumn();
-    if (this.filterUnsaved) changed.seen_filter = this.tableFilter().encode();
-    this.recentUnsaved = this.filterUnsaved = false;
-    return changed;
+  /** `mark` for one id: false when it was seen before. */
+  markOne(id: string, at: number): boolean {
+    return this.mark([{ id, ts: at }]).size > 0;
   }
 
-  /** Both columns, for a row written whole. */
-  takeAll(): SeenColumns {
-    const all = { seen_recent: this.recentColumn(), seen_filter: this.tableFilter().encode() };
+  /** The columns that changed since the row last stored them (`all`: both, for a row written whole). */
+  takeUnsaved(all = false): Partial<SeenColumns> {
+    const changed: Partial<SeenColumns> = {};
+    if (all || this.recentUnsaved) changed.seen_recent = JSON.stringify({ at: this.recentAt, ids: [...this.recent] } satisfies Recent);
+    if (all || this.filterUnsaved) changed.seen_filter = this.tableFilter().encode();
     this.recentUnsaved = this.filterUnsaved = false;
-    return all;
+    return changed;
   }
 
   /** Forgets the table's ids of events before `at` (the route refuses events that old). */
@@ -133,9 +131,5 @@ export class SeenIds {
     const ids = this.sql.exec<{ id: string }>('SELECT id FROM seen_events').toArray().map((r) => r.id);
     this.filterUnsaved = true;
     return SeenFilter.of(ids);
-  }
-
-  private recentColumn(): string {
-    return JSON.stringify({ at: this.recentAt, ids: [...this.recent] } satisfies Recent);
   }
 }

@@ -2,7 +2,7 @@
  * The admin API (Bearer ADMIN_SECRET): create and update workspaces, watch their sync, read and
  * replay dead letters. Customer.io keys go in and never come out.
  */
-import { Hono } from 'hono';
+import { Hono } from 'hono/tiny';
 import * as z from '#shared/zod.ts';
 import type { AppEnv, Env } from '#edge/env.ts';
 import { type CustomerIoCredentials, workspaceInputSchema } from '#shared/workspace.ts';
