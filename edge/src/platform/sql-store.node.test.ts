@@ -125,9 +125,11 @@ describe('ReaderStore: dedupe', () => {
     expect(store.seen.markOne('01HY', 3)).toBe(true);
   });
 
-  /** A reader whose row exists, as its object opens it: the store and the statements it runs. */
+  /** A reader whose row a first batch made, as its object opens it: the store and the statements it runs. */
   const opened = (db = new DatabaseSync(':memory:')) => {
-    saveRow(new ReaderStore(nodeSql(db).sql));
+    const first = new ReaderStore(nodeSql(db).sql);
+    first.seen.mark([{ id: '01HFIRST', ts: 1 }]);
+    saveRow(first);
     const cold = nodeSql(db);
     const store = new ReaderStore(cold.sql);
     store.load();
@@ -165,7 +167,7 @@ describe('ReaderStore: dedupe', () => {
     // One insert for all of them; the filter goes with the row.
     expect(statements).toEqual(['INSERT OR IGNORE INTO seen_events (id, at) SELECT value, ?2 FROM json_each(?1)']);
     saveRow(store, 2);
-    expect(storedIds(db)).toEqual(first.map((e) => e.id));
+    expect(storedIds(db)).toEqual([...first.map((e) => e.id), '01HFIRST']);
 
     const restarted = new ReaderStore(nodeSql(db).sql);
     restarted.load();

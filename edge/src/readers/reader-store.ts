@@ -127,7 +127,7 @@ export class ReaderStore {
         JSON.stringify(state), metaJson, version, seen.seen_recent ?? null, seen.seen_filter ?? null);
     } else {
       const columns = ['state = ?'];
-      const values: Array<string | number> = [JSON.stringify(state)];
+      const values: Array<string | number | null> = [JSON.stringify(state)];
       if (metaJson !== this.storedMeta) {
         columns.push('meta = ?');
         values.push(metaJson);

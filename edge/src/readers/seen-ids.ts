@@ -24,30 +24,30 @@ export const SPILL_AT = 64;
 interface Recent { at: number; ids: string[] }
 
 /** The reader row's columns this keeps, as stored. */
-export interface SeenColumns { seen_recent: string; seen_filter: string }
+export interface SeenColumns { seen_recent: string | null; seen_filter: string | null }
 
 /** The table's ids among `ids` (a JSON array), by its key, in one statement. */
 const STORED_AMONG = 'SELECT id FROM seen_events WHERE id IN (SELECT value FROM json_each(?))';
 
 export class SeenIds {
-  private recent: Set<string>;
-  private recentAt: number;
+  /** The columns as loaded, until a call needs them parsed (most calls that check no id never do). */
+  private loaded: { recent: string | null; filter: string | null } | null;
+  private recent = new Set<string>();
+  private recentAt = 0;
   /** Null: not known yet (the row had none); built from the table when first needed. */
-  private filter: SeenFilter | null;
+  private filter: SeenFilter | null = null;
   /** Which columns changed since the row last stored them. */
   private recentUnsaved = false;
   private filterUnsaved = false;
 
   /** `recent`, `filter`: the reader row's columns as loaded (null: none, or no row). */
   constructor(private readonly sql: SqlStorage, recent: string | null, filter: string | null) {
-    const stored = recent ? JSON.parse(recent) as Recent : { at: 0, ids: [] };
-    this.recent = new Set(stored.ids);
-    this.recentAt = stored.at;
-    this.filter = filter === null ? null : SeenFilter.decode(filter);
+    this.loaded = { recent, filter };
   }
 
   /** Whether the id was counted (an event that goes on to another reader is only checked here). */
   has(id: string): boolean {
+    this.parse();
     if (this.recent.has(id)) return true;
     return this.tableFilter().mayHave(id) && this.sql.exec('SELECT 1 FROM seen_events WHERE id = ?', id).toArray().length > 0;
   }
@@ -58,6 +58,7 @@ export class SeenIds {
    * event's time would keep it.
    */
   mark(events: ReadonlyArray<{ id: string; ts: number }>): Set<string> {
+    this.parse();
     const fresh = new Set<string>();
     const maybe: string[] = [];
     const filter = this.tableFilter();
@@ -88,21 +89,25 @@ export class SeenIds {
 
   /** The columns that changed since the row last stored them (`all`: both, for a row written whole). */
   takeUnsaved(all = false): Partial<SeenColumns> {
+    if (this.loaded) return all ? { seen_recent: this.loaded.recent, seen_filter: this.loaded.filter } : {};
     const changed: Partial<SeenColumns> = {};
     if (all || this.recentUnsaved) changed.seen_recent = JSON.stringify({ at: this.recentAt, ids: [...this.recent] } satisfies Recent);
-    if (all || this.filterUnsaved) changed.seen_filter = this.tableFilter().encode();
+    // A filter not built yet is built when first needed, not to be stored.
+    if (all || this.filterUnsaved) changed.seen_filter = this.filter?.encode() ?? null;
     this.recentUnsaved = this.filterUnsaved = false;
     return changed;
   }
 
   /** Forgets the table's ids of events before `at` (the route refuses events that old). */
   forgetBefore(at: number): void {
+    this.parse();
     this.sql.exec('DELETE FROM seen_events WHERE at < ?', at);
     if (this.sql.exec<{ n: number }>('SELECT changes() AS n').one().n > 0) this.filter = this.built();
   }
 
   /** The storage was deleted. */
   reset(): void {
+    this.loaded = null;
     this.recent = new Set();
     this.recentAt = 0;
     this.filter = SeenFilter.sizedFor(0);
@@ -120,6 +125,16 @@ export class SeenIds {
     this.filterUnsaved = true;
     this.recent = new Set();
     this.recentAt = 0;
+  }
+
+  private parse(): void {
+    if (!this.loaded) return;
+    const { recent, filter } = this.loaded;
+    const stored = recent ? JSON.parse(recent) as Recent : { at: 0, ids: [] };
+    this.recent = new Set(stored.ids);
+    this.recentAt = stored.at;
+    this.filter = filter === null ? null : SeenFilter.decode(filter);
+    this.loaded = null;
   }
 
   private tableFilter(): SeenFilter {
