@@ -1,7 +1,8 @@
 /**
  * The reader object's SQL store: one migration list and a named query for each thing the object
- * does. The reader itself is one row (its state, bookkeeping and the workspace context it was last
- * called with, each as JSON); beside it the event ids seen (30 days, for dedupe), the readers it
+ * does. The reader itself is one row (its state and bookkeeping as JSON, and the latest event ids
+ * it counted with a filter over the rest: seen-ids.ts) and the workspace context it was last called
+ * with (a row of its own); beside them the older event ids (30 days, for dedupe), the readers it
  * absorbed (merge once), its queued Customer.io operations, the browsers each click grant has
  * linked (bounded per email), and a large email ledger's deliveries and campaigns, a row each.
  */
@@ -164,7 +165,7 @@ export class ReaderStore {
     this.ledgerCounts = { deliveries: 0, campaigns: 0 };
   }
 
-  // ---- dedupe and merges ---------------------------------------------------------------------
+  // ---- merges ------------------------------------------------------------------------------------
 
   absorbed(key: string): boolean {
     return this.sql.exec('SELECT 1 FROM merged_from WHERE key = ?', key).toArray().length > 0;
