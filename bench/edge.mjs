@@ -70,8 +70,8 @@ try {
   // The first return is not measured: whether each side's objects outlived the runs before it
   // depends on how long those took (one side's in memory, the other's evicted swung it 0.9-2.3×).
   // It also sends each reader a different number of reads (1 to 10), as readers' histories differ:
-  // work a reader does every few batches (its dedupe ids go to their table 32 at a time, readers/
-  // seen-ids.ts) then falls in different rounds for different readers, as in production, and not
+  // work a reader does every few batches (its dedupe ids go to their table SPILL_AT at a time,
+  // readers/seen-ids.ts) then falls in different rounds for different readers, as in production, and not
   // in the same round for all of them.
   const firstReturnReads = (n) => 1 + (n % EVENTS_PER_READER);
   let visit = 1;

@@ -26,9 +26,6 @@ interface Recent { at: number; ids: string[] }
 /** The reader row's columns this keeps, as stored. */
 export interface SeenColumns { seen_recent: string | null; seen_filter: string | null }
 
-/** The table's ids among `ids` (a JSON array), by its key, in one statement. */
-const STORED_AMONG = 'SELECT id FROM seen_events WHERE id IN (SELECT value FROM json_each(?))';
-
 export class SeenIds {
   /** The columns as loaded, until a call needs them parsed (most calls that check no id never do). */
   private loaded: { recent: string | null; filter: string | null } | null;
@@ -49,7 +46,7 @@ export class SeenIds {
   has(id: string): boolean {
     this.parse();
     if (this.recent.has(id)) return true;
-    return this.tableFilter().mayHave(id) && this.sql.exec('SELECT 1 FROM seen_events WHERE id = ?', id).toArray().length > 0;
+    return this.tableFilter().mayHave(id) && this.storedAmong([id]).size > 0;
   }
 
   /**
@@ -71,7 +68,7 @@ export class SeenIds {
     }
     if (maybe.length) {
       // A retry, or (about one id in a hundred) the filter's false positive: the table says which.
-      const stored = new Set(this.sql.exec<{ id: string }>(STORED_AMONG, JSON.stringify(maybe)).toArray().map((r) => r.id));
+      const stored = this.storedAmong(maybe);
       for (const id of maybe) if (!stored.has(id)) fresh.add(id);
     }
     if (fresh.size === 0) return fresh;
@@ -135,6 +132,11 @@ export class SeenIds {
     this.recentAt = stored.at;
     this.filter = filter === null ? null : SeenFilter.decode(filter);
     this.loaded = null;
+  }
+
+  /** The table's ids among `ids`, looked up by its key in one statement (the ids as one JSON array). */
+  private storedAmong(ids: readonly string[]): Set<string> {
+    return new Set(this.sql.exec<{ id: string }>('SELECT id FROM seen_events WHERE id IN (SELECT value FROM json_each(?))', JSON.stringify(ids)).toArray().map((r) => r.id));
   }
 
   private tableFilter(): SeenFilter {
