@@ -6,20 +6,40 @@
 import * as z from './zod.ts';
 import { MAX_EVENTS_PER_BATCH } from './constants.ts';
 
-const slug = /^[a-z0-9][a-z0-9_-]*$/;
+/** A workspace id or a topic: a lowercase slug. */
+export const SLUG_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+/** A client-made id (an event's, a browser's). */
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * The bounds the schemas below check, named once: the edge's zod-free check of the common page
+ * batch (edge/src/ingest/page-batch.ts) checks the same ones.
+ */
+export const LIMITS = {
+  workspaceId: 64,
+  clientId: { min: 8, max: 64 },
+  topic: 32,
+  url: 2048,
+  title: 300,
+  engagedMs: 24 * 3600 * 1000,
+} as const;
 
 export const workspaceIdSchema = z
   .string()
-  .check(z.minLength(1), z.maxLength(64), z.regex(slug, 'must be lowercase letters, digits, "-" or "_"'));
+  .check(z.minLength(1), z.maxLength(LIMITS.workspaceId), z.regex(SLUG_PATTERN, 'must be lowercase letters, digits, "-" or "_"'));
 
 /** Client-made ids: unique per event (dedupe) and per browser (anonymous reader). */
 const clientIdSchema = z
   .string()
-  .check(z.minLength(8, 'must be at least 8 characters'), z.maxLength(64), z.regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "-" or "_"'));
+  .check(
+    z.minLength(LIMITS.clientId.min, `must be at least ${LIMITS.clientId.min} characters`),
+    z.maxLength(LIMITS.clientId.max),
+    z.regex(CLIENT_ID_PATTERN, 'must be letters, digits, "-" or "_"'),
+  );
 
 export const topicSchema = z
   .string()
-  .check(z.minLength(1), z.maxLength(32), z.regex(slug, 'must be a lowercase slug such as "crypto"'));
+  .check(z.minLength(1), z.maxLength(LIMITS.topic), z.regex(SLUG_PATTERN, 'must be a lowercase slug such as "crypto"'));
 
 export const topicsSchema = z.array(topicSchema).check(z.maxLength(20));
 
@@ -33,11 +53,11 @@ const eventBase = {
 export const pageEventSchema = z.object({
   ...eventBase,
   type: z.literal('page'),
-  url: z.url({ protocol: /^https?$/ }).check(z.maxLength(2048)),
+  url: z.url({ protocol: /^https?$/ }).check(z.maxLength(LIMITS.url)),
   category: z.optional(topicSchema),
-  engagedMs: z.number().check(z.int(), z.gte(0), z.lte(24 * 3600 * 1000)),
+  engagedMs: z.number().check(z.int(), z.gte(0), z.lte(LIMITS.engagedMs)),
   scrollDepth: z.number().check(z.gte(0), z.lte(1)),
-  title: z.optional(z.string().check(z.maxLength(300))),
+  title: z.optional(z.string().check(z.maxLength(LIMITS.title))),
 });
 
 export const preferencesEventSchema = z.object({

@@ -17,6 +17,7 @@ import { corsHeaders, requestOrigin } from '#edge/platform/cors.ts';
 import { originAllowed } from '#shared/origins.ts';
 import type { EdgeWorkspace } from '#edge/workspaces/edge-workspace.ts';
 import { redeemGrant } from '#edge/identity/redeem-grant.ts';
+import { plainPageBatch } from './page-batch.ts';
 
 /** Browser clocks drift; a batch from far in the future is a bug or a forgery. */
 const MAX_CLOCK_SKEW_MS = 24 * 3600 * 1000;
@@ -52,7 +53,8 @@ export async function postEvents(request: Request, env: Env): Promise<Response> 
     const ws = await allowedWorkspace(env, redemption.workspace, origin, ip);
     return Response.json(await redeemGrant(env, ws, redemption, Date.now()), { status: 200, headers: corsHeaders(origin, false) });
   }
-  const batch = parseOr400(eventBatchSchema, raw, 'event batch');
+  // Page reads, most batches, are checked without zod (page-batch.ts); the rest, and every bad field, by it.
+  const batch = plainPageBatch(raw) ?? parseOr400(eventBatchSchema, raw, 'event batch');
   const now = Date.now();
   const future = batch.events.flatMap((e, i) =>
     e.ts > now + MAX_CLOCK_SKEW_MS ? [{ path: `events.${i}.ts`, message: 'is in the future (milliseconds since the epoch expected)' }] : []);
