@@ -78,9 +78,10 @@ function rulesVersion(rules: ReaderContext['tagRules']): string {
 
 /**
  * Hands events to the reader's object (as JSON text), with the workspace's tag rules (a few KB,
- * copied into and out of every call) left out: the object keeps the rules it was last given and names their
- * version. Only a reader that holds other rules (new, or the rules changed) is called again with
- * them. Every busy path (widget batches, pixel and link hits, webhooks, track calls) comes here.
+ * copied into and out of every call) left out: the object keeps the rules it was last given and
+ * names their version. Only a reader that holds other rules (new, or the rules changed) is called
+ * again with them. Every busy path (widget batches, pixel and link hits, webhooks, track calls)
+ * comes here.
  */
 export async function ingestEvents(env: Env, workspace: EdgeWorkspace, key: ReaderKey, events: AnyReaderEvent[], edgeOrigin = ''): Promise<IngestResult> {
   const stub = readerStub(env, workspace.id, key);
