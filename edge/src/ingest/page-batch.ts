@@ -3,12 +3,12 @@
  *
  * Inside workerd zod runs without its compiled checks (they need `new Function`, which Workers
  * refuse), and checking a batch of ten reads that way was about a tenth of a returning reader's
- * request (bench:edge: removing it moved the edge from 0.75-0.8× its floor to 0.87×). So the
- * route tries this first. It accepts a batch only when every event is a page read that
- * `eventBatchSchema` accepts, and gives what zod would give (unknown fields dropped, a field
- * given as `undefined` kept so). Anything else, or anything it is unsure of (another event type,
- * a URL with spaces, a string whose length needs counting in code points), returns null: zod
- * then parses, and names the bad field. A property test holds the two together
+ * request (measured in workerd, readers in memory: taking it out moved the edge from 0.75-0.8× its
+ * floor to 0.87×). So the route tries this first. It accepts a batch only when every event is a
+ * page read that `eventBatchSchema` accepts, and gives what zod would give (unknown fields
+ * dropped, a field given as `undefined` kept so). Anything else, or anything it is unsure of
+ * (another event type, a URL with spaces, a string whose length needs counting in code points),
+ * returns null: zod then parses, and names the bad field. A property test holds the two together
  * (page-batch.test.ts): whatever this accepts, zod accepts with the same output.
  */
 import { CLIENT_ID_PATTERN, type EventBatch, LIMITS, type PageEvent, SLUG_PATTERN } from '#shared/protocol.ts';

@@ -126,7 +126,7 @@ export class ReaderObject extends DurableObject<Env> {
   /**
    * `events`: the events, or them as JSON text, as the Worker sends them (readers/access.ts): a
    * batch crosses the call as one string for a fraction of what a structured clone of its objects
-   * costs (ten page reads: some 65 µs of a request's CPU, measured in bench:edge).
+   * costs (ten page reads: some 65 µs of a request's CPU, measured in workerd).
    */
   async ingest(call: ReaderCall, events: AnyReaderEvent[] | string): Promise<IngestResult> {
     if (typeof events === 'string') events = JSON.parse(events) as AnyReaderEvent[];
